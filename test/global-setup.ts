@@ -1,0 +1,18 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// End-to-end tests spawn dist/index.js. Build once before the suites run so a
+// plain `npm test` on a fresh clone works without a separate build step.
+export default function setup(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const entry = `${root}dist/index.js`;
+  const srcIndex = `${root}src/index.ts`;
+  if (!existsSync(srcIndex)) return;
+  if (process.env.DIVIO_MCP_SKIP_BUILD === '1' && existsSync(entry)) return;
+  if (existsSync(entry) && statSync(entry).mtimeMs > Date.now() - 5_000) return;
+  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
