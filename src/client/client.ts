@@ -1,0 +1,515 @@
+import { Agent, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import { DEFAULT_USER_AGENT, resolveBaseUrl } from './config.js';
+import {
+  ApiError,
+  type ApiErrorInit,
+  AuthenticationError,
+  ConflictError,
+  ConnectionError,
+  CrossOriginError,
+  DivioError,
+  drfMessage,
+  excerpt,
+  missingTokenError,
+  NotFoundError,
+  PermissionDeniedError,
+  parseDrfError,
+  RateLimitError,
+  ResponseFormatError,
+  redact,
+  redactDeep,
+  ServerError,
+  TimeoutError,
+  TOKEN_ENV,
+  TOKEN_URL,
+  ValidationError,
+} from './errors.js';
+import { Resolver } from './resolve.js';
+import { createResources, type Resources } from './resources.js';
+import { type Application, type Environment, type Page, pageSchema } from './schemas.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type QueryValue = string | number | boolean | string[] | undefined;
+export type Query = Record<string, QueryValue>;
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 2). */
+  maxRetries?: number;
+  /** First backoff step (default 250 ms); doubles per attempt, with jitter. */
+  baseDelayMs?: number;
+  /** Cap for one backoff step (default 4 s). `Retry-After` is not capped by this, only by maxRetryWaitMs. */
+  maxDelayMs?: number;
+  /** Cap on the total time spent waiting between attempts (default 10 s). */
+  maxRetryWaitMs?: number;
+}
+
+export interface DivioClientOptions {
+  token?: string | undefined;
+  baseUrl?: string;
+  zone?: string;
+  /** Per-request timeout covering connect, headers and body (default 30 s). */
+  timeoutMs?: number;
+  /** Injected undici dispatcher (tests use MockAgent). When omitted the client owns a keep-alive Agent. */
+  dispatcher?: Dispatcher;
+  retry?: RetryOptions;
+  /** Cache lifetime for slug resolution (default 30 s). */
+  resolveTtlMs?: number;
+  userAgent?: string;
+  /** Test hook: replaces the abortable sleep used between retries. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RequestOptions<T> {
+  query?: Query | undefined;
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+  schema?: z.ZodType<T> | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** Options every resource method takes as its last parameter. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD']);
+// Codes for which undici never got a socket to the server, so nothing can have been sent.
+const NOT_CONNECTED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Parse `Retry-After` (delta seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function headerValue(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+class TimeoutSignal extends Error {}
+
+export class DivioClient implements Resources {
+  readonly baseUrl: string;
+  readonly hasToken: boolean;
+  readonly #origin: string;
+  readonly #token: string | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  readonly #retry: Required<RetryOptions>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #resolver: Resolver;
+
+  readonly organisations: Resources['organisations'];
+  readonly users: Resources['users'];
+  readonly applications: Resources['applications'];
+  readonly environments: Resources['environments'];
+  readonly deployments: Resources['deployments'];
+  readonly backups: Resources['backups'];
+  readonly serviceInstances: Resources['serviceInstances'];
+  readonly serviceInstanceBackups: Resources['serviceInstanceBackups'];
+  readonly backupRestores: Resources['backupRestores'];
+  readonly backupDownloads: Resources['backupDownloads'];
+  readonly backupDownloadServiceInstances: Resources['backupDownloadServiceInstances'];
+  readonly environmentVariables: Resources['environmentVariables'];
+  readonly domains: Resources['domains'];
+  readonly cronjobs: Resources['cronjobs'];
+  readonly regions: Resources['regions'];
+  readonly services: Resources['services'];
+
+  constructor(opts: DivioClientOptions = {}) {
+    this.baseUrl = resolveBaseUrl({ baseUrl: opts.baseUrl, zone: opts.zone });
+    this.#origin = new URL(this.baseUrl).origin;
+    const token = opts.token?.trim();
+    this.#token = token ? token : undefined;
+    this.hasToken = this.#token !== undefined;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.#retry = {
+      maxRetries: opts.retry?.maxRetries ?? 2,
+      baseDelayMs: opts.retry?.baseDelayMs ?? 250,
+      maxDelayMs: opts.retry?.maxDelayMs ?? 4_000,
+      maxRetryWaitMs: opts.retry?.maxRetryWaitMs ?? 10_000,
+    };
+    this.#sleep = opts.sleep ?? abortableSleep;
+    if (opts.dispatcher) {
+      this.#dispatcher = opts.dispatcher;
+      this.#ownsDispatcher = false;
+    } else {
+      this.#dispatcher = new Agent({
+        keepAliveTimeout: 10_000,
+        keepAliveMaxTimeout: 60_000,
+        connections: 16,
+      });
+      this.#ownsDispatcher = true;
+    }
+    this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000);
+
+    const r = createResources(this);
+    this.organisations = r.organisations;
+    this.users = r.users;
+    this.applications = r.applications;
+    this.environments = r.environments;
+    this.deployments = r.deployments;
+    this.backups = r.backups;
+    this.serviceInstances = r.serviceInstances;
+    this.serviceInstanceBackups = r.serviceInstanceBackups;
+    this.backupRestores = r.backupRestores;
+    this.backupDownloads = r.backupDownloads;
+    this.backupDownloadServiceInstances = r.backupDownloadServiceInstances;
+    this.environmentVariables = r.environmentVariables;
+    this.domains = r.domains;
+    this.cronjobs = r.cronjobs;
+    this.regions = r.regions;
+    this.services = r.services;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // The one choke point.
+
+  /**
+   * Send one API request. `path` is relative to the base URL (build it with the `path` template) and must
+   * start with `/`. Returns the parsed JSON (validated by `schema` when given), or undefined for an empty body.
+   */
+  request<T = unknown>(method: HttpMethod, apiPath: string, opts: RequestOptions<T> = {}): Promise<T> {
+    if (!apiPath.startsWith('/')) {
+      return Promise.reject(new DivioError(`API path must start with '/': ${apiPath}`, 'invalid_path'));
+    }
+    const url = new URL(this.baseUrl + apiPath);
+    appendQuery(url, opts.query);
+    return this.#send(method, url, opts);
+  }
+
+  /** One page of a `{count, next, previous, results}` collection. */
+  getPage<T = unknown>(
+    apiPath: string,
+    query?: Query,
+    schema?: z.ZodType<T>,
+    signal?: AbortSignal,
+  ): Promise<Page<T>> {
+    return this.request('GET', apiPath, {
+      query,
+      signal,
+      schema: pageSchema(schema ?? (z.unknown() as z.ZodType<T>)),
+    }) as Promise<Page<T>>;
+  }
+
+  /**
+   * Fetch a page by an absolute `next`/`previous` URL the API handed out (or a cursor the tool layer decoded).
+   * The URL must have the configured origin: the token is never sent anywhere else.
+   */
+  getPageByUrl<T = unknown>(url: string, schema?: z.ZodType<T>, signal?: AbortSignal): Promise<Page<T>> {
+    let target: URL;
+    try {
+      target = this.checkedUrl(url);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#send('GET', target, {
+      signal,
+      schema: pageSchema(schema ?? (z.unknown() as z.ZodType<T>)),
+    }) as Promise<Page<T>>;
+  }
+
+  /** GET an absolute same-origin URL with a caller-chosen schema (used for the logs cursor). */
+  getByUrl<T>(url: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
+    let target: URL;
+    try {
+      target = this.checkedUrl(url);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#send('GET', target, { signal, schema });
+  }
+
+  /** Parse a link and refuse it unless it points at the configured API origin. */
+  checkedUrl(url: string): URL {
+    let target: URL;
+    try {
+      target = new URL(url, `${this.baseUrl}/`);
+    } catch {
+      throw new DivioError('Invalid pagination URL.', 'invalid_cursor');
+    }
+    if (target.origin !== this.#origin) throw new CrossOriginError(target.origin, this.#origin);
+    if (target.username || target.password) throw new DivioError('Invalid pagination URL.', 'invalid_cursor');
+    return target;
+  }
+
+  /** Iterate every item of a paginated collection, following `next` links (same origin only). */
+  async *paginate<T = unknown>(
+    apiPath: string,
+    query?: Query,
+    schema?: z.ZodType<T>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<T, void, undefined> {
+    let page = await this.getPage(apiPath, query, schema, signal);
+    const seen = new Set<string>();
+    for (;;) {
+      yield* page.results;
+      const next = page.next;
+      // A server bug that repeats a link must not loop forever.
+      if (!next || seen.has(next)) return;
+      seen.add(next);
+      page = await this.getPageByUrl(next, schema, signal);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Resolution (see resolve.ts).
+
+  resolveApplication(ref: string, signal?: AbortSignal): Promise<Application> {
+    return this.#resolver.resolveApplication(ref, signal);
+  }
+
+  resolveEnvironment(app: Application | string, ref: string, signal?: AbortSignal): Promise<Environment> {
+    return this.#resolver.resolveEnvironment(app, ref, signal);
+  }
+
+  listApplicationsCached(signal?: AbortSignal): Promise<Application[]> {
+    return this.#resolver.listApplicationsCached(signal);
+  }
+
+  listEnvironmentsCached(appUuid: string, signal?: AbortSignal): Promise<Environment[]> {
+    return this.#resolver.listEnvironmentsCached(appUuid, signal);
+  }
+
+  invalidateCache(): void {
+    this.#resolver.invalidate();
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Internals.
+
+  async #send<T>(method: HttpMethod, url: URL, opts: RequestOptions<T>): Promise<T> {
+    if (!this.#token) throw missingTokenError();
+    const signal = opts.signal;
+    if (signal?.aborted) throw signal.reason;
+    const retryable = IDEMPOTENT.has(method);
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#once(method, url, opts);
+      } catch (err) {
+        if (!retryable || attempt >= this.#retry.maxRetries || !isRetryable(err)) throw err;
+        const delay = this.#delayFor(attempt, err);
+        // Never wait past the budget: hand the error back at once instead (e.g. a long Retry-After).
+        if (waited + delay > this.#retry.maxRetryWaitMs) throw err;
+        await this.#sleep(delay, signal);
+        waited += delay;
+      }
+    }
+  }
+
+  #delayFor(attempt: number, err: unknown): number {
+    if (err instanceof ApiError && err.retryAfterMs !== undefined) return err.retryAfterMs;
+    const step = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** attempt);
+    // "Equal jitter": at least half the step, so retries never bunch up at zero.
+    return Math.round(step / 2 + Math.random() * (step / 2));
+  }
+
+  async #once<T>(method: HttpMethod, url: URL, opts: RequestOptions<T>): Promise<T> {
+    const headers: Record<string, string> = {
+      authorization: `Token ${this.#token}`,
+      'user-agent': this.#userAgent,
+      accept: 'application/json',
+    };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+
+    const controller = new AbortController();
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    const timer = setTimeout(() => controller.abort(new TimeoutSignal()), timeoutMs);
+    const userSignal = opts.signal;
+    const onUserAbort = () => controller.abort(userSignal?.reason);
+    userSignal?.addEventListener('abort', onUserAbort, { once: true });
+    const label = `${method} ${url.pathname}`;
+
+    let status: number;
+    let text: string;
+    let resHeaders: Dispatcher.ResponseData['headers'];
+    try {
+      const res = await this.#dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers,
+        body: body ?? null,
+        signal: controller.signal,
+      });
+      status = res.statusCode;
+      resHeaders = res.headers;
+      text = await res.body.text();
+    } catch (err) {
+      if (userSignal?.aborted) throw userSignal.reason;
+      if (controller.signal.reason instanceof TimeoutSignal) {
+        // We cannot tell whether the server got the request; assume it may have (safe for writes).
+        throw new TimeoutError(`${label} timed out after ${timeoutMs} ms.`, true);
+      }
+      throw this.#connectionError(err, label);
+    } finally {
+      clearTimeout(timer);
+      userSignal?.removeEventListener('abort', onUserAbort);
+    }
+
+    if (status < 200 || status >= 300) throw this.#apiError(status, text, resHeaders, method, url.pathname);
+
+    if (text.trim() === '') {
+      if (opts.schema) {
+        const parsed = opts.schema.safeParse(undefined);
+        if (parsed.success) return parsed.data;
+        throw new ResponseFormatError(`${label} returned an empty body where JSON was expected.`);
+      }
+      return undefined as T;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ResponseFormatError(
+        `${label} returned a body that is not JSON (status ${status}): ${excerpt(text, this.#token, 120)}`,
+      );
+    }
+    if (!opts.schema) return json as T;
+    const parsed = opts.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new ResponseFormatError(
+        `${label} returned an unexpected response shape: ${redact(formatIssues(parsed.error), this.#token)}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  #connectionError(err: unknown, label: string): ConnectionError {
+    const code =
+      err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+    const rawMessage = err instanceof Error ? err.message : String(err);
+    const detail = excerpt(rawMessage, this.#token, 160);
+    const mayHaveReached = !(code && NOT_CONNECTED_CODES.has(code));
+    // The cause is rebuilt from redacted text: the original error object is never attached.
+    const cause = new Error(code ? `${code}: ${detail}` : detail);
+    return new ConnectionError(
+      `Could not reach the Divio API at ${this.#origin} (${label}): ${code ?? detail}.`,
+      mayHaveReached,
+      { cause },
+    );
+  }
+
+  #apiError(
+    status: number,
+    text: string,
+    headers: Dispatcher.ResponseData['headers'],
+    method: string,
+    pathname: string,
+  ): ApiError {
+    const token = this.#token;
+    let body: unknown;
+    try {
+      body = redactDeep(JSON.parse(text), token);
+    } catch {
+      body = excerpt(text, token);
+    }
+    const parts = parseDrfError(body);
+    const serverMessage = drfMessage(parts) ?? (typeof body === 'string' && body ? body : undefined);
+    const where = `${method} ${pathname}`;
+    const init = (message: string): ApiErrorInit => ({
+      status,
+      body,
+      message: redact(message, token),
+      method,
+      path: pathname,
+      retryAfterMs: parseRetryAfter(headerValue(headers, 'retry-after')),
+    });
+    const said = serverMessage ? `: ${serverMessage}` : '';
+    switch (true) {
+      case status === 400:
+        return new ValidationError({
+          ...init(`Invalid request (400) for ${where}${said}`),
+          fieldErrors: parts.fieldErrors,
+          nonFieldErrors: parts.nonFieldErrors,
+        });
+      case status === 401:
+        return new AuthenticationError(
+          init(
+            `Authentication failed (401)${said}. The Divio API token is missing, invalid or expired: create a token at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
+          ),
+        );
+      case status === 403:
+        return new PermissionDeniedError(
+          init(
+            `Permission denied (403) for ${where}${said}. The token's user may lack access to this resource, or the token is invalid: check it at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
+          ),
+        );
+      case status === 404:
+        return new NotFoundError(init(`Not found (404): ${where}${said}`));
+      case status === 409:
+        return new ConflictError(init(`Conflict (409) for ${where}${said}`));
+      case status === 429:
+        return new RateLimitError(init(`Rate limited (429) on ${where}${said}`));
+      case status >= 500:
+        return new ServerError(init(`Divio API server error (${status}) on ${where}${said}`));
+      default:
+        return new ApiError(init(`Unexpected HTTP ${status} for ${where}${said}`));
+    }
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  if (err instanceof ApiError) return err.status === 408 || err.status === 429 || err.status >= 500;
+  return false;
+}
+
+function appendQuery(url: URL, query: Query | undefined): void {
+  if (!query) return;
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, item);
+    else url.searchParams.append(key, String(value));
+  }
+}

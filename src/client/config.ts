@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { ConfigurationError } from './errors.js';
+
+export const DEFAULT_BASE_URL = 'https://api.divio.com';
+
+function readVersion(): string {
+  // src/client/config.ts and dist/client/config.js both sit two levels below package.json.
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    if (pkg && typeof pkg === 'object' && 'version' in pkg && typeof pkg.version === 'string')
+      return pkg.version;
+  } catch {
+    // Bundled or relocated: fall through.
+  }
+  return '0.0.0';
+}
+
+export const VERSION = readVersion();
+export const DEFAULT_USER_AGENT = `divio-mcp/${VERSION}`;
+
+/** `https://api.{zone}` as Divio's CLI builds it; a zone that already is a URL is used verbatim. */
+export function baseUrlFromZone(zone: string): string {
+  const z = zone.trim();
+  if (/^https?:\/\//i.test(z)) return z;
+  return `https://api.${z}`;
+}
+
+/** Validate and normalise a base URL: http(s) only, no trailing slash, no query or fragment. */
+export function normaliseBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigurationError(`Invalid Divio API base URL ${JSON.stringify(raw)}.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigurationError(`The Divio API base URL must use http or https, got ${url.protocol}.`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigurationError('The Divio API base URL must not contain credentials.');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export function resolveBaseUrl(opts: { baseUrl?: string | undefined; zone?: string | undefined }): string {
+  if (opts.baseUrl) return normaliseBaseUrl(opts.baseUrl);
+  if (opts.zone) return normaliseBaseUrl(baseUrlFromZone(opts.zone));
+  return DEFAULT_BASE_URL;
+}
+
+/** Read `DIVIO_API_TOKEN`, `DIVIO_API_URL` and `DIVIO_ZONE` (URL wins over zone). */
+export function clientOptionsFromEnv(env: NodeJS.ProcessEnv): {
+  token?: string | undefined;
+  baseUrl?: string;
+} {
+  const out: { token?: string | undefined; baseUrl?: string } = {};
+  const token = env.DIVIO_API_TOKEN?.trim();
+  if (token) out.token = token;
+  const url = env.DIVIO_API_URL?.trim();
+  const zone = env.DIVIO_ZONE?.trim();
+  if (url) out.baseUrl = url;
+  else if (zone) out.baseUrl = baseUrlFromZone(zone);
+  return out;
+}

@@ -1,0 +1,248 @@
+// Error hierarchy for the Divio client. Every error a caller can see is a DivioError, so the tool layer has
+// one `instanceof` to check. Messages are written for the person (or model) who has to act on them, and no
+// error ever carries the API token: bodies and messages built from server text pass through `redact` first.
+
+export const TOKEN_URL = 'https://control.divio.com/account/access-tokens/';
+export const TOKEN_ENV = 'DIVIO_API_TOKEN';
+
+export class DivioError extends Error {
+  /** Stable machine-readable code, e.g. `not_found`. */
+  readonly code: string;
+
+  constructor(message: string, code = 'divio_error', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export interface ApiErrorInit {
+  status: number;
+  /** The parsed (and redacted) response body, or a short sanitized text excerpt. */
+  body: unknown;
+  message: string;
+  method?: string | undefined;
+  path?: string | undefined;
+  retryAfterMs?: number | undefined;
+}
+
+/** The server answered with a non-2xx status. */
+export class ApiError extends DivioError {
+  readonly status: number;
+  readonly body: unknown;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+  /** Parsed `Retry-After`, when the server sent one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(init: ApiErrorInit, code = 'api_error') {
+    super(init.message, code);
+    this.status = init.status;
+    this.body = init.body;
+    this.method = init.method;
+    this.path = init.path;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/** HTTP 400. DRF sends `{field: [messages]}` and/or `{non_field_errors: [...]}`. */
+export class ValidationError extends ApiError {
+  readonly fieldErrors: Record<string, string[]>;
+  readonly nonFieldErrors: string[];
+
+  constructor(init: ApiErrorInit & { fieldErrors: Record<string, string[]>; nonFieldErrors: string[] }) {
+    super(init, 'validation_error');
+    this.fieldErrors = init.fieldErrors;
+    this.nonFieldErrors = init.nonFieldErrors;
+  }
+}
+
+/** Alias: a 400 is both a "bad request" and a validation failure in DRF. */
+export const BadRequestError = ValidationError;
+export type BadRequestError = ValidationError;
+
+export class AuthenticationError extends ApiError {
+  constructor(init: ApiErrorInit) {
+    super(init, 'authentication_failed');
+  }
+}
+
+export class PermissionDeniedError extends ApiError {
+  constructor(init: ApiErrorInit) {
+    super(init, 'permission_denied');
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(init: ApiErrorInit) {
+    super(init, 'not_found');
+  }
+}
+
+export class ConflictError extends ApiError {
+  constructor(init: ApiErrorInit) {
+    super(init, 'conflict');
+  }
+}
+
+export class RateLimitError extends ApiError {
+  constructor(init: ApiErrorInit) {
+    super(init, 'rate_limited');
+  }
+}
+
+export class ServerError extends ApiError {
+  constructor(init: ApiErrorInit) {
+    super(init, 'server_error');
+  }
+}
+
+/**
+ * The request failed below HTTP (DNS, refused, reset). `mayHaveReachedServer` is false only when we know the
+ * connection was never established; a caller must not blindly repeat a write when it is true.
+ */
+export class ConnectionError extends DivioError {
+  readonly mayHaveReachedServer: boolean;
+
+  constructor(message: string, mayHaveReachedServer: boolean, options?: { cause?: unknown }) {
+    super(message, 'connection_error', options);
+    this.mayHaveReachedServer = mayHaveReachedServer;
+  }
+}
+
+export class TimeoutError extends DivioError {
+  readonly mayHaveReachedServer: boolean;
+
+  constructor(message: string, mayHaveReachedServer: boolean) {
+    super(message, 'timeout');
+    this.mayHaveReachedServer = mayHaveReachedServer;
+  }
+}
+
+/** A pagination link pointed to another origin; following it would send the token elsewhere. */
+export class CrossOriginError extends DivioError {
+  readonly origin: string;
+
+  constructor(origin: string, expected: string) {
+    super(
+      `Refusing to follow a link to ${origin}: only ${expected} (the configured API) is allowed.`,
+      'cross_origin',
+    );
+    this.origin = origin;
+  }
+}
+
+/** The response was not JSON, or did not have the expected shape. */
+export class ResponseFormatError extends DivioError {
+  constructor(message: string) {
+    super(message, 'response_format');
+  }
+}
+
+export class ConfigurationError extends DivioError {
+  constructor(message: string) {
+    super(message, 'configuration_error');
+  }
+}
+
+export function missingTokenError(): ConfigurationError {
+  return new ConfigurationError(
+    `No Divio API token is configured. Create a token at ${TOKEN_URL} and set the ${TOKEN_ENV} environment variable.`,
+  );
+}
+
+export type ResolutionKind = 'application' | 'environment';
+
+/** An application or environment reference matched nothing (or more than one thing). */
+export class ResolutionError extends DivioError {
+  readonly kind: ResolutionKind;
+  readonly ref: string;
+  readonly choices: string[];
+
+  constructor(kind: ResolutionKind, ref: string, choices: string[], message: string) {
+    super(message, kind === 'application' ? 'application_not_found' : 'environment_not_found');
+    this.kind = kind;
+    this.ref = ref;
+    this.choices = choices;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers shared by the client: redaction, excerpts, DRF message extraction.
+
+const REDACTED = '[REDACTED]';
+
+/** Replace every occurrence of the token in `text`. Tokens shorter than 4 chars are not realistic. */
+export function redact(text: string, token: string | undefined): string {
+  if (!token || token.length < 4) return text;
+  return text.split(token).join(REDACTED);
+}
+
+/** Deep-redact strings (and keys) of a parsed JSON value. */
+export function redactDeep(value: unknown, token: string | undefined): unknown {
+  if (typeof value === 'string') return redact(value, token);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, token));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[redact(k, token)] = redactDeep(v, token);
+    return out;
+  }
+  return value;
+}
+
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/** A short, single-line, redacted excerpt of arbitrary server text. */
+export function excerpt(text: string, token: string | undefined, max = 200): string {
+  const clean = redact(text, token).replace(CONTROL_CHARS, '').replace(/\s+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+function asStringList(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) {
+    const out: string[] = [];
+    for (const item of value) {
+      if (typeof item === 'string') out.push(item);
+      else if (item !== null && typeof item === 'object') out.push(JSON.stringify(item));
+    }
+    return out;
+  }
+  return undefined;
+}
+
+export interface DrfErrorParts {
+  detail: string | undefined;
+  fieldErrors: Record<string, string[]>;
+  nonFieldErrors: string[];
+}
+
+/** Pull `detail`, `non_field_errors` and `{field: [msgs]}` out of a DRF error body. */
+export function parseDrfError(body: unknown): DrfErrorParts {
+  const parts: DrfErrorParts = { detail: undefined, fieldErrors: {}, nonFieldErrors: [] };
+  if (Array.isArray(body)) {
+    parts.nonFieldErrors = asStringList(body) ?? [];
+    return parts;
+  }
+  if (body === null || typeof body !== 'object') return parts;
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'detail' && typeof value === 'string') parts.detail = value;
+    else if (key === 'non_field_errors') parts.nonFieldErrors.push(...(asStringList(value) ?? []));
+    else if (key !== 'code' && key !== 'status_code') {
+      const msgs = asStringList(value);
+      if (msgs && msgs.length > 0) parts.fieldErrors[key] = msgs;
+    }
+  }
+  return parts;
+}
+
+/** One human sentence from DRF error parts, or undefined when the body said nothing usable. */
+export function drfMessage(parts: DrfErrorParts): string | undefined {
+  const pieces: string[] = [];
+  if (parts.detail) pieces.push(parts.detail);
+  pieces.push(...parts.nonFieldErrors);
+  for (const [field, msgs] of Object.entries(parts.fieldErrors)) pieces.push(`${field}: ${msgs.join(' ')}`);
+  if (pieces.length === 0) return undefined;
+  const text = pieces.join('; ');
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}

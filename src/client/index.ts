@@ -1,0 +1,45 @@
+// Public surface of the Divio API client. Tools and resources import from here only.
+export {
+  type CallOptions,
+  DivioClient,
+  type DivioClientOptions,
+  type HttpMethod,
+  parseRetryAfter,
+  type Query,
+  type QueryValue,
+  type RequestOptions,
+  type RetryOptions,
+} from './client.js';
+export {
+  baseUrlFromZone,
+  clientOptionsFromEnv,
+  DEFAULT_BASE_URL,
+  DEFAULT_USER_AGENT,
+  normaliseBaseUrl,
+  VERSION,
+} from './config.js';
+export {
+  ApiError,
+  AuthenticationError,
+  BadRequestError,
+  ConfigurationError,
+  ConflictError,
+  ConnectionError,
+  CrossOriginError,
+  DivioError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ResolutionError,
+  type ResolutionKind,
+  ResponseFormatError,
+  ServerError,
+  TimeoutError,
+  TOKEN_ENV,
+  TOKEN_URL,
+  ValidationError,
+} from './errors.js';
+export { path } from './path.js';
+export { isUuid } from './resolve.js';
+export type * from './resources.js';
+export * from './schemas.js';

@@ -1,0 +1,174 @@
+import type { DivioClient } from './client.js';
+import { NotFoundError, ResolutionError } from './errors.js';
+import { type Application, ApplicationSchema, type Environment } from './schemas.js';
+
+// Turns what a person types ("shop", "live") into API objects. Results are cached briefly so a burst of tool
+// calls about the same app costs one lookup, and errors list the valid choices so the caller can pick one.
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_CACHED_APPS = 200;
+const MAX_LISTED_CHOICES = 25;
+
+interface Entry<T> {
+  value: T;
+  expires: number;
+}
+
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+function listChoices(choices: string[], total: number): string {
+  const shown = choices.slice(0, MAX_LISTED_CHOICES);
+  const more = Math.max(total, choices.length) - shown.length;
+  return more > 0 ? `${shown.join(', ')}, and ${more} more` : shown.join(', ');
+}
+
+export class Resolver {
+  readonly #client: DivioClient;
+  readonly #ttlMs: number;
+  readonly #apps = new Map<string, Entry<Application>>();
+  readonly #envs = new Map<string, Entry<Environment[]>>();
+  #appList: Entry<{ apps: Application[]; total: number }> | undefined;
+
+  constructor(client: DivioClient, ttlMs: number) {
+    this.#client = client;
+    this.#ttlMs = ttlMs;
+  }
+
+  invalidate(): void {
+    this.#apps.clear();
+    this.#envs.clear();
+    this.#appList = undefined;
+  }
+
+  #fresh<T>(entry: Entry<T> | undefined): T | undefined {
+    return entry && entry.expires > Date.now() ? entry.value : undefined;
+  }
+
+  #remember(app: Application): Application {
+    const entry = { value: app, expires: Date.now() + this.#ttlMs };
+    this.#apps.set(`uuid:${app.uuid.toLowerCase()}`, entry);
+    this.#apps.set(`slug:${app.slug}`, entry);
+    return app;
+  }
+
+  async #appListing(signal?: AbortSignal): Promise<{ apps: Application[]; total: number }> {
+    const cached = this.#fresh(this.#appList);
+    if (cached) return cached;
+    const apps: Application[] = [];
+    let total = 0;
+    let page = await this.#client.applications.list({ page_size: 100 }, { signal });
+    for (;;) {
+      total = page.count ?? total;
+      for (const app of page.results) {
+        if (apps.length < MAX_CACHED_APPS) apps.push(app);
+      }
+      if (!page.next || apps.length >= MAX_CACHED_APPS) break;
+      page = await this.#client.getPageByUrl(page.next, ApplicationSchema, signal);
+    }
+    const value = { apps, total: Math.max(total, apps.length) };
+    this.#appList = { value, expires: Date.now() + this.#ttlMs };
+    return value;
+  }
+
+  /** The first ≤ 200 visible applications (for completions and error hints). */
+  async listApplicationsCached(signal?: AbortSignal): Promise<Application[]> {
+    return (await this.#appListing(signal)).apps;
+  }
+
+  /** All environments of one application, cached. */
+  async listEnvironmentsCached(appUuid: string, signal?: AbortSignal): Promise<Environment[]> {
+    const key = appUuid.toLowerCase();
+    const cached = this.#fresh(this.#envs.get(key));
+    if (cached) return cached;
+    const envs: Environment[] = [];
+    for await (const env of this.#client.environments.iterate(
+      { application: appUuid, page_size: 100 },
+      { signal },
+    )) {
+      envs.push(env);
+    }
+    this.#envs.set(key, { value: envs, expires: Date.now() + this.#ttlMs });
+    return envs;
+  }
+
+  async #appNotFound(ref: string, reason: string, signal?: AbortSignal): Promise<ResolutionError> {
+    const { apps, total } = await this.#appListing(signal);
+    const choices = apps.map((a) => a.slug);
+    const list =
+      choices.length > 0
+        ? ` Valid applications: ${listChoices(choices, total)}. Call list_applications to see them all.`
+        : ' No applications are visible to this token.';
+    return new ResolutionError('application', ref, choices, `Application '${ref}' ${reason}.${list}`);
+  }
+
+  async resolveApplication(ref: string, signal?: AbortSignal): Promise<Application> {
+    const wanted = ref.trim();
+    if (!wanted) throw await this.#appNotFound(ref, 'is not a valid application reference', signal);
+
+    if (isUuid(wanted)) {
+      const hit = this.#fresh(this.#apps.get(`uuid:${wanted.toLowerCase()}`));
+      if (hit) return hit;
+      try {
+        return this.#remember(await this.#client.applications.get(wanted, { signal }));
+      } catch (err) {
+        if (err instanceof NotFoundError) throw await this.#appNotFound(wanted, 'was not found', signal);
+        throw err;
+      }
+    }
+
+    const hit = this.#fresh(this.#apps.get(`slug:${wanted}`));
+    if (hit) return hit;
+    const page = await this.#client.applications.list({ slug: wanted }, { signal });
+    const matches = page.results.filter((a) => a.slug === wanted);
+    const [only] = matches;
+    if (matches.length === 1 && only) return this.#remember(only);
+    if (matches.length > 1) {
+      const choices = matches.map((a) => a.uuid);
+      throw new ResolutionError(
+        'application',
+        wanted,
+        choices,
+        `Application '${wanted}' is ambiguous: it matches ${matches.length} applications (${choices.join(', ')}). Use the application UUID instead.`,
+      );
+    }
+    throw await this.#appNotFound(wanted, 'was not found', signal);
+  }
+
+  async resolveEnvironment(
+    app: Application | string,
+    ref: string,
+    signal?: AbortSignal,
+  ): Promise<Environment> {
+    const application = typeof app === 'string' ? await this.resolveApplication(app, signal) : app;
+    const wanted = ref.trim();
+    const envs = await this.listEnvironmentsCached(application.uuid, signal);
+    const lower = wanted.toLowerCase();
+    const matches = envs.filter(
+      (e) => e.slug === wanted || (isUuid(wanted) && e.uuid.toLowerCase() === lower),
+    );
+    const [only] = matches;
+    if (matches.length === 1 && only) return only;
+    const choices = envs.map((e) => e.slug);
+    const appName = application.slug;
+    if (matches.length > 1) {
+      throw new ResolutionError(
+        'environment',
+        wanted,
+        choices,
+        `Environment '${wanted}' is ambiguous in application '${appName}'. Use the environment UUID instead.`,
+      );
+    }
+    const list =
+      choices.length > 0
+        ? ` Valid environments: ${listChoices(choices, choices.length)}.`
+        : ' That application has no environments.';
+    throw new ResolutionError(
+      'environment',
+      wanted,
+      choices,
+      `Environment '${wanted}' was not found in application '${appName}'.${list}`,
+    );
+  }
+}

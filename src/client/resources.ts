@@ -1,0 +1,386 @@
+import type { CallOptions, DivioClient, Query } from './client.js';
+import { path } from './path.js';
+import {
+  type Application,
+  ApplicationSchema,
+  type Backup,
+  type BackupDownload,
+  BackupDownloadSchema,
+  type BackupDownloadServiceInstance,
+  BackupDownloadServiceInstanceSchema,
+  type BackupRestore,
+  BackupRestoreSchema,
+  BackupSchema,
+  type Cronjob,
+  CronjobSchema,
+  type Deployment,
+  type DeploymentLogs,
+  DeploymentLogsSchema,
+  DeploymentSchema,
+  type Domain,
+  DomainSchema,
+  type Environment,
+  EnvironmentSchema,
+  type EnvironmentVariable,
+  EnvironmentVariableSchema,
+  type LogPage,
+  LogPageSchema,
+  type Organisation,
+  OrganisationSchema,
+  type Page,
+  type Region,
+  RegionSchema,
+  type Service,
+  type ServiceInstance,
+  type ServiceInstanceBackup,
+  ServiceInstanceBackupSchema,
+  ServiceInstanceSchema,
+  ServiceSchema,
+  type User,
+  UserSchema,
+} from './schemas.js';
+
+// One thin method per endpoint. Paths come from divio-api-facts.md; every path ends in a slash (facts §6).
+// Every method takes `opts?: { signal }` as its last parameter.
+
+type Maybe<T> = T | undefined;
+
+export interface PageParams {
+  page?: Maybe<number>;
+  page_size?: Maybe<number>;
+}
+
+export interface ApplicationListParams extends PageParams {
+  organisation?: Maybe<string>;
+  slug?: Maybe<string>;
+  name_search?: Maybe<string>;
+  uuid?: Maybe<string[]>;
+}
+
+export interface EnvironmentListParams extends PageParams {
+  application?: Maybe<string>;
+  slug?: Maybe<string>;
+}
+
+export interface EnvironmentLogsParams {
+  from_ts?: Maybe<string>;
+  to_ts?: Maybe<string>;
+  search_query?: Maybe<string>;
+  service?: Maybe<string>;
+  limit?: Maybe<number>;
+}
+
+export interface DeploymentListParams extends PageParams {
+  application?: Maybe<string>;
+  environment?: Maybe<string>;
+}
+
+export interface CreateDeploymentBody {
+  environment: string;
+  build_mode?: Maybe<'AUTO' | 'ADOPT' | 'FORCE'>;
+}
+
+export interface BackupListParams extends PageParams {
+  environment?: Maybe<string>;
+}
+
+export interface CreateBackupBody {
+  environment: string;
+  services: string[];
+  notes?: Maybe<string>;
+  scheduled_for_deletion_at?: Maybe<string | null>;
+  trigger?: Maybe<string>;
+}
+
+export interface ServiceInstanceListParams extends PageParams {
+  environment: string;
+}
+
+export interface ServiceInstanceBackupListParams extends PageParams {
+  uuid?: Maybe<string[]>;
+}
+
+export interface BackupRestoreListParams extends PageParams {
+  environment?: Maybe<string>;
+}
+
+export interface CreateBackupRestoreBody {
+  backup: string;
+  service_instance_restores: Array<{ service_instance_backup: string }>;
+  notes?: Maybe<string>;
+}
+
+export interface CreateBackupDownloadBody {
+  backup: string;
+  service_instance_backups: string[];
+  trigger: string;
+}
+
+export interface BackupDownloadServiceInstanceListParams extends PageParams {
+  backup_download?: Maybe<string>;
+  service_instance_backup?: Maybe<string>;
+}
+
+export interface EnvironmentVariableListParams extends PageParams {
+  environment?: Maybe<string | string[]>;
+  application?: Maybe<string | string[]>;
+  name?: Maybe<string>;
+}
+
+export interface CreateEnvironmentVariableBody {
+  name: string;
+  environment: string;
+  value?: Maybe<string>;
+  is_sensitive?: Maybe<boolean>;
+}
+
+export interface UpdateEnvironmentVariableBody {
+  value?: Maybe<string>;
+  name?: Maybe<string>;
+}
+
+export interface DomainListParams extends PageParams {
+  application?: Maybe<string>;
+  environment?: Maybe<string>;
+}
+
+/** Cronjobs use DRF limit/offset pagination (REF); the `{count,next,previous,results}` envelope is inferred. */
+export interface CronjobListParams {
+  environment?: Maybe<string>;
+  limit?: Maybe<number>;
+  offset?: Maybe<number>;
+}
+
+export interface ServiceListParams extends PageParams {
+  region?: Maybe<string>;
+  website?: Maybe<string>;
+}
+
+/** Drop undefined values and normalise single strings that may be arrays. */
+function q(params: object | undefined): Query {
+  const out: Query = {};
+  if (!params) return out;
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.map(String);
+  }
+  return out;
+}
+
+/** Drop undefined keys from a request body (JSON.stringify would too, but be explicit). */
+function b(body: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+}
+
+export function createResources(c: DivioClient) {
+  const s = (o?: CallOptions) => o?.signal;
+
+  return {
+    organisations: {
+      list: (params?: PageParams, o?: CallOptions): Promise<Page<Organisation>> =>
+        c.getPage('/iam/v3/organisations/', q(params), OrganisationSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Organisation> =>
+        c.request('GET', path`/iam/v3/organisations/${uuid}/`, { schema: OrganisationSchema, signal: s(o) }),
+      iterate: (params?: PageParams, o?: CallOptions): AsyncIterable<Organisation> =>
+        c.paginate('/iam/v3/organisations/', q(params), OrganisationSchema, s(o)),
+    },
+
+    users: {
+      me: (o?: CallOptions): Promise<User> =>
+        c.request('GET', '/iam/v3/me/', { schema: UserSchema, signal: s(o) }),
+    },
+
+    applications: {
+      list: (params?: ApplicationListParams, o?: CallOptions): Promise<Page<Application>> =>
+        c.getPage('/apps/v3/applications/', q(params), ApplicationSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Application> =>
+        c.request('GET', path`/apps/v3/applications/${uuid}/`, { schema: ApplicationSchema, signal: s(o) }),
+      iterate: (params?: ApplicationListParams, o?: CallOptions): AsyncIterable<Application> =>
+        c.paginate('/apps/v3/applications/', q(params), ApplicationSchema, s(o)),
+    },
+
+    environments: {
+      list: (params?: EnvironmentListParams, o?: CallOptions): Promise<Page<Environment>> =>
+        c.getPage('/apps/v3/environments/', q(params), EnvironmentSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Environment> =>
+        c.request('GET', path`/apps/v3/environments/${uuid}/`, { schema: EnvironmentSchema, signal: s(o) }),
+      iterate: (params?: EnvironmentListParams, o?: CallOptions): AsyncIterable<Environment> =>
+        c.paginate('/apps/v3/environments/', q(params), EnvironmentSchema, s(o)),
+      /** First page of the logs cursor. Follow `next`/`previous` with `logsPage`; never build cursor params. */
+      logs: (uuid: string, params?: EnvironmentLogsParams, o?: CallOptions): Promise<LogPage> =>
+        c.request('GET', path`/apps/v3/environments/${uuid}/logs/`, {
+          query: q(params),
+          schema: LogPageSchema,
+          signal: s(o),
+        }),
+      /** A logs page by a `next`/`previous` URL from an earlier page (same origin only). */
+      logsPage: (url: string, o?: CallOptions): Promise<LogPage> => c.getByUrl(url, LogPageSchema, s(o)),
+    },
+
+    deployments: {
+      list: (params?: DeploymentListParams, o?: CallOptions): Promise<Page<Deployment>> =>
+        c.getPage('/apps/v3/deployments/', q(params), DeploymentSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Deployment> =>
+        c.request('GET', path`/apps/v3/deployments/${uuid}/`, { schema: DeploymentSchema, signal: s(o) }),
+      iterate: (params?: DeploymentListParams, o?: CallOptions): AsyncIterable<Deployment> =>
+        c.paginate('/apps/v3/deployments/', q(params), DeploymentSchema, s(o)),
+      create: (body: CreateDeploymentBody, o?: CallOptions): Promise<Deployment> =>
+        c.request('POST', '/apps/v3/deployments/', { body: b(body), schema: DeploymentSchema, signal: s(o) }),
+      logs: (uuid: string, o?: CallOptions): Promise<DeploymentLogs> =>
+        c.request('GET', path`/apps/v3/deployments/${uuid}/logs/`, {
+          schema: DeploymentLogsSchema,
+          signal: s(o),
+        }),
+    },
+
+    backups: {
+      list: (params?: BackupListParams, o?: CallOptions): Promise<Page<Backup>> =>
+        c.getPage('/apps/v3/backups/', q(params), BackupSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Backup> =>
+        c.request('GET', path`/apps/v3/backups/${uuid}/`, { schema: BackupSchema, signal: s(o) }),
+      iterate: (params?: BackupListParams, o?: CallOptions): AsyncIterable<Backup> =>
+        c.paginate('/apps/v3/backups/', q(params), BackupSchema, s(o)),
+      create: (body: CreateBackupBody, o?: CallOptions): Promise<Backup> =>
+        c.request('POST', '/apps/v3/backups/', { body: b(body), schema: BackupSchema, signal: s(o) }),
+    },
+
+    serviceInstances: {
+      list: (params: ServiceInstanceListParams, o?: CallOptions): Promise<Page<ServiceInstance>> =>
+        c.getPage('/apps/v3/service-instances/', q(params), ServiceInstanceSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<ServiceInstance> =>
+        c.request('GET', path`/apps/v3/service-instances/${uuid}/`, {
+          schema: ServiceInstanceSchema,
+          signal: s(o),
+        }),
+    },
+
+    serviceInstanceBackups: {
+      list: (
+        params?: ServiceInstanceBackupListParams,
+        o?: CallOptions,
+      ): Promise<Page<ServiceInstanceBackup>> =>
+        c.getPage('/apps/v3/service-instance-backups/', q(params), ServiceInstanceBackupSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<ServiceInstanceBackup> =>
+        c.request('GET', path`/apps/v3/service-instance-backups/${uuid}/`, {
+          schema: ServiceInstanceBackupSchema,
+          signal: s(o),
+        }),
+    },
+
+    backupRestores: {
+      list: (params?: BackupRestoreListParams, o?: CallOptions): Promise<Page<BackupRestore>> =>
+        c.getPage('/apps/v3/backup-restores/', q(params), BackupRestoreSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<BackupRestore> =>
+        c.request('GET', path`/apps/v3/backup-restores/${uuid}/`, {
+          schema: BackupRestoreSchema,
+          signal: s(o),
+        }),
+      create: (body: CreateBackupRestoreBody, o?: CallOptions): Promise<BackupRestore> =>
+        c.request('POST', '/apps/v3/backup-restores/', {
+          body: b(body),
+          schema: BackupRestoreSchema,
+          signal: s(o),
+        }),
+    },
+
+    backupDownloads: {
+      list: (params?: PageParams, o?: CallOptions): Promise<Page<BackupDownload>> =>
+        c.getPage('/apps/v3/backup-downloads/', q(params), BackupDownloadSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<BackupDownload> =>
+        c.request('GET', path`/apps/v3/backup-downloads/${uuid}/`, {
+          schema: BackupDownloadSchema,
+          signal: s(o),
+        }),
+      create: (body: CreateBackupDownloadBody, o?: CallOptions): Promise<BackupDownload> =>
+        c.request('POST', '/apps/v3/backup-downloads/', {
+          body: b(body),
+          schema: BackupDownloadSchema,
+          signal: s(o),
+        }),
+    },
+
+    backupDownloadServiceInstances: {
+      list: (
+        params?: BackupDownloadServiceInstanceListParams,
+        o?: CallOptions,
+      ): Promise<Page<BackupDownloadServiceInstance>> =>
+        c.getPage(
+          '/apps/v3/backup-download-service-instances/',
+          q(params),
+          BackupDownloadServiceInstanceSchema,
+          s(o),
+        ),
+      get: (uuid: string, o?: CallOptions): Promise<BackupDownloadServiceInstance> =>
+        c.request('GET', path`/apps/v3/backup-download-service-instances/${uuid}/`, {
+          schema: BackupDownloadServiceInstanceSchema,
+          signal: s(o),
+        }),
+    },
+
+    environmentVariables: {
+      list: (params?: EnvironmentVariableListParams, o?: CallOptions): Promise<Page<EnvironmentVariable>> =>
+        c.getPage('/apps/v3/environment-variables/', q(params), EnvironmentVariableSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<EnvironmentVariable> =>
+        c.request('GET', path`/apps/v3/environment-variables/${uuid}/`, {
+          schema: EnvironmentVariableSchema,
+          signal: s(o),
+        }),
+      iterate: (
+        params?: EnvironmentVariableListParams,
+        o?: CallOptions,
+      ): AsyncIterable<EnvironmentVariable> =>
+        c.paginate('/apps/v3/environment-variables/', q(params), EnvironmentVariableSchema, s(o)),
+      create: (body: CreateEnvironmentVariableBody, o?: CallOptions): Promise<EnvironmentVariable> =>
+        c.request('POST', '/apps/v3/environment-variables/', {
+          body: b(body),
+          schema: EnvironmentVariableSchema,
+          signal: s(o),
+        }),
+      update: (
+        uuid: string,
+        body: UpdateEnvironmentVariableBody,
+        o?: CallOptions,
+      ): Promise<EnvironmentVariable> =>
+        c.request('PATCH', path`/apps/v3/environment-variables/${uuid}/`, {
+          body: b(body),
+          schema: EnvironmentVariableSchema,
+          signal: s(o),
+        }),
+      delete: (uuid: string, o?: CallOptions): Promise<void> =>
+        c.request<void>('DELETE', path`/apps/v3/environment-variables/${uuid}/`, { signal: s(o) }),
+    },
+
+    domains: {
+      list: (params?: DomainListParams, o?: CallOptions): Promise<Page<Domain>> =>
+        c.getPage('/apps/v3/domains/', q(params), DomainSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Domain> =>
+        c.request('GET', path`/apps/v3/domains/${uuid}/`, { schema: DomainSchema, signal: s(o) }),
+    },
+
+    cronjobs: {
+      list: (params?: CronjobListParams, o?: CallOptions): Promise<Page<Cronjob>> =>
+        c.getPage('/apps/v3/cronjobs/', q(params), CronjobSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Cronjob> =>
+        c.request('GET', path`/apps/v3/cronjobs/${uuid}/`, { schema: CronjobSchema, signal: s(o) }),
+      iterate: (params?: CronjobListParams, o?: CallOptions): AsyncIterable<Cronjob> =>
+        c.paginate('/apps/v3/cronjobs/', q(params), CronjobSchema, s(o)),
+    },
+
+    regions: {
+      list: (params?: PageParams, o?: CallOptions): Promise<Page<Region>> =>
+        c.getPage('/apps/v3/regions/', q(params), RegionSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Region> =>
+        c.request('GET', path`/apps/v3/regions/${uuid}/`, { schema: RegionSchema, signal: s(o) }),
+    },
+
+    services: {
+      list: (params?: ServiceListParams, o?: CallOptions): Promise<Page<Service>> =>
+        c.getPage('/apps/v3/services/', q(params), ServiceSchema, s(o)),
+      get: (uuid: string, o?: CallOptions): Promise<Service> =>
+        c.request('GET', path`/apps/v3/services/${uuid}/`, { schema: ServiceSchema, signal: s(o) }),
+    },
+  };
+}
+
+export type Resources = ReturnType<typeof createResources>;

@@ -1,0 +1,268 @@
+import { z } from 'zod';
+
+// Response schemas, validated at the client boundary. Objects are loose (unknown fields pass through) and
+// almost every field is optional/nullable: only the keys callers rely on (`uuid`, slugs, envelopes) are
+// required, so a harmless API addition or omission never breaks a tool. Field names follow the v3 reference.
+
+const str = z.string().nullish();
+const num = z.number().nullish();
+const bool = z.boolean().nullish();
+const uuidList = z.array(z.string()).nullish();
+
+export const OrganisationSchema = z.looseObject({
+  uuid: z.string(),
+  name: str,
+  created_at: str,
+});
+
+export const UserSchema = z.looseObject({
+  uuid: z.string(),
+  email: str,
+  first_name: str,
+  last_name: str,
+});
+
+export const ApplicationSchema = z.looseObject({
+  uuid: z.string(),
+  slug: z.string(),
+  name: str,
+  organisation: str,
+  region: str,
+  repository: str,
+  is_suspended: bool,
+  suspended_reason: str,
+  is_undergoing_maintenance: bool,
+  created_at: str,
+  tags: z.array(z.unknown()).nullish(),
+});
+
+/** Nested deployment summary in an environment (`last_finished_deployment` and friends). */
+export const DeploymentRefSchema = z.looseObject({
+  uuid: str,
+  status: str,
+  success: bool,
+  started_at: str,
+  ended_at: str,
+});
+
+export const EnvironmentSchema = z.looseObject({
+  uuid: z.string(),
+  slug: z.string(),
+  // A UUID in the list view, a nested object in the detail view.
+  application: z.union([z.string(), z.looseObject({ uuid: z.string() })]).nullish(),
+  branch: str,
+  is_production_grade: bool,
+  deployed_url: str,
+  last_finished_deployment: DeploymentRefSchema.nullish(),
+  currently_running_deployment: DeploymentRefSchema.nullish(),
+  currently_released_deployment: DeploymentRefSchema.nullish(),
+  has_pending_commits: bool,
+  pending_commit_count: num,
+  app_name: str,
+  ssh_endpoint: z
+    .looseObject({ host: str, port: z.union([z.number(), z.string()]).nullish(), user: str })
+    .nullish(),
+});
+
+export const DeploymentSchema = z.looseObject({
+  uuid: z.string(),
+  environment: str,
+  region: str,
+  started_at: str,
+  ended_at: str,
+  duration: num,
+  status: str,
+  is_usable: bool,
+  success: bool,
+  git_commit: str,
+  percent: num,
+  environment_variables: z.unknown().optional(),
+});
+
+export const DeploymentLogsSchema = z.looseObject({
+  uuid: z.string(),
+  logs: z.string(),
+});
+
+export const BackupSchema = z.looseObject({
+  uuid: z.string(),
+  environment: str,
+  created: str,
+  notes: str,
+  state: str,
+  size: num,
+  service_instance_backups: uuidList,
+  success: str,
+  scheduled_for_deletion_at: str,
+  trigger: z.union([z.string(), z.number()]).nullish(),
+});
+
+export const ServiceInstanceSchema = z.looseObject({
+  uuid: z.string(),
+  environment: str,
+  region: str,
+  service: str,
+  service_status: str,
+  last_status_update: str,
+  prefix: str,
+  type: str,
+});
+
+export const ServiceInstanceBackupSchema = z.looseObject({
+  uuid: z.string(),
+  backup: str,
+  service: str,
+  service_instance: str,
+  service_type: str,
+  service_prefix: str,
+  size: num,
+  errors: z.array(z.unknown()).nullish(),
+  queued_at: str,
+  started_at: str,
+  ended_at: str,
+  taken_at: str,
+});
+
+export const BackupRestoreSchema = z.looseObject({
+  uuid: z.string(),
+  environment: str,
+  backup: str,
+  started_at: str,
+  finished: bool,
+  success: str,
+  notes: str,
+  trigger: z.union([z.string(), z.number()]).nullish(),
+  service_instance_restores: z.array(z.unknown()).nullish(),
+  service_instance_backup_restores: z.array(z.unknown()).nullish(),
+});
+
+export const BackupDownloadSchema = z.looseObject({
+  uuid: z.string(),
+  backup: str,
+  author: str,
+  started_at: str,
+  trigger: z.union([z.string(), z.number()]).nullish(),
+  service_instance_backups: uuidList,
+});
+
+export const BackupDownloadServiceInstanceSchema = z.looseObject({
+  uuid: z.string(),
+  backup_download: str,
+  service_instance_backup: str,
+  download_url: str,
+  queued_at: str,
+  started_at: str,
+  ended_at: str,
+  errors: z.array(z.unknown()).nullish(),
+});
+
+export const EnvironmentVariableSchema = z.looseObject({
+  uuid: z.string(),
+  name: z.string(),
+  environment: str,
+  value: str,
+  order: num,
+  is_sensitive: bool,
+  is_read_only: bool,
+  is_pattern_replacement_active: bool,
+  date_created: str,
+  date_modified: str,
+});
+
+export const DomainSchema = z.looseObject({
+  uuid: z.string(),
+  name: z.string(),
+  environment: str,
+  last_check_status: bool,
+  last_check_timestamp: str,
+  is_tls_enabled: bool,
+  is_redirect_to_primary: bool,
+  is_primary: bool,
+  is_managed_by_divio: bool,
+  is_wildcard: bool,
+});
+
+export const CronjobSchema = z.looseObject({
+  uuid: z.string(),
+  command: str,
+  frequency: str,
+  time: str,
+  environment: str,
+  custom_timeout: num,
+});
+
+export const RegionSchema = z.looseObject({
+  uuid: z.string(),
+  name: str,
+  short_name: str,
+  is_public: bool,
+  is_default: bool,
+});
+
+export const ServiceSchema = z.looseObject({
+  uuid: z.string(),
+  name: str,
+  type: str,
+  description: str,
+  identifier: str,
+  is_backupable: bool,
+  is_self_manageable: bool,
+});
+
+/** Environment log record. Only `timestamp`, `service` and `message` are known (facts §3). */
+export const LogEntrySchema = z.looseObject({
+  timestamp: str,
+  service: str,
+  message: str,
+});
+
+const link = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? null);
+
+/** Page-number and limit/offset envelope: `{count, next, previous, results}`. */
+export function pageSchema<T>(item: z.ZodType<T>) {
+  return z.looseObject({
+    count: z.number().int().nonnegative().optional(),
+    next: link,
+    previous: link,
+    results: z.array(item),
+  });
+}
+
+/** Environment logs cursor envelope: `{next, previous, results}`, no `count`. */
+export const LogPageSchema = z.looseObject({
+  next: link,
+  previous: link,
+  results: z.array(LogEntrySchema),
+});
+
+export type Organisation = z.infer<typeof OrganisationSchema>;
+export type User = z.infer<typeof UserSchema>;
+export type Application = z.infer<typeof ApplicationSchema>;
+export type DeploymentRef = z.infer<typeof DeploymentRefSchema>;
+export type Environment = z.infer<typeof EnvironmentSchema>;
+export type Deployment = z.infer<typeof DeploymentSchema>;
+export type DeploymentLogs = z.infer<typeof DeploymentLogsSchema>;
+export type Backup = z.infer<typeof BackupSchema>;
+export type ServiceInstance = z.infer<typeof ServiceInstanceSchema>;
+export type ServiceInstanceBackup = z.infer<typeof ServiceInstanceBackupSchema>;
+export type BackupRestore = z.infer<typeof BackupRestoreSchema>;
+export type BackupDownload = z.infer<typeof BackupDownloadSchema>;
+export type BackupDownloadServiceInstance = z.infer<typeof BackupDownloadServiceInstanceSchema>;
+export type EnvironmentVariable = z.infer<typeof EnvironmentVariableSchema>;
+export type Domain = z.infer<typeof DomainSchema>;
+export type Cronjob = z.infer<typeof CronjobSchema>;
+export type Region = z.infer<typeof RegionSchema>;
+export type Service = z.infer<typeof ServiceSchema>;
+export type LogEntry = z.infer<typeof LogEntrySchema>;
+export type LogPage = z.infer<typeof LogPageSchema>;
+
+export interface Page<T> {
+  count?: number | undefined;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+  [key: string]: unknown;
+}
