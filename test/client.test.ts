@@ -252,7 +252,28 @@ describe('error mapping', () => {
   });
 });
 
+describe('error classes', () => {
+  it('can be constructed directly as ApiError(status, body, message)', () => {
+    const err = new ValidationError(400, { name: ['Required.'], non_field_errors: ['Nope.'] }, 'bad');
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('validation_error');
+    expect(err.fieldErrors).toEqual({ name: ['Required.'] });
+    expect(err.nonFieldErrors).toEqual(['Nope.']);
+    expect(new NotFoundError(404, null, 'gone').code).toBe('not_found');
+    expect(new ApiError(503, null, 'x').code).toBe('server_error');
+  });
+});
+
 describe('retries', () => {
+  it('retries a GET on 408', async () => {
+    pool().intercept({ path: '/apps/v3/domains/d/', method: 'GET' }).reply(408, {});
+    pool()
+      .intercept({ path: '/apps/v3/domains/d/', method: 'GET' })
+      .reply(200, { uuid: 'd', name: 'example.com' }, { headers: JSON_HEADERS });
+    expect((await makeClient().domains.get('d')).name).toBe('example.com');
+    expect(sleeps).toHaveLength(1);
+  });
+
   it('retries a GET on 503 and then succeeds', async () => {
     pool().intercept({ path: '/apps/v3/regions/', method: 'GET' }).reply(503, { detail: 'down' }).times(2);
     pool()
@@ -516,6 +537,15 @@ describe('pagination', () => {
     expect(before.next).toBeNull();
   });
 
+  it('treats a bare array as one complete page', async () => {
+    pool()
+      .intercept({ path: '/apps/v3/regions/', method: 'GET' })
+      .reply(200, [{ uuid: 'r1' }, { uuid: 'r2' }], { headers: JSON_HEADERS });
+    const page = await makeClient().regions.list();
+    expect(page).toMatchObject({ count: 2, next: null, previous: null });
+    expect(page.results.map((r) => r.uuid)).toEqual(['r1', 'r2']);
+  });
+
   it('refuses a cross-origin next link and sends nothing to the other host', async () => {
     pool()
       .intercept({ path: '/apps/v3/applications/', method: 'GET' })
@@ -581,7 +611,9 @@ describe('token redaction', () => {
     pool()
       .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })
       .reply(200, { count: 0, next: null, previous: null, results: [] }, { headers: JSON_HEADERS });
-    errors.push(await client.resolveEnvironment({ uuid: APP, slug: 'shop' }, 'x').catch((e: unknown) => e));
+    errors.push(
+      await client.resolveEnvironment({ uuid: APP, slug: 'shop' }, `x${TOKEN}`).catch((e: unknown) => e),
+    );
 
     const kinds = new Set<string>();
     for (const err of errors) {

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { DEFAULT_USER_AGENT, resolveBaseUrl } from './config.js';
 import {
   ApiError,
-  type ApiErrorInit,
   AuthenticationError,
   ConflictError,
   ConnectionError,
@@ -182,7 +181,7 @@ export class DivioClient implements Resources {
       });
       this.#ownsDispatcher = true;
     }
-    this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000);
+    this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000, (text) => redact(text, this.#token));
 
     const r = createResources(this);
     this.organisations = r.organisations;
@@ -269,7 +268,9 @@ export class DivioClient implements Resources {
     } catch {
       throw new DivioError('Invalid pagination URL.', 'invalid_cursor');
     }
-    if (target.origin !== this.#origin) throw new CrossOriginError(target.origin, this.#origin);
+    if (target.origin !== this.#origin) {
+      throw new CrossOriginError(redact(target.origin, this.#token), this.#origin);
+    }
     if (target.username || target.password) throw new DivioError('Invalid pagination URL.', 'invalid_cursor');
     return target;
   }
@@ -457,48 +458,37 @@ export class DivioClient implements Resources {
     const parts = parseDrfError(body);
     const serverMessage = drfMessage(parts) ?? (typeof body === 'string' && body ? body : undefined);
     const where = `${method} ${pathname}`;
-    const init = (message: string): ApiErrorInit => ({
-      status,
-      body,
-      message: redact(message, token),
+    const details = {
       method,
       path: pathname,
       retryAfterMs: parseRetryAfter(headerValue(headers, 'retry-after')),
-    });
+    };
     const said = serverMessage ? `: ${serverMessage}` : '';
-    switch (true) {
-      case status === 400:
-        return new ValidationError({
-          ...init(`Invalid request (400) for ${where}${said}`),
-          fieldErrors: parts.fieldErrors,
-          nonFieldErrors: parts.nonFieldErrors,
-        });
-      case status === 401:
-        return new AuthenticationError(
-          init(
-            `Authentication failed (401)${said}. The Divio API token is missing, invalid or expired: create a token at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
-          ),
-        );
-      case status === 403:
-        return new PermissionDeniedError(
-          init(
-            `Permission denied (403) for ${where}${said}. The token's user may lack access to this resource, or the token is invalid: check it at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
-          ),
-        );
-      case status === 404:
-        return new NotFoundError(init(`Not found (404): ${where}${said}`));
-      case status === 409:
-        return new ConflictError(init(`Conflict (409) for ${where}${said}`));
-      case status === 429:
-        return new RateLimitError(init(`Rate limited (429) on ${where}${said}`));
-      case status >= 500:
-        return new ServerError(init(`Divio API server error (${status}) on ${where}${said}`));
-      default:
-        return new ApiError(init(`Unexpected HTTP ${status} for ${where}${said}`));
+    const make = (Kind: typeof ApiError, message: string) =>
+      new Kind(status, body, redact(message, token), details);
+    if (status === 400) return make(ValidationError, `Invalid request (400) for ${where}${said}`);
+    if (status === 401) {
+      return make(
+        AuthenticationError,
+        `Authentication failed (401)${said}. The Divio API token is missing, invalid or expired: create a token at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
+      );
     }
+    if (status === 403) {
+      return make(
+        PermissionDeniedError,
+        `Permission denied (403) for ${where}${said}. The token's user may lack access to this resource, or the token is invalid: check it at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
+      );
+    }
+    if (status === 404) return make(NotFoundError, `Not found (404): ${where}${said}`);
+    if (status === 409) return make(ConflictError, `Conflict (409) for ${where}${said}`);
+    if (status === 429) return make(RateLimitError, `Rate limited (429) on ${where}${said}`);
+    if (status >= 500) return make(ServerError, `Divio API server error (${status}) on ${where}${said}`);
+    return make(ApiError, `Unexpected HTTP ${status} for ${where}${said}`);
   }
 }
 
+// Timeouts are deliberately not retried: the attempt already used the caller's whole time budget, and three
+// back-to-back 30 s waits would outlast any MCP client's patience.
 function isRetryable(err: unknown): boolean {
   if (err instanceof ConnectionError) return true;
   if (err instanceof ApiError) return err.status === 408 || err.status === 429 || err.status >= 500;

@@ -16,44 +16,62 @@ export class DivioError extends Error {
   }
 }
 
-export interface ApiErrorInit {
-  status: number;
-  /** The parsed (and redacted) response body, or a short sanitized text excerpt. */
-  body: unknown;
-  message: string;
+export interface ApiErrorDetails {
   method?: string | undefined;
   path?: string | undefined;
+  /** Parsed `Retry-After`, when the server sent one. */
   retryAfterMs?: number | undefined;
 }
 
-/** The server answered with a non-2xx status. */
+function codeForStatus(status: number): string {
+  switch (status) {
+    case 400:
+      return 'validation_error';
+    case 401:
+      return 'authentication_failed';
+    case 403:
+      return 'permission_denied';
+    case 404:
+      return 'not_found';
+    case 408:
+      return 'request_timeout';
+    case 409:
+      return 'conflict';
+    case 429:
+      return 'rate_limited';
+    default:
+      return status >= 500 ? 'server_error' : 'api_error';
+  }
+}
+
+/** The server answered with a non-2xx status. `body` is the parsed, redacted body or a short excerpt. */
 export class ApiError extends DivioError {
   readonly status: number;
   readonly body: unknown;
   readonly method: string | undefined;
   readonly path: string | undefined;
-  /** Parsed `Retry-After`, when the server sent one. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(init: ApiErrorInit, code = 'api_error') {
-    super(init.message, code);
-    this.status = init.status;
-    this.body = init.body;
-    this.method = init.method;
-    this.path = init.path;
-    this.retryAfterMs = init.retryAfterMs;
+  constructor(status: number, body: unknown, message: string, details: ApiErrorDetails = {}) {
+    super(message, codeForStatus(status));
+    this.status = status;
+    this.body = body;
+    this.method = details.method;
+    this.path = details.path;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 
-/** HTTP 400. DRF sends `{field: [messages]}` and/or `{non_field_errors: [...]}`. */
+/** HTTP 400. DRF sends `{field: [messages]}` and/or `{non_field_errors: [...]}`; both are parsed from `body`. */
 export class ValidationError extends ApiError {
   readonly fieldErrors: Record<string, string[]>;
   readonly nonFieldErrors: string[];
 
-  constructor(init: ApiErrorInit & { fieldErrors: Record<string, string[]>; nonFieldErrors: string[] }) {
-    super(init, 'validation_error');
-    this.fieldErrors = init.fieldErrors;
-    this.nonFieldErrors = init.nonFieldErrors;
+  constructor(status: number, body: unknown, message: string, details: ApiErrorDetails = {}) {
+    super(status, body, message, details);
+    const parts = parseDrfError(body);
+    this.fieldErrors = parts.fieldErrors;
+    this.nonFieldErrors = parts.nonFieldErrors;
   }
 }
 
@@ -61,41 +79,12 @@ export class ValidationError extends ApiError {
 export const BadRequestError = ValidationError;
 export type BadRequestError = ValidationError;
 
-export class AuthenticationError extends ApiError {
-  constructor(init: ApiErrorInit) {
-    super(init, 'authentication_failed');
-  }
-}
-
-export class PermissionDeniedError extends ApiError {
-  constructor(init: ApiErrorInit) {
-    super(init, 'permission_denied');
-  }
-}
-
-export class NotFoundError extends ApiError {
-  constructor(init: ApiErrorInit) {
-    super(init, 'not_found');
-  }
-}
-
-export class ConflictError extends ApiError {
-  constructor(init: ApiErrorInit) {
-    super(init, 'conflict');
-  }
-}
-
-export class RateLimitError extends ApiError {
-  constructor(init: ApiErrorInit) {
-    super(init, 'rate_limited');
-  }
-}
-
-export class ServerError extends ApiError {
-  constructor(init: ApiErrorInit) {
-    super(init, 'server_error');
-  }
-}
+export class AuthenticationError extends ApiError {}
+export class PermissionDeniedError extends ApiError {}
+export class NotFoundError extends ApiError {}
+export class ConflictError extends ApiError {}
+export class RateLimitError extends ApiError {}
+export class ServerError extends ApiError {}
 
 /**
  * The request failed below HTTP (DNS, refused, reset). `mayHaveReachedServer` is false only when we know the

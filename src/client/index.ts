@@ -20,6 +20,7 @@ export {
 } from './config.js';
 export {
   ApiError,
+  type ApiErrorDetails,
   AuthenticationError,
   BadRequestError,
   ConfigurationError,

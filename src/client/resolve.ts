@@ -31,9 +31,23 @@ export class Resolver {
   readonly #envs = new Map<string, Entry<Environment[]>>();
   #appList: Entry<{ apps: Application[]; total: number }> | undefined;
 
-  constructor(client: DivioClient, ttlMs: number) {
+  readonly #scrub: (text: string) => string;
+
+  /** `scrub` redacts the token from text that ends up in an error (refs and slugs are echoed back). */
+  constructor(client: DivioClient, ttlMs: number, scrub: (text: string) => string = (t) => t) {
     this.#client = client;
     this.#ttlMs = ttlMs;
+    this.#scrub = scrub;
+  }
+
+  #error(
+    kind: 'application' | 'environment',
+    ref: string,
+    choices: string[],
+    message: string,
+  ): ResolutionError {
+    const scrub = this.#scrub;
+    return new ResolutionError(kind, scrub(ref), choices.map(scrub), scrub(message));
   }
 
   invalidate(): void {
@@ -100,7 +114,7 @@ export class Resolver {
       choices.length > 0
         ? ` Valid applications: ${listChoices(choices, total)}. Call list_applications to see them all.`
         : ' No applications are visible to this token.';
-    return new ResolutionError('application', ref, choices, `Application '${ref}' ${reason}.${list}`);
+    return this.#error('application', ref, choices, `Application '${ref}' ${reason}.${list}`);
   }
 
   async resolveApplication(ref: string, signal?: AbortSignal): Promise<Application> {
@@ -126,7 +140,7 @@ export class Resolver {
     if (matches.length === 1 && only) return this.#remember(only);
     if (matches.length > 1) {
       const choices = matches.map((a) => a.uuid);
-      throw new ResolutionError(
+      throw this.#error(
         'application',
         wanted,
         choices,
@@ -153,7 +167,7 @@ export class Resolver {
     const choices = envs.map((e) => e.slug);
     const appName = application.slug;
     if (matches.length > 1) {
-      throw new ResolutionError(
+      throw this.#error(
         'environment',
         wanted,
         choices,
@@ -164,7 +178,7 @@ export class Resolver {
       choices.length > 0
         ? ` Valid environments: ${listChoices(choices, choices.length)}.`
         : ' That application has no environments.';
-    throw new ResolutionError(
+    throw this.#error(
       'environment',
       wanted,
       choices,

@@ -223,12 +223,17 @@ const link = z
 
 /** Page-number and limit/offset envelope: `{count, next, previous, results}`. */
 export function pageSchema<T>(item: z.ZodType<T>) {
-  return z.looseObject({
-    count: z.number().int().nonnegative().optional(),
-    next: link,
-    previous: link,
-    results: z.array(item),
-  });
+  // Leniency: an endpoint that answers with a bare array is treated as one complete page.
+  return z.preprocess(
+    (value) =>
+      Array.isArray(value) ? { count: value.length, next: null, previous: null, results: value } : value,
+    z.looseObject({
+      count: z.number().int().nonnegative().optional(),
+      next: link,
+      previous: link,
+      results: z.array(item),
+    }),
+  );
 }
 
 /** Environment logs cursor envelope: `{next, previous, results}`, no `count`. */
