@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  type ConfirmMode,
+  defaultServerConfig,
+  parseConfirmKey,
+  parseConfirmMode,
+  parseList,
+  parseToolsets,
+  type ServerConfig,
+} from './config.js';
+
+export const HELP = `divio-mcp: an MCP server for the Divio Cloud control-panel API
+
+Usage:
+  divio-mcp [options]                 serve MCP (stdio by default)
+  divio-mcp sandbox [--port N]        run only the simulated Divio API and print its URL and token
+  divio-mcp --help | --version
+
+Options:
+  --sandbox                       run against the embedded sandbox (no Divio account or token needed)
+  --transport stdio|http          transport (default stdio)
+  --port N                        HTTP port (default 8808; 0 picks a free one)
+  --host H                        HTTP bind address (default 127.0.0.1; others need DIVIO_MCP_AUTH_TOKEN)
+  --read-only                     hide every tool that changes something
+  --toolsets a,b                  only these toolsets: apps, logs, deploy, backups, config
+  --confirm-mode MODE             auto (default), elicit, token or none
+  --protected-environments a,b    environments whose writes always need the person's dialog
+  --read-only-environments a,b    environments that refuse every write (slug, app/slug or UUID)
+
+Environment:
+  DIVIO_API_TOKEN      Divio access token (https://control.divio.com/account/access-tokens/)
+  DIVIO_API_URL        API base URL (default https://api.divio.com)
+  DIVIO_ZONE           Divio zone; the API is then https://api.<zone>
+  DIVIO_SANDBOX=1      same as --sandbox
+  DIVIO_MCP_AUTH_TOKEN bearer token HTTP clients must send
+  DIVIO_MCP_READ_ONLY=1, DIVIO_MCP_TOOLSETS, DIVIO_MCP_CONFIRM_MODE, DIVIO_MCP_PROTECTED_ENVIRONMENTS,
+  DIVIO_MCP_READ_ONLY_ENVIRONMENTS    same as the flags
+  DIVIO_MCP_CONFIRM_KEY  HMAC key for confirmation tokens (>= 32 bytes, hex or base64; share across replicas)
+`;
+
+export interface CliOptions {
+  command: 'serve' | 'sandbox' | 'help' | 'version';
+  sandbox: boolean;
+  transport: 'stdio' | 'http';
+  port: number;
+  host: string;
+  authToken: string | undefined;
+  allowedHosts: string[];
+  /** Sandbox clock speed; >1 makes deploys and backups finish sooner. */
+  sandboxSpeed: number;
+  config: ServerConfig;
+}
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new ConfigError(`--port must be 0-65535, got '${value}'.`);
+  return n;
+}
+
+function positiveNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new ConfigError(`${name} must be a positive number, got '${value}'.`);
+  return n;
+}
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      sandbox: { type: 'boolean' },
+      transport: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'read-only': { type: 'boolean' },
+      toolsets: { type: 'string' },
+      'confirm-mode': { type: 'string' },
+      'protected-environments': { type: 'string' },
+      'read-only-environments': { type: 'string' },
+      speed: { type: 'string' },
+    },
+  });
+  const sub = positionals[0];
+  if (sub !== undefined && sub !== 'sandbox' && sub !== 'serve') {
+    throw new ConfigError(`Unknown command '${sub}'. Run divio-mcp --help.`);
+  }
+  const transport = values.transport ?? 'stdio';
+  if (transport !== 'stdio' && transport !== 'http') {
+    throw new ConfigError(`--transport must be stdio or http, got '${transport}'.`);
+  }
+  const confirmMode: ConfirmMode = parseConfirmMode(values['confirm-mode'] ?? env.DIVIO_MCP_CONFIRM_MODE);
+  const sandbox = values.sandbox === true || truthy(env.DIVIO_SANDBOX);
+  const config = defaultServerConfig({
+    readOnly: values['read-only'] === true || truthy(env.DIVIO_MCP_READ_ONLY),
+    toolsets: parseToolsets(values.toolsets ?? env.DIVIO_MCP_TOOLSETS),
+    confirmMode,
+    protectedEnvironments: parseList(
+      values['protected-environments'] ?? env.DIVIO_MCP_PROTECTED_ENVIRONMENTS,
+    ),
+    readOnlyEnvironments: parseList(values['read-only-environments'] ?? env.DIVIO_MCP_READ_ONLY_ENVIRONMENTS),
+    confirmKey: parseConfirmKey(env.DIVIO_MCP_CONFIRM_KEY),
+    confirmTtlSeconds: positiveNumber(
+      'DIVIO_MCP_CONFIRM_TTL_SECONDS',
+      env.DIVIO_MCP_CONFIRM_TTL_SECONDS,
+      300,
+    ),
+    // The sandbox finishes operations in seconds, so it is polled more often than the real API.
+    pollIntervalMs: positiveNumber(
+      'DIVIO_MCP_POLL_INTERVAL_MS',
+      env.DIVIO_MCP_POLL_INTERVAL_MS,
+      sandbox ? 500 : 2000,
+    ),
+    defaultWaitSeconds: positiveNumber('DIVIO_MCP_WAIT_SECONDS', env.DIVIO_MCP_WAIT_SECONDS, 50),
+  });
+  const command = values.help ? 'help' : values.version ? 'version' : sub === 'sandbox' ? 'sandbox' : 'serve';
+  return {
+    command,
+    sandbox,
+    transport,
+    port: values.port !== undefined ? parsePort(values.port) : command === 'sandbox' ? 0 : 8808,
+    host: values.host ?? '127.0.0.1',
+    authToken: env.DIVIO_MCP_AUTH_TOKEN || undefined,
+    allowedHosts: parseList(env.DIVIO_MCP_ALLOWED_HOSTS),
+    sandboxSpeed: positiveNumber('--speed', values.speed ?? env.DIVIO_SANDBOX_SPEED, 1),
+    config,
+  };
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { type CliOptions, HELP, parseCli } from './cli.js';
+import { clientOptionsFromEnv, DivioClient } from './client/index.js';
+import { ConfigError } from './config.js';
+import { HttpConfigError, startHttpServer } from './http.js';
+import { startSandbox } from './sandbox/index.js';
+import { createServerFactory } from './server.js';
+import { VERSION } from './version.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function runSandboxOnly(opts: CliOptions): Promise<void> {
+  const sandbox = await startSandbox({ port: opts.port, host: opts.host, speed: opts.sandboxSpeed });
+  process.stdout.write(
+    `Divio API sandbox listening.\n  DIVIO_API_URL=${sandbox.url}\n  DIVIO_API_TOKEN=${sandbox.token}\nPress Ctrl-C to stop.\n`,
+  );
+  const stop = () => void sandbox.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function serve(opts: CliOptions): Promise<void> {
+  if (opts.transport === 'stdio') {
+    // stdout is the JSON-RPC channel: route any stray console output to stderr.
+    console.log = console.error;
+    console.info = console.error;
+    console.debug = console.error;
+  }
+  let clientOptions = clientOptionsFromEnv(process.env);
+  let closeSandbox: (() => Promise<void>) | undefined;
+  if (opts.sandbox) {
+    const sandbox = await startSandbox({ speed: opts.sandboxSpeed });
+    clientOptions = { token: sandbox.token, baseUrl: sandbox.url };
+    closeSandbox = () => sandbox.close();
+    log(`divio-mcp: using the embedded sandbox at ${sandbox.url} (simulated data, no Divio account needed)`);
+  } else if (!clientOptions.token) {
+    log(
+      'divio-mcp: DIVIO_API_TOKEN is not set. The server starts, but every tool will answer how to create a token. Use --sandbox to try it without an account.',
+    );
+  }
+  if (opts.config.confirmMode === 'none') {
+    log('divio-mcp: WARNING confirm mode is "none": write tools run without asking anyone.');
+  }
+  const client = new DivioClient(clientOptions);
+  const factory = createServerFactory({ client, config: opts.config, log });
+
+  const shutdown = async (closeTransport: () => Promise<void>) => {
+    await closeTransport().catch(() => undefined);
+    await client.close().catch(() => undefined);
+    await closeSandbox?.().catch(() => undefined);
+    process.exit(0);
+  };
+
+  if (opts.transport === 'http') {
+    const http = await startHttpServer(factory, {
+      host: opts.host,
+      port: opts.port,
+      authToken: opts.authToken,
+      allowedHosts: opts.allowedHosts,
+      log,
+    });
+    log(`divio-mcp ${VERSION}: MCP endpoint ${http.url} (health: ${http.url.replace(/\/mcp$/, '/healthz')})`);
+    process.on('SIGINT', () => void shutdown(http.close));
+    process.on('SIGTERM', () => void shutdown(http.close));
+    return;
+  }
+  const handle = serveStdio(factory);
+  log(`divio-mcp ${VERSION}: serving MCP on stdio`);
+  process.stdin.on('end', () => void shutdown(() => handle.close()));
+  process.on('SIGINT', () => void shutdown(() => handle.close()));
+  process.on('SIGTERM', () => void shutdown(() => handle.close()));
+}
+
+async function main(): Promise<void> {
+  const opts = parseCli(process.argv.slice(2), process.env);
+  switch (opts.command) {
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case 'sandbox':
+      return runSandboxOnly(opts);
+    case 'serve':
+      return serve(opts);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof HttpConfigError) {
+    log(`divio-mcp: ${error.message}`);
+    process.exit(2);
+  }
+  if (
+    error instanceof Error &&
+    error.name === 'TypeError' &&
+    /parseArgs|Unknown option/.test(String(error.stack))
+  ) {
+    log(`divio-mcp: ${error.message}. Run divio-mcp --help.`);
+    process.exit(2);
+  }
+  log(`divio-mcp: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

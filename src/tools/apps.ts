@@ -1,0 +1,294 @@
+import * as z from 'zod';
+import type { Environment } from '../client/index.js';
+import {
+  type DeploymentSummary,
+  deploymentResult,
+  idOf,
+  onePage,
+  pageInfo,
+  resolveTarget,
+  summariseDeployment,
+} from './common.js';
+import { ToolError } from './errors.js';
+import { defineTool } from './registry.js';
+import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo } from './schemas.js';
+
+const READ = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;
+
+const listOrganisations = defineTool({
+  name: 'list_organisations',
+  title: 'List organisations',
+  toolset: 'apps',
+  description:
+    'List the Divio organisations the API token can see. Use the uuid to filter list_applications. Paginated.',
+  input: z.strictObject({ limit: Limit, cursor: Cursor }),
+  output: z.object({
+    organisations: z.array(z.object({ uuid: z.string(), name: z.string() })),
+    ...PageInfo,
+  }),
+  annotations: READ,
+  handler: async ({ limit, cursor }, ctx) => {
+    const page = await onePage(ctx, cursor, () =>
+      ctx.client.organisations.list({ page_size: limit }, { signal: ctx.signal }),
+    );
+    return {
+      organisations: page.results.map((o) => ({ uuid: o.uuid, name: String(o.name ?? '') })),
+      ...pageInfo(page),
+    };
+  },
+  render: (out) =>
+    [
+      ...out.organisations.map((o) => `${o.name} (${o.uuid})`),
+      out.organisations.length === 0 ? 'No organisations visible to this token.' : '',
+      out.has_more ? 'More: pass next_cursor.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+});
+
+const listApplications = defineTool({
+  name: 'list_applications',
+  title: 'List applications',
+  toolset: 'apps',
+  description:
+    'List Divio applications, optionally filtered by organisation or name. Compact rows (slug, name, uuid, organisation). Start here to find the app slug other tools take. Paginated.',
+  input: z.strictObject({
+    organisation: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('Organisation UUID or exact name (list_organisations). Omit for all.'),
+    name: z.string().min(1).max(100).optional().describe('Case-insensitive part of the application name.'),
+    limit: Limit,
+    cursor: Cursor,
+  }),
+  output: z.object({
+    applications: z.array(
+      z.object({ slug: z.string(), name: z.string(), uuid: z.string(), organisation: z.string().nullable() }),
+    ),
+    ...PageInfo,
+  }),
+  annotations: READ,
+  handler: async ({ organisation, name, limit, cursor }, ctx) => {
+    const orgPage = await ctx.client.organisations.list({ page_size: 100 }, { signal: ctx.signal });
+    const orgs = new Map(orgPage.results.map((o) => [o.uuid, String(o.name ?? '')]));
+    let orgFilter: string | undefined;
+    if (organisation) {
+      orgFilter = /^[0-9a-f-]{36}$/i.test(organisation)
+        ? organisation
+        : [...orgs].find(([, n]) => n.toLowerCase() === organisation.toLowerCase())?.[0];
+      if (!orgFilter) {
+        throw new ToolError(
+          `Organisation '${organisation}' was not found. Valid organisations: ${[...orgs.values()].join(', ') || 'none'}. Pass a name from that list or a UUID from list_organisations.`,
+        );
+      }
+    }
+    const page = await onePage(ctx, cursor, () =>
+      ctx.client.applications.list(
+        {
+          page_size: limit,
+          ...(orgFilter ? { organisation: orgFilter } : {}),
+          ...(name ? { name_search: name } : {}),
+        },
+        { signal: ctx.signal },
+      ),
+    );
+    return {
+      applications: page.results.map((a) => {
+        const org = idOf(a.organisation);
+        return {
+          slug: String(a.slug ?? ''),
+          name: String(a.name ?? ''),
+          uuid: a.uuid,
+          organisation: org ? (orgs.get(org) ?? org) : null,
+        };
+      }),
+      ...pageInfo(page),
+    };
+  },
+  render: (out) =>
+    [
+      ...out.applications.map(
+        (a) => `${a.slug} — ${a.name} [${a.organisation ?? 'no organisation'}] ${a.uuid}`,
+      ),
+      out.applications.length === 0 ? 'No applications match.' : '',
+      out.has_more ? 'More: pass next_cursor.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  links: (out) =>
+    out.applications.slice(0, 20).map((a) => ({
+      type: 'resource_link' as const,
+      uri: `divio://applications/${a.slug}`,
+      name: a.slug,
+      title: a.name,
+      mimeType: 'application/json',
+    })),
+});
+
+const EnvRow = z.object({
+  slug: z.string(),
+  uuid: z.string(),
+  branch: z.string().nullable(),
+  url: z.string().nullable(),
+  production_grade: z.boolean(),
+  last_deployment: DeploymentSummarySchema.nullable(),
+  deploy_running: z.boolean(),
+});
+
+function envRow(env: Environment): z.infer<typeof EnvRow> {
+  const running = summariseDeployment(env.currently_running_deployment as never);
+  return {
+    slug: env.slug,
+    uuid: env.uuid,
+    branch: typeof env.branch === 'string' ? env.branch : null,
+    url: typeof env.deployed_url === 'string' ? env.deployed_url : null,
+    production_grade: env.is_production_grade === true,
+    last_deployment: summariseDeployment(env.last_finished_deployment as never),
+    deploy_running: running !== null,
+  };
+}
+
+const getApplication = defineTool({
+  name: 'get_application',
+  title: 'Get application',
+  toolset: 'apps',
+  description:
+    'One application with its environments summarised (slug, branch, URL, last deploy result). Use get_environment for one environment in depth.',
+  input: z.strictObject({ app: AppRef }),
+  output: z.object({
+    uuid: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    organisation: z.string().nullable(),
+    environments: z.array(EnvRow),
+  }),
+  annotations: READ,
+  handler: async ({ app: appRef }, ctx) => {
+    const app = await ctx.client.resolveApplication(appRef, ctx.signal);
+    const envs = await ctx.client.listEnvironmentsCached(app.uuid, ctx.signal);
+    const details = await Promise.all(
+      envs.map((e) => ctx.client.environments.get(e.uuid, { signal: ctx.signal })),
+    );
+    return {
+      uuid: app.uuid,
+      slug: String(app.slug ?? ''),
+      name: String(app.name ?? ''),
+      organisation: idOf(app.organisation),
+      environments: details.map(envRow),
+    };
+  },
+  render: (out) =>
+    [
+      `${out.name} (${out.slug}, ${out.uuid})`,
+      ...out.environments.map(
+        (e) =>
+          `- ${e.slug}${e.production_grade ? ' [production]' : ''}: branch ${e.branch ?? '?'}, ${e.url ?? 'no URL'}, last deploy ${deploymentResult(e.last_deployment)}${e.deploy_running ? ', a deploy is running now' : ''}`,
+      ),
+    ].join('\n'),
+  links: (out) =>
+    out.environments.map((e) => ({
+      type: 'resource_link' as const,
+      uri: `divio://applications/${out.slug}/environments/${e.slug}`,
+      name: `${out.slug}/${e.slug}`,
+      mimeType: 'application/json',
+    })),
+});
+
+export const EnvironmentStatus = z.object({
+  app: z.string(),
+  environment: z.string(),
+  uuid: z.string(),
+  branch: z.string().nullable(),
+  url: z.string().nullable(),
+  production_grade: z.boolean(),
+  running_deployment: DeploymentSummarySchema.nullable(),
+  last_finished_deployment: DeploymentSummarySchema.nullable(),
+  released_deployment: DeploymentSummarySchema.nullable(),
+  pending_commits: z.number().nullable(),
+  service_instances: z.array(
+    z.object({ uuid: z.string(), type: z.string(), prefix: z.string(), status: z.string() }),
+  ),
+});
+export type EnvironmentStatusOut = z.infer<typeof EnvironmentStatus>;
+
+/** Shared by get_environment, diagnose_environment and the environment resource. */
+export async function loadEnvironmentStatus(
+  ctx: Parameters<typeof resolveTarget>[0],
+  appRef: string,
+  envRef: string,
+): Promise<EnvironmentStatusOut> {
+  const { app, env } = await resolveTarget(ctx, appRef, envRef);
+  const [detail, instances] = await Promise.all([
+    ctx.client.environments.get(env.uuid, { signal: ctx.signal }),
+    ctx.client.serviceInstances.list({ environment: env.uuid, page_size: 100 }, { signal: ctx.signal }),
+  ]);
+  const pending =
+    typeof detail.pending_commit_count === 'number'
+      ? detail.pending_commit_count
+      : detail.has_pending_commits === false
+        ? 0
+        : null;
+  return {
+    app: String(app.slug ?? app.uuid),
+    environment: detail.slug,
+    uuid: detail.uuid,
+    branch: typeof detail.branch === 'string' ? detail.branch : null,
+    url: typeof detail.deployed_url === 'string' ? detail.deployed_url : null,
+    production_grade: detail.is_production_grade === true,
+    running_deployment: summariseDeployment(detail.currently_running_deployment as never),
+    last_finished_deployment: summariseDeployment(detail.last_finished_deployment as never),
+    released_deployment: summariseDeployment(detail.currently_released_deployment as never),
+    pending_commits: pending,
+    service_instances: instances.results.map((s) => ({
+      uuid: s.uuid,
+      type: String(s.type ?? 'UNKNOWN'),
+      prefix: String(s.prefix ?? ''),
+      status: String(s.service_status ?? 'UNKNOWN'),
+    })),
+  };
+}
+
+function fmtDeploy(label: string, d: DeploymentSummary | null): string {
+  if (!d) return `${label}: none`;
+  return `${label}: ${deploymentResult(d)} — ${d.uuid}${d.ended_at ? `, ended ${d.ended_at}` : d.started_at ? `, started ${d.started_at}` : ''}${d.git_commit ? `, commit ${d.git_commit.slice(0, 10)}` : ''}`;
+}
+
+export function renderEnvironmentStatus(out: EnvironmentStatusOut): string {
+  return [
+    `${out.app}/${out.environment}${out.production_grade ? ' [production]' : ''} (${out.uuid})`,
+    `branch ${out.branch ?? '?'}, URL ${out.url ?? 'none'}, pending commits: ${out.pending_commits ?? 'unknown'}`,
+    fmtDeploy('running deployment', out.running_deployment),
+    fmtDeploy('last finished deployment', out.last_finished_deployment),
+    fmtDeploy('released deployment', out.released_deployment),
+    `services: ${out.service_instances.map((s) => `${s.type} ${s.prefix} (${s.status})`).join(', ') || 'none'}`,
+  ].join('\n');
+}
+
+const getEnvironment = defineTool({
+  name: 'get_environment',
+  title: 'Get environment status',
+  toolset: 'apps',
+  description:
+    'Status of one environment: branch, URL, running deployment, last finished deployment, pending commits, service instances. For "what is wrong" use diagnose_environment instead.',
+  input: z.strictObject({ app: AppRef, environment: EnvRef }),
+  output: EnvironmentStatus,
+  annotations: READ,
+  handler: async ({ app, environment }, ctx) => loadEnvironmentStatus(ctx, app, environment),
+  render: renderEnvironmentStatus,
+  links: (out) => [
+    {
+      type: 'resource_link' as const,
+      uri: `divio://applications/${out.app}/environments/${out.environment}/logs`,
+      name: `${out.app}/${out.environment} logs`,
+      mimeType: 'text/plain',
+    },
+  ],
+});
+
+export const appsTools = [listOrganisations, listApplications, getApplication, getEnvironment];

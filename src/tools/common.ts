@@ -1,0 +1,76 @@
+import type { Application, Deployment, Environment, Page } from '../client/index.js';
+import { decodeCursor, encodeCursor } from './format.js';
+import type { ToolContext } from './registry.js';
+
+export interface Target {
+  app: Application;
+  env: Environment;
+}
+
+/** Resolves an app reference and an environment reference with the client's cached resolver. */
+export async function resolveTarget(ctx: ToolContext, appRef: string, envRef: string): Promise<Target> {
+  const app = await ctx.client.resolveApplication(appRef, ctx.signal);
+  const env = await ctx.client.resolveEnvironment(app, envRef, ctx.signal);
+  return { app, env };
+}
+
+/** One page: the first from `first()`, later ones by following the cursor (same origin only, checked by the client). */
+export async function onePage<T>(
+  ctx: ToolContext,
+  cursor: string | undefined,
+  first: () => Promise<Page<T>>,
+): Promise<Page<T>> {
+  if (cursor) return ctx.client.getPageByUrl<T>(decodeCursor(cursor), undefined, ctx.signal);
+  return first();
+}
+
+export function pageInfo(page: { next?: string | null | undefined }): {
+  has_more: boolean;
+  next_cursor: string | null;
+} {
+  const next = encodeCursor(page.next ?? null);
+  return { has_more: next !== null, next_cursor: next };
+}
+
+/** Maps environment UUIDs of an app to slugs, for compact rows. */
+export async function envSlugMap(ctx: ToolContext, app: Application): Promise<Map<string, string>> {
+  const envs = await ctx.client.listEnvironmentsCached(app.uuid, ctx.signal);
+  return new Map(envs.map((e) => [e.uuid, e.slug]));
+}
+
+export function idOf(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && 'uuid' in value && typeof value.uuid === 'string')
+    return value.uuid;
+  return null;
+}
+
+export type DeploymentSummary = {
+  uuid: string;
+  status: string | null;
+  success: boolean | null;
+  percent: number | null;
+  started_at: string | null;
+  ended_at: string | null;
+  git_commit: string | null;
+};
+
+export function summariseDeployment(d: Partial<Deployment> | null | undefined): DeploymentSummary | null {
+  if (!d || typeof d !== 'object' || typeof d.uuid !== 'string') return null;
+  return {
+    uuid: d.uuid,
+    status: typeof d.status === 'string' ? d.status : null,
+    success: typeof d.success === 'boolean' ? d.success : null,
+    percent: typeof d.percent === 'number' ? d.percent : null,
+    started_at: typeof d.started_at === 'string' ? d.started_at : null,
+    ended_at: typeof d.ended_at === 'string' ? d.ended_at : null,
+    git_commit: typeof d.git_commit === 'string' ? d.git_commit : null,
+  };
+}
+
+export function deploymentResult(d: DeploymentSummary | null): string {
+  if (!d) return 'never deployed';
+  if (d.ended_at === null)
+    return `running (${d.status ?? 'in progress'}${d.percent !== null ? `, ${d.percent}%` : ''})`;
+  return d.success ? 'succeeded' : `failed (${d.status ?? 'failure'})`;
+}

@@ -1,0 +1,255 @@
+import * as z from 'zod';
+import { envSlugMap, idOf, onePage, pageInfo, resolveTarget } from './common.js';
+import { fenceUntrusted } from './format.js';
+import { defineTool } from './registry.js';
+import { AppRef, Cursor, EnvRef, Limit, PageInfo } from './schemas.js';
+
+const READ = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;
+
+const listServiceInstances = defineTool({
+  name: 'list_service_instances',
+  title: 'List service instances',
+  toolset: 'config',
+  description:
+    'Databases, storage and other services of an environment, with type, prefix and status (NEW = not provisioned).',
+  input: z.strictObject({ app: AppRef, environment: EnvRef }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    services: z.array(
+      z.object({
+        uuid: z.string(),
+        type: z.string(),
+        prefix: z.string(),
+        status: z.string(),
+        service: z.string().nullable(),
+      }),
+    ),
+  }),
+  annotations: READ,
+  handler: async ({ app: appRef, environment }, ctx) => {
+    const { app, env } = await resolveTarget(ctx, appRef, environment);
+    const services = [];
+    for await (const s of ctx.client.paginate<Record<string, unknown> & { uuid: string }>(
+      '/apps/v3/service-instances/',
+      { environment: env.uuid, page_size: 100 },
+      undefined,
+      ctx.signal,
+    )) {
+      services.push({
+        uuid: s.uuid,
+        type: String(s['type'] ?? 'UNKNOWN'),
+        prefix: String(s['prefix'] ?? ''),
+        status: String(s['service_status'] ?? 'UNKNOWN'),
+        service: idOf(s['service']),
+      });
+      if (services.length >= 200) break;
+    }
+    return { app: String(app.slug ?? app.uuid), environment: env.slug, services };
+  },
+  render: (out) =>
+    [
+      `Services of ${out.app}/${out.environment}:`,
+      ...out.services.map((s) => `- ${s.type} prefix ${s.prefix}: ${s.status} (${s.uuid})`),
+      out.services.length === 0 ? 'None.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+});
+
+const listEnvironmentVariables = defineTool({
+  name: 'list_environment_variables',
+  title: 'List environment variables',
+  toolset: 'config',
+  description:
+    'Environment variables of an environment: names and values. Values of sensitive variables are never returned (value is null, sensitive is true). Changes take effect on the next deploy. Paginated.',
+  input: z.strictObject({
+    app: AppRef,
+    environment: EnvRef,
+    name: z.string().min(1).max(255).optional().describe('Only the variable with this exact name.'),
+    limit: Limit,
+    cursor: Cursor,
+  }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    variables: z.array(
+      z.object({
+        uuid: z.string(),
+        name: z.string(),
+        value: z.string().nullable(),
+        sensitive: z.boolean(),
+        read_only: z.boolean(),
+      }),
+    ),
+    ...PageInfo,
+  }),
+  annotations: READ,
+  handler: async ({ app: appRef, environment, name, limit, cursor }, ctx) => {
+    const { app, env } = await resolveTarget(ctx, appRef, environment);
+    const page = await onePage(ctx, cursor, () =>
+      ctx.client.environmentVariables.list(
+        { environment: env.uuid, page_size: limit, ...(name ? { name } : {}) },
+        { signal: ctx.signal },
+      ),
+    );
+    return {
+      app: String(app.slug ?? app.uuid),
+      environment: env.slug,
+      variables: page.results.map((v) => {
+        const sensitive = v.is_sensitive === true;
+        return {
+          uuid: v.uuid,
+          name: String(v.name ?? ''),
+          // Never hand out a sensitive value, whatever the API returned.
+          value: sensitive ? null : typeof v.value === 'string' ? v.value : null,
+          sensitive,
+          read_only: v.is_read_only === true,
+        };
+      }),
+      ...pageInfo(page),
+    };
+  },
+  render: (out) => {
+    const lines = out.variables.map(
+      (v) =>
+        `${v.name}=${v.sensitive ? '[sensitive: value hidden]' : (v.value ?? '')}${v.read_only ? ' (read-only)' : ''}`,
+    );
+    return [
+      `Environment variables of ${out.app}/${out.environment}:`,
+      lines.length ? fenceUntrusted('environment variable values', lines.join('\n')) : 'None.',
+      out.has_more ? 'More: pass next_cursor.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
+  },
+});
+
+const listDomains = defineTool({
+  name: 'list_domains',
+  title: 'List domains',
+  toolset: 'config',
+  description:
+    'Domains of an application, or of one environment, with primary, TLS and check state. Paginated.',
+  input: z.strictObject({
+    app: AppRef,
+    environment: EnvRef.optional().describe('Environment slug or UUID. Omit for every environment.'),
+    limit: Limit,
+    cursor: Cursor,
+  }),
+  output: z.object({
+    app: z.string(),
+    domains: z.array(
+      z.object({
+        uuid: z.string(),
+        name: z.string(),
+        environment: z.string().nullable(),
+        primary: z.boolean(),
+        tls: z.boolean().nullable(),
+        state: z.string().nullable(),
+      }),
+    ),
+    ...PageInfo,
+  }),
+  annotations: READ,
+  handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
+    const app = await ctx.client.resolveApplication(appRef, ctx.signal);
+    const env = environment ? await ctx.client.resolveEnvironment(app, environment, ctx.signal) : undefined;
+    const [slugs, page] = await Promise.all([
+      envSlugMap(ctx, app),
+      onePage(ctx, cursor, () =>
+        ctx.client.domains.list(
+          env ? { environment: env.uuid, page_size: limit } : { application: app.uuid, page_size: limit },
+          { signal: ctx.signal },
+        ),
+      ),
+    ]);
+    return {
+      app: String(app.slug ?? app.uuid),
+      domains: page.results.map((d) => {
+        const envId = idOf(d.environment);
+        return {
+          uuid: d.uuid,
+          name: String(d.name ?? ''),
+          environment: envId ? (slugs.get(envId) ?? envId) : null,
+          primary: d.is_primary === true,
+          tls: typeof d.is_tls_enabled === 'boolean' ? d.is_tls_enabled : null,
+          state: typeof d.state === 'string' ? d.state : null,
+        };
+      }),
+      ...pageInfo(page),
+    };
+  },
+  render: (out) =>
+    [
+      `Domains of ${out.app}:`,
+      ...out.domains.map(
+        (d) =>
+          `- ${d.name} (${d.environment ?? '?'})${d.primary ? ' primary' : ''}${d.tls ? ', TLS' : d.tls === false ? ', no TLS' : ''}${d.state ? `, ${d.state}` : ''}`,
+      ),
+      out.domains.length === 0 ? 'None.' : '',
+      out.has_more ? 'More: pass next_cursor.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+});
+
+const listCronjobs = defineTool({
+  name: 'list_cronjobs',
+  title: 'List cronjobs',
+  toolset: 'config',
+  description: 'Cronjobs of an environment: command, frequency, time and timeout. Paginated.',
+  input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    cronjobs: z.array(
+      z.object({
+        uuid: z.string(),
+        command: z.string(),
+        frequency: z.string(),
+        time: z.string().nullable(),
+        timeout_seconds: z.number().nullable(),
+      }),
+    ),
+    ...PageInfo,
+  }),
+  annotations: READ,
+  handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
+    const { app, env } = await resolveTarget(ctx, appRef, environment);
+    const page = await onePage(ctx, cursor, () =>
+      ctx.client.cronjobs.list({ environment: env.uuid, limit }, { signal: ctx.signal }),
+    );
+    return {
+      app: String(app.slug ?? app.uuid),
+      environment: env.slug,
+      cronjobs: page.results.map((c) => ({
+        uuid: c.uuid,
+        command: String(c.command ?? ''),
+        frequency: String(c.frequency ?? ''),
+        time: typeof c.time === 'string' && c.time ? c.time : null,
+        timeout_seconds: typeof c.custom_timeout === 'number' ? c.custom_timeout : null,
+      })),
+      ...pageInfo(page),
+    };
+  },
+  render: (out) =>
+    [
+      `Cronjobs of ${out.app}/${out.environment}:`,
+      ...out.cronjobs.map(
+        (c) =>
+          `- ${c.frequency}${c.time ? ` at ${c.time}` : ''}: ${c.command}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}`,
+      ),
+      out.cronjobs.length === 0 ? 'None.' : '',
+      out.has_more ? 'More: pass next_cursor.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+});
+
+export const configReadTools = [listServiceInstances, listEnvironmentVariables, listDomains, listCronjobs];

@@ -1,0 +1,76 @@
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import {
+  AuthenticationError,
+  ConfigurationError,
+  ConnectionError,
+  CrossOriginError,
+  DivioError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ResolutionError,
+  ResponseFormatError,
+  ServerError,
+  TimeoutError,
+  ValidationError,
+} from '../client/index.js';
+import { CursorError, TimeArgumentError } from './format.js';
+
+/** An error a tool raises on purpose, with a message already written for the model. */
+export class ToolError extends Error {
+  override name = 'ToolError';
+}
+
+const TOKEN_HELP =
+  'Create a token at https://control.divio.com/account/access-tokens/ and set it as DIVIO_API_TOKEN in the MCP server configuration (or start the server with --sandbox to try it without an account).';
+
+/** Turns any failure into a result that tells the model what to do next. Never includes a raw body or the token. */
+export function describeError(error: unknown, toolName: string): string {
+  if (error instanceof ToolError || error instanceof CursorError || error instanceof TimeArgumentError) {
+    return error.message;
+  }
+  if (error instanceof ResolutionError) {
+    return `${error.message} Ask the user which one they mean if it is not clear; do not guess.`;
+  }
+  if (error instanceof ConfigurationError) {
+    return `No Divio API token is configured, so ${toolName} cannot reach Divio. ${TOKEN_HELP}`;
+  }
+  if (error instanceof AuthenticationError) {
+    return `Divio rejected the API token (401). It may be wrong, expired or revoked. ${TOKEN_HELP} Tell the user; retrying will not help.`;
+  }
+  if (error instanceof PermissionDeniedError) {
+    return `The Divio token is not allowed to do this (403): ${error.message} The account behind the token needs access to this organisation or application; ask the user.`;
+  }
+  if (error instanceof NotFoundError) {
+    return `Not found (404): ${error.message} Check the identifier; list tools such as list_applications, list_deployments or list_backups show valid ones.`;
+  }
+  if (error instanceof ValidationError) {
+    return `Divio refused the request (400): ${error.message}`;
+  }
+  if (error instanceof RateLimitError) {
+    const wait = error.retryAfterMs ? ` Wait about ${Math.ceil(error.retryAfterMs / 1000)} s.` : '';
+    return `Divio is rate-limiting requests (429) even after retries.${wait} Try again later; do not loop.`;
+  }
+  if (error instanceof ServerError) {
+    return `Divio's API failed (${error.status}) even after retries. This is on Divio's side; try again in a minute, and check https://status.divio.com if it persists.`;
+  }
+  if (error instanceof TimeoutError || error instanceof ConnectionError) {
+    return `Could not reach the Divio API (${error.message}). Check the network or DIVIO_API_URL, then try again.`;
+  }
+  if (error instanceof CrossOriginError) {
+    return `Refused to follow a pagination link to another host; the cursor may be stale. Start again without cursor.`;
+  }
+  if (error instanceof ResponseFormatError) {
+    return `The Divio API answered in an unexpected format: ${error.message} Try again; if it persists, report it.`;
+  }
+  if (error instanceof DivioError) {
+    return error.message;
+  }
+  // Unexpected bugs: say so without leaking internals.
+  const message = error instanceof Error ? error.message : String(error);
+  return `${toolName} failed unexpectedly: ${message}`;
+}
+
+export function toErrorResult(error: unknown, toolName: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: describeError(error, toolName) }] };
+}

@@ -1,0 +1,190 @@
+import {
+  type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
+  type ClientCapabilities,
+  type InputRequiredResult,
+  type McpServer,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import type * as z from 'zod';
+import type { DivioClient } from '../client/index.js';
+import type { ServerConfig, Toolset } from '../config.js';
+import { toErrorResult } from './errors.js';
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+export interface ResourceLinkItem {
+  type: 'resource_link';
+  uri: string;
+  name: string;
+  title?: string;
+  description?: string;
+  mimeType?: string;
+}
+
+export type ProgressFn = (progress: number, total: number | undefined, message: string) => Promise<void>;
+
+/** What a handler gets besides its arguments. It never builds a client of its own. */
+export interface ToolContext {
+  client: DivioClient;
+  config: ServerConfig;
+  signal: AbortSignal;
+  /** Sends `notifications/progress` when the caller asked for it; a no-op otherwise. Values only ever increase. */
+  progress: ProgressFn;
+  /** The raw SDK context, for the confirmation gate only. */
+  mcp: ServerContext;
+  /** Whether this request's client can show a form dialog (elicitation) to the person. */
+  canElicit: boolean;
+  /** Writes one structured audit line to stderr. */
+  audit: (entry: Record<string, unknown>) => void;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry erases per-tool schema types.
+type AnyObject = z.ZodObject<any>;
+
+/** The confirmation gate's contract; see confirm.ts. */
+export interface ConfirmSpec<I> {
+  preview: (args: I, ctx: ToolContext) => Promise<ConfirmPreview>;
+}
+
+export interface ConfirmPreview {
+  /** One sentence: what will happen. */
+  summary: string;
+  /** Plain facts the person should see before agreeing. */
+  details: Record<string, string>;
+  /** The state the preview showed; the action only runs while it is unchanged. */
+  state: string;
+  /** Used for the environment write policy. */
+  target: { app: string; environment: string; environmentUuid: string; productionGrade: boolean };
+}
+
+export interface ToolDef<I extends AnyObject, O extends AnyObject> {
+  name: string;
+  title: string;
+  toolset: Toolset;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  handler: (args: z.infer<I>, ctx: ToolContext) => Promise<z.infer<O>>;
+  /** A short human-readable rendering of the output. */
+  render: (out: z.infer<O>) => string;
+  /** Links to the resources the result names. */
+  links?: (out: z.infer<O>) => ResourceLinkItem[];
+  confirm?: ConfirmSpec<z.infer<I>>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: heterogeneous list of tool definitions.
+export type AnyTool = ToolDef<any, any>;
+
+export function defineTool<I extends AnyObject, O extends AnyObject>(def: ToolDef<I, O>): AnyTool {
+  return def as AnyTool;
+}
+
+export function isWriteTool(tool: AnyTool): boolean {
+  return !tool.annotations.readOnlyHint;
+}
+
+/** Read-only mode hides write tools; `--toolsets` hides whole areas. Hidden tools are not listed at all. */
+export function selectTools(tools: readonly AnyTool[], config: ServerConfig): AnyTool[] {
+  return tools.filter((tool) => {
+    if (config.readOnly && isWriteTool(tool)) return false;
+    if (config.toolsets && !config.toolsets.has(tool.toolset)) return false;
+    return true;
+  });
+}
+
+export interface RegistryDeps {
+  client: DivioClient;
+  config: ServerConfig;
+  audit: (entry: Record<string, unknown>) => void;
+  /** Runs the confirmation gate for write tools; returns a result to send instead of running the tool. */
+  gate?: (
+    tool: AnyTool,
+    args: Record<string, unknown>,
+    ctx: ToolContext,
+  ) => Promise<CallToolResult | InputRequiredResult | undefined>;
+}
+
+function makeProgress(ctx: ServerContext): ProgressFn {
+  const token = ctx.mcpReq._meta?.progressToken;
+  let last = -Infinity;
+  return async (progress, total, message) => {
+    if (token === undefined || ctx.mcpReq.signal.aborted) return;
+    // Progress must strictly increase per token; clients may also insert their own values between ours.
+    const value = progress > last ? progress : last + 0.01;
+    last = value;
+    const params: Record<string, unknown> = {
+      progressToken: token,
+      progress: Number(value.toFixed(2)),
+      message,
+    };
+    if (total !== undefined) params['total'] = total;
+    try {
+      await ctx.mcpReq.notify({ method: 'notifications/progress', params });
+    } catch {
+      // A progress notification that cannot be delivered must never fail the operation.
+    }
+  };
+}
+
+/**
+ * 2026-07-28 clients declare capabilities per request; 2025-era clients once, at initialize.
+ * A 2025-era client served statelessly over HTTP has no initialize on record, so it cannot be asked.
+ */
+function clientCanElicit(server: McpServer, ctx: ServerContext): boolean {
+  const fromEnvelope = ctx.mcpReq.envelope?.[
+    CLIENT_CAPABILITIES_META_KEY as keyof typeof ctx.mcpReq.envelope
+  ] as ClientCapabilities | undefined;
+  const caps = fromEnvelope ?? server.server.getClientCapabilities();
+  const elicitation = caps?.elicitation as { form?: unknown } | undefined;
+  if (!elicitation) return false;
+  // An empty `elicitation: {}` means form support (the 2025-06-18 shape).
+  return Object.keys(elicitation).length === 0 || elicitation.form !== undefined;
+}
+
+export function registerTools(server: McpServer, tools: readonly AnyTool[], deps: RegistryDeps): void {
+  for (const tool of selectTools(tools, deps.config)) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema: tool.output,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      async (
+        args: Record<string, unknown>,
+        sdkCtx: ServerContext,
+      ): Promise<CallToolResult | InputRequiredResult> => {
+        const ctx: ToolContext = {
+          canElicit: clientCanElicit(server, sdkCtx),
+          client: deps.client,
+          config: deps.config,
+          signal: sdkCtx.mcpReq.signal,
+          progress: makeProgress(sdkCtx),
+          mcp: sdkCtx,
+          audit: deps.audit,
+        };
+        try {
+          if (tool.confirm && deps.gate) {
+            const early = await deps.gate(tool, args, ctx);
+            if (early) return early;
+          }
+          const out = await tool.handler(args, ctx);
+          const content: CallToolResult['content'] = [{ type: 'text', text: tool.render(out) }];
+          if (tool.links) content.push(...tool.links(out));
+          return { content, structuredContent: out };
+        } catch (error) {
+          return toErrorResult(error, tool.name);
+        }
+      },
+    );
+  }
+}
