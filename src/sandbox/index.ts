@@ -1,0 +1,365 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { type AppliedFault, type FaultController, Faults } from './faults.js';
+import type { Ctx, Result } from './http.js';
+import { matchRoute } from './routes.js';
+import {
+  type BackupOutcome,
+  DEFAULT_TIMINGS,
+  type DeployOutcome,
+  SandboxState,
+  type SandboxTimings,
+} from './state.js';
+import { HttpError, normaliseUuid } from './util.js';
+
+export type { AppliedFault, FaultConfig, FaultController, FaultRule } from './faults.js';
+export type { LogEntry } from './logs.js';
+export type { SandboxState, SandboxTimings } from './state.js';
+export { APP_SLUGS } from './state.js';
+export { uuidFromName } from './util.js';
+
+export interface SandboxOptions {
+  /** 0 (default) picks an ephemeral port */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 'sandbox-token' */
+  token?: string;
+  timings?: Partial<SandboxTimings>;
+  /** clock speed multiplier: timings are divided by it */
+  speed?: number;
+  /** ms epoch clock, for tests */
+  now?: () => number;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  body: unknown;
+  status: number;
+  at: string;
+  /** the fault applied to this request, if any (status 0 means no response was sent) */
+  fault?: string;
+}
+
+export interface Sandbox {
+  /** API base URL without trailing slash, e.g. http://127.0.0.1:41234 */
+  url: string;
+  token: string;
+  requestLog: RequestLogEntry[];
+  clearRequestLog(): void;
+  faults: FaultController;
+  control: {
+    setDeployOutcome(environmentUuid: string, outcome: DeployOutcome): void;
+    setBackupOutcome(environmentUuid: string, outcome: BackupOutcome): void;
+  };
+  state: SandboxState;
+  close(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json';
+
+function queryRecord(q: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(q.keys())) {
+    const all = q.getAll(key);
+    out[key] = all.length === 1 ? (all[0] ?? '') : all;
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Parse a request body like DRF's JSONParser / FormParser. */
+function parseBody(req: IncomingMessage, raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const text = raw.toString('utf8');
+  if (type === JSON_TYPE || type.endsWith('+json')) {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new HttpError(400, { detail: `JSON parse error - ${(e as Error).message}` });
+    }
+  }
+  if (type === 'application/x-www-form-urlencoded') {
+    const out: Record<string, string | string[]> = {};
+    const form = new URLSearchParams(text);
+    for (const key of new Set(form.keys())) {
+      const all = form.getAll(key);
+      out[key] = all.length === 1 ? (all[0] ?? '') : all;
+    }
+    return out;
+  }
+  throw new HttpError(415, { detail: `Unsupported media type "${type}" in request.` });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? 'sandbox-token';
+  const speed = opts.speed && opts.speed > 0 ? opts.speed : 1;
+  const merged = { ...DEFAULT_TIMINGS, ...opts.timings };
+  const timings: SandboxTimings = {
+    deployMs: merged.deployMs / speed,
+    backupMs: merged.backupMs / speed,
+    restoreMs: merged.restoreMs / speed,
+    downloadMs: merged.downloadMs / speed,
+  };
+  const now = opts.now ?? Date.now;
+  const state = new SandboxState(now, timings);
+  const faults = new Faults();
+  const requestLog: RequestLogEntry[] = [];
+  const sockets = new Set<Socket>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+    const path = url.pathname;
+    const origin = `http://${req.headers.host ?? `${host}`}`;
+    const raw = await readBody(req);
+    const entry: RequestLogEntry = {
+      method,
+      path,
+      query: queryRecord(url.searchParams),
+      body: undefined,
+      status: 0,
+      at: new Date(now()).toISOString(),
+    };
+    requestLog.push(entry);
+    let body: unknown;
+    let bodyError: HttpError | undefined;
+    try {
+      body = parseBody(req, raw);
+    } catch (e) {
+      bodyError = e as HttpError;
+      body = raw.toString('utf8');
+    }
+    entry.body = body;
+
+    const fault = path.startsWith('/_storage/') ? null : faults.match(method, path);
+    if (fault) {
+      entry.fault = fault.effect.kind;
+      if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+      const eff = fault.effect;
+      if (eff.kind === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (eff.kind === 'error') {
+        send(res, entry, { status: eff.status, body: eff.body });
+        return;
+      }
+      if (eff.kind === 'rateLimit') {
+        const n = eff.retryAfterSeconds;
+        send(res, entry, {
+          status: 429,
+          headers: { 'Retry-After': String(n) },
+          body: { detail: `Request was throttled. Expected available in ${n} second${n === 1 ? '' : 's'}.` },
+        });
+        return;
+      }
+    }
+
+    let result: Result;
+    try {
+      if (bodyError) throw bodyError;
+      result = dispatch({ method, path, query: url.searchParams, body, origin, state }, req, url);
+    } catch (e) {
+      if (e instanceof HttpError) result = { status: e.status, body: e.body, headers: e.headers };
+      else result = { status: 500, body: { detail: 'A server error occurred.' } };
+    }
+
+    if (fault?.effect.kind === 'resetAfterHandling') {
+      entry.status = 0;
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.effect.kind === 'malformedJson') {
+      const text = JSON.stringify(result.body ?? {});
+      entry.status = 200;
+      res.writeHead(200, { 'Content-Type': JSON_TYPE });
+      res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+      return;
+    }
+    if (fault?.effect.kind === 'slowBody') {
+      const buf = result.raw ?? Buffer.from(result.body === undefined ? '' : JSON.stringify(result.body));
+      entry.status = result.status;
+      res.writeHead(result.status, {
+        'Content-Type': JSON_TYPE,
+        'Content-Length': String(buf.length),
+        ...result.headers,
+      });
+      const n = Math.max(1, eff(fault).chunks);
+      const size = Math.ceil(buf.length / n) || 1;
+      for (let i = 0; i < buf.length; i += size) {
+        if (res.destroyed) return;
+        res.write(buf.subarray(i, i + size));
+        await sleep(eff(fault).durationMs / n);
+      }
+      res.end();
+      return;
+    }
+    send(res, entry, result, method === 'HEAD');
+  };
+
+  const dispatch = (ctx: Ctx, req: IncomingMessage, url: URL): Result => {
+    if (ctx.path.startsWith('/_storage/')) return storage(ctx, url);
+    const matched = matchRoute(ctx.path);
+    if (!matched) {
+      // Django's APPEND_SLASH: GET/HEAD without the slash redirect when the slashed path exists
+      if (
+        !ctx.path.endsWith('/') &&
+        (ctx.method === 'GET' || ctx.method === 'HEAD') &&
+        matchRoute(`${ctx.path}/`)
+      ) {
+        return { status: 301, headers: { Location: `${ctx.path}/${url.search}` } };
+      }
+      throw new HttpError(404, { detail: 'Not found.' });
+    }
+    const { route, id } = matched;
+    if (route.auth) authenticate(req);
+    const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
+    const handler = route.methods[method];
+    if (!handler) {
+      if (ctx.method === 'OPTIONS') {
+        return { status: 200, body: { name: 'Sandbox', renders: [JSON_TYPE], parses: [JSON_TYPE] } };
+      }
+      throw new HttpError(405, { detail: `Method "${ctx.method}" not allowed.` });
+    }
+    return handler(ctx, id);
+  };
+
+  const authenticate = (req: IncomingMessage) => {
+    const header = req.headers.authorization;
+    if (!header) {
+      throw new HttpError(
+        401,
+        { detail: 'Authentication credentials were not provided.' },
+        { 'WWW-Authenticate': 'Token' },
+      );
+    }
+    const [scheme, value, extra] = header.trim().split(/\s+/);
+    if (scheme?.toLowerCase() !== 'token' || !value || extra !== undefined) {
+      const detail = !value
+        ? 'Invalid token header. No credentials provided.'
+        : 'Invalid token header. Token string should not contain spaces.';
+      if (scheme?.toLowerCase() === 'token')
+        throw new HttpError(401, { detail }, { 'WWW-Authenticate': 'Token' });
+      // DRF's TokenAuthentication ignores other schemes, so the request counts as unauthenticated
+      throw new HttpError(
+        401,
+        { detail: 'Authentication credentials were not provided.' },
+        { 'WWW-Authenticate': 'Token' },
+      );
+    }
+    if (value !== token)
+      throw new HttpError(401, { detail: 'Invalid token.' }, { 'WWW-Authenticate': 'Token' });
+  };
+
+  const storage = (ctx: Ctx, url: URL): Result => {
+    // a pre-signed-like object URL: no auth, but expiry and signature are checked
+    const id = normaliseUuid(ctx.path.slice('/_storage/'.length).replace(/\/$/, ''));
+    const x = id ? state.backupDownloadServiceInstances.get(id) : undefined;
+    const expires = Number(url.searchParams.get('expires'));
+    const sig = url.searchParams.get('signature') ?? '';
+    const denied = (msg: string): Result => ({
+      status: 403,
+      headers: { 'Content-Type': 'application/xml' },
+      raw: Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${msg}</Message></Error>`,
+      ),
+    });
+    if (!x || sig !== state.signStorage(x.uuid, expires)) return denied('Request signature does not match');
+    if (expires * 1000 < now()) return denied('Request has expired');
+    const sib = state.serviceInstanceBackups.get(x.service_instance_backup);
+    if (sib?.service_type === 'STORAGE') {
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/x-tar', 'Content-Encoding': 'gzip' },
+        raw: gzipSync(Buffer.from(`sandbox media archive for ${sib.uuid}\n`.repeat(64))),
+      };
+    }
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      raw: Buffer.concat([
+        Buffer.from('PGDMP'),
+        Buffer.from(`\nsandbox database dump for ${sib?.uuid ?? ''}\n`.repeat(64)),
+      ]),
+    };
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': JSON_TYPE });
+        res.end(JSON.stringify({ detail: 'A server error occurred.' }));
+      } else res.destroy();
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  state.baseUrl = url;
+
+  return {
+    url,
+    token,
+    requestLog,
+    clearRequestLog: () => {
+      requestLog.length = 0;
+    },
+    faults,
+    control: {
+      setDeployOutcome: (env, outcome) => {
+        state.deployOutcomes.set(env, outcome);
+      },
+      setBackupOutcome: (env, outcome) => {
+        state.backupOutcomes.set(env, outcome);
+      },
+    },
+    state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function eff(f: AppliedFault): { durationMs: number; chunks: number } {
+  return f.effect.kind === 'slowBody' ? f.effect : { durationMs: 0, chunks: 1 };
+}
+
+function send(res: ServerResponse, entry: RequestLogEntry, result: Result, head = false): void {
+  entry.status = result.status;
+  const headers: Record<string, string> = { ...result.headers };
+  let buf: Buffer | undefined = result.raw;
+  if (!buf && result.body !== undefined) {
+    buf = Buffer.from(JSON.stringify(result.body));
+    headers['Content-Type'] ??= JSON_TYPE;
+  }
+  if (result.status === 301 || result.status === 204) buf = undefined;
+  if (buf) headers['Content-Length'] = String(buf.length);
+  else if (result.status !== 204) headers['Content-Length'] = '0';
+  res.writeHead(result.status, headers);
+  res.end(head ? undefined : buf);
+}

@@ -1,0 +1,143 @@
+import type { Ctx, Result } from './http.js';
+import type { LogEntry } from './logs.js';
+import type { Environment } from './state.js';
+import { HttpError } from './util.js';
+
+/*
+ * Environment logs with an opaque cursor. The cursor encodes a boundary position p in the
+ * environment's time-ordered log array: `search_before=p` returns the newest matching entries
+ * before p, `search_after=p` the oldest matching entries at or after p. A page spanning [lo, hi)
+ * links `previous` to search_before=lo and `next` to search_after=hi. Both links are always
+ * present (inferred: the CLI's tail loop never checks `next` for null, and export-logs stops when
+ * `previous` repeats the URL it just fetched). The encoding itself is not documented; this one is ours.
+ */
+
+const DATETIME_MSG =
+  'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
+
+export function encodeCursor(p: number): string {
+  return Buffer.from(`sbx1:${p}`).toString('base64url');
+}
+
+function decodeCursor(raw: string): number | null {
+  const text = Buffer.from(raw, 'base64url').toString('utf8');
+  const m = /^sbx1:(\d+)$/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function parseTs(raw: string | null): number | null | undefined {
+  if (raw === null) return undefined;
+  if (!/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(raw)) return null;
+  const ms = Date.parse(raw.includes('T') || raw.includes(' ') ? raw.replace(' ', 'T') : `${raw}T00:00:00Z`);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** first index whose ms is >= (strict=false) or > (strict=true) the bound */
+function lowerBound(logs: LogEntry[], bound: number, strict: boolean): number {
+  let lo = 0;
+  let hi = logs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const ms = logs[mid]?.ms ?? 0;
+    if (strict ? ms <= bound : ms < bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function environmentLogs(ctx: Ctx, env: Environment): Result {
+  const q = ctx.query;
+  const errors: Record<string, string[]> = {};
+  const fail = (f: string, m: string) => {
+    errors[f] = [m];
+  };
+
+  let limit = 1000;
+  const rawLimit = q.get('limit');
+  if (rawLimit !== null) {
+    if (!/^-?\d+$/.test(rawLimit.trim())) fail('limit', 'A valid integer is required.');
+    else {
+      limit = Number.parseInt(rawLimit, 10);
+      if (limit < 1) fail('limit', 'Ensure this value is greater than or equal to 1.');
+      else if (limit > 1000) fail('limit', 'Ensure this value is less than or equal to 1000.');
+    }
+  }
+  const search = q.get('search_query');
+  if (search !== null) {
+    if (search.length < 3) fail('search_query', 'Ensure this field has at least 3 characters.');
+    else if (search.length > 32) fail('search_query', 'Ensure this field has no more than 32 characters.');
+  }
+  const from = parseTs(q.get('from_ts'));
+  if (from === null) fail('from_ts', DATETIME_MSG);
+  const to = parseTs(q.get('to_ts'));
+  if (to === null) fail('to_ts', DATETIME_MSG);
+  for (const f of ['service', 'container', 'action', 'version', 'search_after', 'search_before']) {
+    if (q.get(f) === '') fail(f, 'This field may not be blank.');
+  }
+  let after: number | null = null;
+  let before: number | null = null;
+  const rawAfter = q.get('search_after');
+  const rawBefore = q.get('search_before');
+  if (rawAfter) {
+    after = decodeCursor(rawAfter);
+    if (after === null) fail('search_after', 'Invalid cursor.');
+  }
+  if (rawBefore) {
+    before = decodeCursor(rawBefore);
+    if (before === null) fail('search_before', 'Invalid cursor.');
+  }
+  if (Object.keys(errors).length > 0) throw new HttpError(400, errors);
+
+  const logs = ctx.state.logsFor(env.uuid);
+  const now = ctx.state.now();
+  const upperMs = Math.min(to ?? now, now);
+  const L = from === undefined || from === null ? 0 : lowerBound(logs, from, false);
+  const U = Math.max(L, lowerBound(logs, upperMs, true));
+  const service = q.get('service');
+  const needle = search?.toLowerCase();
+  // `container`, `action` and `version` are accepted but our entries carry no such fields: ignored
+  const matches = (e: LogEntry) =>
+    (!service || e.service === service) && (!needle || e.message.toLowerCase().includes(needle));
+
+  const picked: number[] = [];
+  let lo: number;
+  let hi: number;
+  if (after !== null) {
+    const startAt = Math.max(after, L);
+    let i = startAt;
+    for (; i < U && picked.length < limit; i++) {
+      const e = logs[i];
+      if (e && matches(e)) picked.push(i);
+    }
+    lo = after;
+    hi = picked.length >= limit ? i : Math.max(U, after);
+  } else {
+    const startAt = before !== null ? Math.min(before, U) : U;
+    let i = startAt - 1;
+    for (; i >= L && picked.length < limit; i--) {
+      const e = logs[i];
+      if (e && matches(e)) picked.unshift(i);
+    }
+    lo = picked.length >= limit ? i + 1 : Math.min(L, startAt);
+    hi = before !== null ? before : U;
+  }
+
+  const link = (key: 'search_after' | 'search_before', p: number) => {
+    const params = new URLSearchParams(q);
+    params.delete('search_after');
+    params.delete('search_before');
+    params.set(key, encodeCursor(p));
+    return `${ctx.origin}${ctx.path}?${params.toString()}`;
+  };
+  return {
+    status: 200,
+    body: {
+      next: link('search_after', hi),
+      previous: link('search_before', lo),
+      results: picked.map((i) => {
+        const e = logs[i] as LogEntry;
+        return { timestamp: e.timestamp, service: e.service, message: e.message };
+      }),
+    },
+  };
+}

@@ -1,0 +1,697 @@
+import { createHmac } from 'node:crypto';
+import { buildFailureLog, buildSuccessLog, type TimedLine } from './buildlog.js';
+import { generateEnvironmentLogs, type LogEntry } from './logs.js';
+import { iso, prng, uuidFromName } from './util.js';
+
+export interface SandboxTimings {
+  deployMs: number;
+  backupMs: number;
+  restoreMs: number;
+  downloadMs: number;
+}
+
+export const DEFAULT_TIMINGS: SandboxTimings = {
+  deployMs: 4000,
+  backupMs: 3000,
+  restoreMs: 3000,
+  downloadMs: 1500,
+};
+
+export type DeployOutcome = 'success' | 'failure';
+export type BackupOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE';
+
+export interface Organisation {
+  uuid: string;
+  name: string;
+  created_at: string;
+}
+
+export interface User {
+  uuid: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  username: string;
+}
+
+export interface Region {
+  uuid: string;
+  name: string;
+  short_name: string;
+  is_public: boolean;
+  is_default: boolean;
+}
+
+export interface Service {
+  uuid: string;
+  name: string;
+  type: 'DATABASE' | 'STORAGE';
+  description: string;
+  is_backupable: boolean;
+  is_self_manageable: boolean;
+  identifier: string;
+  region: string;
+}
+
+export interface Application {
+  uuid: string;
+  slug: string;
+  name: string;
+  organisation: string;
+  region: string;
+  repository: string | null;
+  created_at: string;
+}
+
+export interface Environment {
+  uuid: string;
+  application: string;
+  slug: string;
+  branch: string;
+  is_production_grade: boolean;
+  alternative_dockerfile: string | null;
+  pending_commit_count: number;
+  created_at: string;
+}
+
+export interface ServiceInstance {
+  uuid: string;
+  environment: string;
+  region: string;
+  service: string;
+  service_status: 'READY' | 'NEW';
+  prefix: string;
+  type: 'DATABASE' | 'STORAGE';
+  last_status_update: string;
+  last_config_update: string;
+}
+
+/** Deployments are stored with their timeline; the visible status is computed from the clock on read. */
+export interface DeploymentRecord {
+  uuid: string;
+  environment: string;
+  region: string;
+  org_membership: string;
+  build_mode: 'AUTO' | 'ADOPT' | 'FORCE';
+  copy_from: string | null;
+  git_commit: string;
+  startedMs: number;
+  /** nominal full duration (queued → building → deploying) */
+  durationMs: number;
+  outcome: DeployOutcome;
+  environmentVariables: Record<string, string>;
+  log: TimedLine[];
+}
+
+export interface BackupRecord {
+  uuid: string;
+  environment: string;
+  org_membership: string;
+  createdMs: number;
+  durationMs: number;
+  outcome: BackupOutcome;
+  trigger: string;
+  notes: string;
+  scheduled_for_deletion_at: string | null;
+  serviceInstanceBackups: string[];
+}
+
+export interface ServiceInstanceBackupRecord {
+  uuid: string;
+  backup: string;
+  service_instance: string;
+  service: string;
+  service_type: string;
+  service_prefix: string;
+  size: number;
+  /** errors reported when the backup ends; empty means success */
+  errors: string[];
+}
+
+export interface BackupRestoreRecord {
+  uuid: string;
+  environment: string;
+  backup: string;
+  org_membership: string;
+  createdMs: number;
+  durationMs: number;
+  notes: string;
+  serviceInstanceBackupRestores: string[];
+}
+
+export interface ServiceInstanceBackupRestoreRecord {
+  uuid: string;
+  backup_restore: string;
+  service_instance_backup: string;
+  service_instance: string;
+}
+
+export interface BackupDownloadRecord {
+  uuid: string;
+  backup: string;
+  author: string;
+  trigger: string;
+  createdMs: number;
+  serviceInstanceBackups: string[];
+}
+
+export interface BackupDownloadServiceInstanceRecord {
+  uuid: string;
+  backup_download: string;
+  service_instance_backup: string;
+  createdMs: number;
+  durationMs: number;
+}
+
+export interface EnvironmentVariable {
+  uuid: string;
+  name: string;
+  environment: string;
+  value: string;
+  order: number;
+  is_sensitive: boolean;
+  is_read_only: boolean;
+  is_pattern_replacement_active: boolean;
+  date_created: string;
+  date_modified: string;
+}
+
+export interface Domain {
+  uuid: string;
+  name: string;
+  environment: string;
+  is_primary: boolean;
+  is_redirect_to_primary: boolean;
+  is_managed_by_divio: boolean;
+  is_tls_enabled: boolean;
+  domain_config: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface Cronjob {
+  uuid: string;
+  command: string;
+  frequency: 'DAILY' | 'HOURLY' | 'EVERY10MIN';
+  time: string;
+  environment: string;
+  custom_timeout: number | null;
+}
+
+export const APP_SLUGS = ['shop', 'blog', 'api-gateway', 'intranet', 'marketing-site'] as const;
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** In-memory store. Tests may read it directly; the HTTP layer reads and writes it. */
+export class SandboxState {
+  readonly startedAt: number;
+  readonly organisations = new Map<string, Organisation>();
+  readonly user: User;
+  readonly regions = new Map<string, Region>();
+  readonly services = new Map<string, Service>();
+  readonly applications = new Map<string, Application>();
+  readonly environments = new Map<string, Environment>();
+  readonly serviceInstances = new Map<string, ServiceInstance>();
+  readonly deployments = new Map<string, DeploymentRecord>();
+  readonly backups = new Map<string, BackupRecord>();
+  readonly serviceInstanceBackups = new Map<string, ServiceInstanceBackupRecord>();
+  readonly backupRestores = new Map<string, BackupRestoreRecord>();
+  readonly serviceInstanceBackupRestores = new Map<string, ServiceInstanceBackupRestoreRecord>();
+  readonly backupDownloads = new Map<string, BackupDownloadRecord>();
+  readonly backupDownloadServiceInstances = new Map<string, BackupDownloadServiceInstanceRecord>();
+  readonly environmentVariables = new Map<string, EnvironmentVariable>();
+  readonly domains = new Map<string, Domain>();
+  readonly cronjobs = new Map<string, Cronjob>();
+  readonly deployOutcomes = new Map<string, DeployOutcome>();
+  readonly backupOutcomes = new Map<string, BackupOutcome>();
+  private readonly logCache = new Map<string, LogEntry[]>();
+  private counter = 0;
+  /** set by the server once it listens; used to build download URLs */
+  baseUrl = '';
+  readonly storageSecret = 'sandbox-storage-signing-key';
+
+  constructor(
+    readonly now: () => number,
+    readonly timings: SandboxTimings,
+  ) {
+    this.startedAt = now();
+    this.user = {
+      uuid: uuidFromName('user:sandbox'),
+      email: 'dev@acme.example',
+      first_name: 'Sandy',
+      last_name: 'Box',
+      username: 'sandy',
+    };
+    seed(this);
+  }
+
+  /** Deterministic id for objects created at runtime (same sequence in every sandbox). */
+  newUuid(kind: string): string {
+    this.counter += 1;
+    return uuidFromName(`${kind}:runtime:${this.counter}`);
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  applicationBySlug(slug: string): Application | undefined {
+    for (const a of this.applications.values()) if (a.slug === slug) return a;
+    return undefined;
+  }
+
+  environmentBySlug(appSlug: string, envSlug: string): Environment | undefined {
+    const app = this.applicationBySlug(appSlug);
+    if (!app) return undefined;
+    for (const e of this.environments.values())
+      if (e.application === app.uuid && e.slug === envSlug) return e;
+    return undefined;
+  }
+
+  /** Environment logs (generated lazily, deterministically, once per environment). Sorted oldest first. */
+  logsFor(environmentUuid: string): LogEntry[] {
+    let logs = this.logCache.get(environmentUuid);
+    if (!logs) {
+      const env = this.environments.get(environmentUuid);
+      const app = env ? this.applications.get(env.application) : undefined;
+      if (!env || !app) return [];
+      logs = generateEnvironmentLogs({ app: app.slug, env: env.slug, anchorMs: this.startedAt });
+      this.logCache.set(environmentUuid, logs);
+    }
+    return logs;
+  }
+
+  // ---- deployments ---------------------------------------------------------------------------
+
+  deploymentEndMs(d: DeploymentRecord): number {
+    return d.startedMs + (d.outcome === 'failure' ? Math.round(d.durationMs * 0.6) : d.durationMs);
+  }
+
+  deploymentsOf(environmentUuid: string): DeploymentRecord[] {
+    return [...this.deployments.values()]
+      .filter((d) => d.environment === environmentUuid)
+      .sort((a, b) => b.startedMs - a.startedMs);
+  }
+
+  createDeployment(env: Environment, buildMode: DeploymentRecord['build_mode'], copyFrom: string | null) {
+    const app = this.applications.get(env.application);
+    const outcome = this.deployOutcomes.get(env.uuid) ?? defaultOutcome(app?.slug ?? '', env.slug);
+    const uuid = this.newUuid('deployment');
+    const rec = makeDeployment(this, {
+      uuid,
+      env,
+      startedMs: this.now(),
+      durationMs: this.timings.deployMs,
+      outcome,
+      buildMode,
+      copyFrom,
+      commitSeed: `${uuid}`,
+    });
+    this.deployments.set(uuid, rec);
+    return rec;
+  }
+
+  // ---- backups -------------------------------------------------------------------------------
+
+  createBackup(input: {
+    env: Environment;
+    services: ServiceInstance[];
+    notes: string;
+    trigger: string;
+    scheduledForDeletionAt: string | null;
+  }): BackupRecord {
+    const uuid = this.newUuid('backup');
+    const outcome = this.backupOutcomes.get(input.env.uuid) ?? 'SUCCESS';
+    const rec: BackupRecord = {
+      uuid,
+      environment: input.env.uuid,
+      org_membership: uuidFromName('org-membership:sandbox'),
+      createdMs: this.now(),
+      durationMs: this.timings.backupMs,
+      outcome,
+      trigger: input.trigger,
+      notes: input.notes,
+      scheduled_for_deletion_at: input.scheduledForDeletionAt,
+      serviceInstanceBackups: [],
+    };
+    const rand = prng(uuid);
+    input.services.forEach((si, i) => {
+      const failed = outcome === 'FAILURE' || (outcome === 'PARTIAL' && i === input.services.length - 1);
+      const sib = this.newUuid('service-instance-backup');
+      this.serviceInstanceBackups.set(sib, {
+        uuid: sib,
+        backup: uuid,
+        service_instance: si.uuid,
+        service: si.service,
+        service_type: si.type,
+        service_prefix: si.prefix,
+        size: failed ? 0 : sizeFor(si.type, rand),
+        errors: failed ? [backupError(si.type)] : [],
+      });
+      rec.serviceInstanceBackups.push(sib);
+    });
+    this.backups.set(uuid, rec);
+    return rec;
+  }
+
+  backupState(b: BackupRecord): 'WAITING' | 'WORKING' | 'COMPLETED' {
+    const elapsed = this.now() - b.createdMs;
+    if (elapsed >= b.durationMs) return 'COMPLETED';
+    if (elapsed >= b.durationMs * 0.15) return 'WORKING';
+    return 'WAITING';
+  }
+
+  // ---- downloads -----------------------------------------------------------------------------
+
+  signStorage(uuid: string, expires: number): string {
+    return createHmac('sha256', this.storageSecret).update(`${uuid}:${expires}`).digest('hex');
+  }
+
+  downloadUrlFor(bdsi: BackupDownloadServiceInstanceRecord): string {
+    const expires = Math.floor((bdsi.createdMs + bdsi.durationMs) / 1000) + 3600;
+    return `${this.baseUrl}/_storage/${bdsi.uuid}?expires=${expires}&signature=${this.signStorage(bdsi.uuid, expires)}`;
+  }
+}
+
+export function defaultOutcome(appSlug: string, envSlug: string): DeployOutcome {
+  // shop/live tracks a branch with a broken requirement pin: every build fails until it is fixed
+  return appSlug === 'shop' && envSlug === 'live' ? 'failure' : 'success';
+}
+
+function sizeFor(type: string, rand: () => number): number {
+  const base = type === 'DATABASE' ? 40 * 1024 * 1024 : 900 * 1024 * 1024;
+  return Math.round(base * (0.2 + rand() * 2.5));
+}
+
+function backupError(type: string): string {
+  return type === 'DATABASE'
+    ? 'pg_dump: error: connection to server failed: FATAL: remaining connection slots are reserved'
+    : 'Object storage sync failed: AccessDenied when listing bucket objects';
+}
+
+function commitHash(seedText: string): string {
+  const rand = prng(`commit:${seedText}`);
+  let s = '';
+  for (let i = 0; i < 40; i++) s += Math.floor(rand() * 16).toString(16);
+  return s;
+}
+
+function makeDeployment(
+  state: SandboxState,
+  o: {
+    uuid: string;
+    env: Environment;
+    startedMs: number;
+    durationMs: number;
+    outcome: DeployOutcome;
+    buildMode: DeploymentRecord['build_mode'];
+    copyFrom: string | null;
+    commitSeed: string;
+  },
+): DeploymentRecord {
+  const app = state.applications.get(o.env.application);
+  const slug = app?.slug ?? 'app';
+  const commit = commitHash(o.commitSeed);
+  const vars: Record<string, string> = {};
+  for (const v of state.environmentVariables.values())
+    if (v.environment === o.env.uuid) vars[v.name] = v.value;
+  const logParams = { app: slug, env: o.env.slug, branch: o.env.branch, commit, buildMode: o.buildMode };
+  return {
+    uuid: o.uuid,
+    environment: o.env.uuid,
+    region: app?.region ?? '',
+    org_membership: uuidFromName('org-membership:sandbox'),
+    build_mode: o.buildMode,
+    copy_from: o.copyFrom,
+    git_commit: commit,
+    startedMs: o.startedMs,
+    durationMs: o.durationMs,
+    outcome: o.outcome,
+    environmentVariables: vars,
+    log: o.outcome === 'failure' ? buildFailureLog(logParams) : buildSuccessLog(logParams),
+  };
+}
+
+// ---- seed --------------------------------------------------------------------------------------
+
+interface AppSeed {
+  slug: (typeof APP_SLUGS)[number];
+  name: string;
+  org: 'acme' | 'globex';
+  envs: string[];
+}
+
+const APPS: AppSeed[] = [
+  { slug: 'shop', name: 'Shop', org: 'acme', envs: ['test', 'live'] },
+  { slug: 'blog', name: 'Blog', org: 'acme', envs: ['test', 'live'] },
+  { slug: 'api-gateway', name: 'API Gateway', org: 'acme', envs: ['test', 'staging', 'live'] },
+  { slug: 'intranet', name: 'Intranet', org: 'globex', envs: ['test', 'live'] },
+  { slug: 'marketing-site', name: 'Marketing Site', org: 'globex', envs: ['test', 'live'] },
+];
+
+function seed(s: SandboxState): void {
+  const t0 = s.startedAt;
+  for (const [key, name, age] of [
+    ['acme', 'Acme Corp', 900],
+    ['globex', 'Globex Labs', 400],
+  ] as const) {
+    const uuid = uuidFromName(`organisation:${key}`);
+    s.organisations.set(uuid, { uuid, name, created_at: iso(t0 - age * DAY) });
+  }
+  for (const [key, name, short, isDefault] of [
+    ['eu-central', 'Europe (Frankfurt)', 'eu-central', true],
+    ['us-east', 'United States (Virginia)', 'us-east', false],
+  ] as const) {
+    const uuid = uuidFromName(`region:${key}`);
+    s.regions.set(uuid, { uuid, name, short_name: short, is_public: true, is_default: isDefault });
+  }
+  const defaultRegion = uuidFromName('region:eu-central');
+  for (const region of s.regions.values()) {
+    for (const [type, name, identifier, description] of [
+      ['DATABASE', 'PostgreSQL 15', 'postgres-15', 'Managed PostgreSQL database'],
+      ['STORAGE', 'Object Storage', 's3-object-storage', 'S3-compatible object storage for media files'],
+    ] as const) {
+      const uuid = uuidFromName(`service:${region.short_name}:${identifier}`);
+      s.services.set(uuid, {
+        uuid,
+        name,
+        type,
+        description,
+        is_backupable: true,
+        is_self_manageable: true,
+        identifier,
+        region: region.uuid,
+      });
+    }
+  }
+
+  let appIndex = 0;
+  for (const a of APPS) {
+    appIndex++;
+    const appUuid = uuidFromName(`application:${a.slug}`);
+    s.applications.set(appUuid, {
+      uuid: appUuid,
+      slug: a.slug,
+      name: a.name,
+      organisation: uuidFromName(`organisation:${a.org}`),
+      region: defaultRegion,
+      repository: uuidFromName(`repository:${a.slug}`),
+      created_at: iso(t0 - (300 - appIndex * 20) * DAY),
+    });
+    for (const envSlug of a.envs) {
+      const key = `${a.slug}/${envSlug}`;
+      const envUuid = uuidFromName(`environment:${key}`);
+      const env: Environment = {
+        uuid: envUuid,
+        application: appUuid,
+        slug: envSlug,
+        branch: envSlug === 'live' ? 'main' : envSlug === 'staging' ? 'staging' : 'develop',
+        is_production_grade: envSlug === 'live',
+        alternative_dockerfile: null,
+        pending_commit_count: key === 'shop/live' ? 1 : key === 'blog/test' ? 3 : 0,
+        created_at: iso(t0 - (290 - appIndex * 20) * DAY),
+      };
+      s.environments.set(envUuid, env);
+      for (const type of ['DATABASE', 'STORAGE'] as const) {
+        const siUuid = uuidFromName(`service-instance:${key}:${type}:DEFAULT`);
+        const identifier = type === 'DATABASE' ? 'postgres-15' : 's3-object-storage';
+        const notProvisioned = key === 'intranet/test' && type === 'STORAGE';
+        s.serviceInstances.set(siUuid, {
+          uuid: siUuid,
+          environment: envUuid,
+          region: defaultRegion,
+          service: uuidFromName(`service:eu-central:${identifier}`),
+          service_status: notProvisioned ? 'NEW' : 'READY',
+          prefix: 'DEFAULT',
+          type,
+          last_status_update: iso(t0 - 30 * DAY),
+          last_config_update: iso(t0 - 30 * DAY),
+        });
+      }
+      seedEnvVars(s, a.slug, env);
+      seedDomains(s, a.slug, env);
+      seedCronjobs(s, a.slug, env);
+      seedDeployments(s, a.slug, env);
+      seedBackups(s, a.slug, env);
+    }
+  }
+}
+
+function seedEnvVars(s: SandboxState, app: string, env: Environment): void {
+  const t0 = s.startedAt;
+  const key = `${app}/${env.slug}`;
+  const rand = prng(`envvars:${key}`);
+  const secret = (n: number) => {
+    let out = '';
+    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    for (let i = 0; i < n; i++) out += chars[Math.floor(rand() * chars.length)];
+    return out;
+  };
+  const vars: [string, string, boolean][] = [
+    ['DJANGO_SETTINGS_MODULE', 'settings', false],
+    ['DEBUG', env.slug === 'live' ? 'False' : 'True', false],
+    ['SECRET_KEY', `django-insecure-${secret(40)}`, true],
+    ['ALLOWED_HOSTS', `${app}-${env.slug}.eu.aldryn.io`, false],
+  ];
+  if (app === 'shop') {
+    vars.push([
+      'STRIPE_API_KEY',
+      env.slug === 'live' ? `sk_live_${secret(24)}` : `sk_test_${secret(24)}`,
+      true,
+    ]);
+    vars.push(['PAYMENT_WEBHOOK_URL', `https://${app}.acme.example/payments/webhook/`, false]);
+  }
+  if (app === 'api-gateway') vars.push(['UPSTREAM_TIMEOUT_SECONDS', '30', false]);
+  if (app === 'intranet') vars.push(['LDAP_BIND_PASSWORD', secret(18), true]);
+  vars.forEach(([name, value, sensitive], order) => {
+    const uuid = uuidFromName(`environment-variable:${key}:${name}`);
+    s.environmentVariables.set(uuid, {
+      uuid,
+      name,
+      environment: env.uuid,
+      value,
+      order,
+      is_sensitive: sensitive,
+      is_read_only: false,
+      is_pattern_replacement_active: false,
+      date_created: iso(t0 - 120 * DAY),
+      date_modified: iso(t0 - (10 + order) * DAY),
+    });
+  });
+}
+
+function seedDomains(s: SandboxState, app: string, env: Environment): void {
+  const key = `${app}/${env.slug}`;
+  const names = [`${app}-${env.slug}.eu.aldryn.io`];
+  if (env.slug === 'live') names.push(`www.${app}.acme.example`, `${app}.acme.example`);
+  names.forEach((name, i) => {
+    const uuid = uuidFromName(`domain:${key}:${name}`);
+    s.domains.set(uuid, {
+      uuid,
+      name,
+      environment: env.uuid,
+      is_primary: env.slug === 'live' ? i === 1 : i === 0,
+      is_redirect_to_primary: env.slug === 'live' && i !== 1,
+      is_managed_by_divio: i === 0,
+      is_tls_enabled: true,
+      domain_config: {},
+      created_at: iso(s.startedAt - (100 - i) * DAY),
+    });
+  });
+}
+
+function seedCronjobs(s: SandboxState, app: string, env: Environment): void {
+  const key = `${app}/${env.slug}`;
+  const jobs: [string, Cronjob['frequency'], string][] = [
+    ['python manage.py clearsessions', 'DAILY', '03:30'],
+    ['python manage.py send_queued_mail', 'EVERY10MIN', ''],
+  ];
+  if (app === 'shop') jobs.push(['python manage.py expire_carts', 'HOURLY', ':15']);
+  for (const [command, frequency, time] of jobs) {
+    const uuid = uuidFromName(`cronjob:${key}:${command}`);
+    s.cronjobs.set(uuid, { uuid, command, frequency, time, environment: env.uuid, custom_timeout: null });
+  }
+}
+
+function seedDeployments(s: SandboxState, app: string, env: Environment): void {
+  const key = `${app}/${env.slug}`;
+  const rand = prng(`deployments:${key}`);
+  const count = 3 + Math.floor(rand() * 4);
+  const t0 = s.startedAt;
+  let at = t0 - (20 + Math.floor(rand() * 10)) * DAY;
+  for (let i = 0; i < count; i++) {
+    at += Math.floor((2 + rand() * 4) * DAY);
+    const startedMs = Math.min(at, t0 - 3 * HOUR - i * MINUTE);
+    const uuid = uuidFromName(`deployment:${key}:${i}`);
+    const rec = makeDeployment(s, {
+      uuid,
+      env,
+      startedMs,
+      durationMs: Math.floor((3 + rand() * 5) * MINUTE),
+      outcome: 'success',
+      buildMode: 'AUTO',
+      copyFrom: null,
+      commitSeed: uuid,
+    });
+    s.deployments.set(uuid, rec);
+  }
+  if (key === 'shop/live') {
+    // the most recent deployment failed (broken requirement pin); the previous release keeps serving
+    const uuid = uuidFromName(`deployment:${key}:failed`);
+    s.deployments.set(
+      uuid,
+      makeDeployment(s, {
+        uuid,
+        env,
+        startedMs: t0 - 2 * HOUR,
+        durationMs: 6 * MINUTE,
+        outcome: 'failure',
+        buildMode: 'AUTO',
+        copyFrom: null,
+        commitSeed: uuid,
+      }),
+    );
+  }
+}
+
+function seedBackups(s: SandboxState, app: string, env: Environment): void {
+  const key = `${app}/${env.slug}`;
+  const rand = prng(`backups:${key}`);
+  const t0 = s.startedAt;
+  const sis = [...s.serviceInstances.values()].filter(
+    (si) => si.environment === env.uuid && si.service_status === 'READY',
+  );
+  const allFail = key === 'intranet/live';
+  const count = allFail ? 2 : 2 + Math.floor(rand() * 3);
+  for (let i = 0; i < count; i++) {
+    const uuid = uuidFromName(`backup:${key}:${i}`);
+    const createdMs = t0 - (count - i) * DAY - Math.floor(rand() * 6 * HOUR);
+    const outcome: BackupOutcome = allFail ? 'FAILURE' : 'SUCCESS';
+    const rec: BackupRecord = {
+      uuid,
+      environment: env.uuid,
+      org_membership: uuidFromName('org-membership:sandbox'),
+      createdMs,
+      durationMs: Math.floor((2 + rand() * 10) * MINUTE),
+      outcome,
+      trigger: i % 2 === 0 ? 'SCHEDULED' : 'MANUAL',
+      notes: i % 2 === 0 ? 'Scheduled backup' : 'Before release',
+      scheduled_for_deletion_at: iso(createdMs + 30 * DAY),
+      serviceInstanceBackups: [],
+    };
+    for (const si of sis) {
+      const sib = uuidFromName(`service-instance-backup:${key}:${i}:${si.type}`);
+      s.serviceInstanceBackups.set(sib, {
+        uuid: sib,
+        backup: uuid,
+        service_instance: si.uuid,
+        service: si.service,
+        service_type: si.type,
+        service_prefix: si.prefix,
+        size: allFail ? 0 : sizeFor(si.type, rand),
+        errors: allFail ? [backupError(si.type)] : [],
+      });
+      rec.serviceInstanceBackups.push(sib);
+    }
+    s.backups.set(uuid, rec);
+  }
+}

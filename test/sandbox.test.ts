@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Sandbox, startSandbox, uuidFromName } from '../src/sandbox/index.js';
+
+let sb: Sandbox;
+const auth = () => ({ Authorization: `Token ${sb.token}` });
+
+async function get(path: string, init: RequestInit = {}) {
+  const res = await fetch(path.startsWith('http') ? path : `${sb.url}${path}`, {
+    ...init,
+    headers: { ...auth(), ...(init.headers as Record<string, string> | undefined) },
+    redirect: 'manual',
+  });
+  const text = await res.text();
+  return { res, status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+async function send(method: string, path: string, body: unknown) {
+  return get(path, { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+}
+
+const env = (app: string, slug: string) => uuidFromName(`environment:${app}/${slug}`);
+
+beforeAll(async () => {
+  sb = await startSandbox();
+});
+afterAll(async () => {
+  await sb.close();
+});
+
+describe('sandbox: routing, auth and errors', () => {
+  it('serves the API root without auth', async () => {
+    const r = await fetch(`${sb.url}/apps/v3/`);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as Record<string, string>;
+    expect(body['applications']).toBe(`${sb.url}/apps/v3/applications/`);
+  });
+
+  it('rejects missing and wrong tokens with DRF bodies, never echoing the token', async () => {
+    const missing = await fetch(`${sb.url}/apps/v3/applications/`);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Token');
+    expect(await missing.json()).toEqual({ detail: 'Authentication credentials were not provided.' });
+    const wrong = await fetch(`${sb.url}/apps/v3/applications/`, {
+      headers: { Authorization: 'Token nope-123' },
+    });
+    expect(wrong.status).toBe(401);
+    const text = await wrong.text();
+    expect(JSON.parse(text)).toEqual({ detail: 'Invalid token.' });
+    expect(text).not.toContain('nope-123');
+  });
+
+  it('redirects GET without trailing slash with 301, 404 for other methods', async () => {
+    const r = await get('/apps/v3/applications?slug=shop');
+    expect(r.status).toBe(301);
+    expect(r.res.headers.get('location')).toBe('/apps/v3/applications/?slug=shop');
+    const followed = await fetch(
+      `${sb.url}/apps/v3/deployments/${uuidFromName('deployment:shop/live:0')}/logs`,
+      {
+        headers: auth(),
+      },
+    );
+    expect(followed.status).toBe(200);
+    expect(((await followed.json()) as { logs: string }).logs).toContain('Deployment successful');
+    const post = await send('POST', '/apps/v3/deployments', { environment: env('blog', 'test') });
+    expect(post.status).toBe(404);
+  });
+
+  it('answers unknown paths, unknown objects and invalid path UUIDs with 404 Not found', async () => {
+    for (const p of [
+      '/apps/v3/nope/',
+      '/apps/v3/environments/not-a-uuid/',
+      `/apps/v3/environments/${uuidFromName('x')}/`,
+    ]) {
+      const r = await get(p);
+      expect(r.status).toBe(404);
+      expect(r.body).toEqual({ detail: 'Not found.' });
+    }
+  });
+
+  it('answers 405 for methods a route does not allow', async () => {
+    const r = await send('DELETE', `/apps/v3/deployments/${uuidFromName('deployment:shop/live:0')}/`, {});
+    expect(r.status).toBe(405);
+    expect(r.body).toEqual({ detail: 'Method "DELETE" not allowed.' });
+  });
+
+  it('validates UUID filters with 400 field errors', async () => {
+    const r = await get('/apps/v3/backups/?environment=abc');
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ environment: ['“abc” is not a valid UUID.'] });
+  });
+});
+
+describe('sandbox: pagination', () => {
+  it('uses DRF page-number envelopes with absolute, query-preserving links', async () => {
+    const first = await get('/apps/v3/environments/?page_size=4');
+    expect(first.status).toBe(200);
+    expect(first.body?.['count']).toBe(11);
+    expect((first.body?.['results'] as unknown[]).length).toBe(4);
+    expect(first.body?.['previous']).toBeNull();
+    expect(first.body?.['next']).toBe(`${sb.url}/apps/v3/environments/?page=2&page_size=4`);
+    const second = await get(first.body?.['next'] as string);
+    expect(second.body?.['previous']).toBe(`${sb.url}/apps/v3/environments/?page_size=4`);
+    const third = await get(second.body?.['next'] as string);
+    expect((third.body?.['results'] as unknown[]).length).toBe(3);
+    expect(third.body?.['next']).toBeNull();
+  });
+
+  it('defaults page_size to 20, clamps at 100, and 404s out-of-range pages', async () => {
+    const all = await get('/apps/v3/service-instance-backups/');
+    const count = all.body?.['count'] as number;
+    expect(count).toBeGreaterThan(20);
+    expect((all.body?.['results'] as unknown[]).length).toBe(20);
+    const big = await get('/apps/v3/service-instance-backups/?page_size=1000');
+    expect((big.body?.['results'] as unknown[]).length).toBe(Math.min(100, count));
+    for (const p of ['999', '0', 'abc']) {
+      const r = await get(`/apps/v3/environments/?page=${p}`);
+      expect(r.status).toBe(404);
+      expect(r.body).toEqual({ detail: 'Invalid page.' });
+    }
+  });
+
+  it('pages cronjobs with limit/offset', async () => {
+    const r = await get('/apps/v3/cronjobs/?limit=5');
+    expect(r.body?.['count']).toBeGreaterThan(5);
+    expect(r.body?.['next']).toBe(`${sb.url}/apps/v3/cronjobs/?limit=5&offset=5`);
+    const n = await get(r.body?.['next'] as string);
+    expect(n.body?.['previous']).toBe(`${sb.url}/apps/v3/cronjobs/?limit=5`);
+  });
+});
+
+describe('sandbox: seed', () => {
+  it('has the five applications with test/live (and staging on api-gateway)', async () => {
+    const apps = await get('/apps/v3/applications/');
+    const slugs = (apps.body?.['results'] as { slug: string }[]).map((a) => a.slug).sort();
+    expect(slugs).toEqual(['api-gateway', 'blog', 'intranet', 'marketing-site', 'shop']);
+    const shop = await get('/apps/v3/applications/?slug=shop');
+    const shopUuid = (shop.body?.['results'] as { uuid: string }[])[0]?.uuid;
+    expect(shopUuid).toBe(uuidFromName('application:shop'));
+    const envs = await get(`/apps/v3/environments/?application=${shopUuid}&slug=live`);
+    const live = (envs.body?.['results'] as Record<string, unknown>[])[0];
+    expect(live?.['application']).toBe(shopUuid);
+    expect(live?.['is_production_grade']).toBe(true);
+  });
+
+  it('shop live: last deployment failed, an older success is still released', async () => {
+    const r = await get(`/apps/v3/environments/${env('shop', 'live')}/`);
+    const e = r.body as Record<string, Record<string, unknown> | null>;
+    expect((e['application'] as Record<string, unknown>)['slug']).toBe('shop');
+    expect(e['last_finished_deployment']?.['status']).toBe('failure');
+    expect(e['last_finished_deployment']?.['success']).toBe(false);
+    expect(e['currently_released_deployment']?.['success']).toBe(true);
+    expect(e['currently_running_deployment']).toBeNull();
+    const logs = await get(`/apps/v3/deployments/${e['last_finished_deployment']?.['uuid']}/logs/`);
+    expect(logs.body?.['logs']).toMatch(/No matching distribution found[\s\S]*non-zero code: 1/);
+  });
+
+  it('has service instances (intranet test storage NEW), env vars with real sensitive values', async () => {
+    const si = await get(`/apps/v3/service-instances/?environment=${env('intranet', 'test')}`);
+    const items = si.body?.['results'] as { type: string; service_status: string; prefix: string }[];
+    expect(items.map((x) => `${x.type}:${x.prefix}:${x.service_status}`).sort()).toEqual([
+      'DATABASE:DEFAULT:READY',
+      'STORAGE:DEFAULT:NEW',
+    ]);
+    const vars = await get(
+      `/apps/v3/environment-variables/?environment=${env('shop', 'live')}&name=STRIPE_API_KEY`,
+    );
+    const v = (vars.body?.['results'] as { value: string; is_sensitive: boolean }[])[0];
+    expect(v?.is_sensitive).toBe(true);
+    expect(v?.value).toMatch(/^sk_live_/);
+  });
+
+  it('intranet live has no successful backup', async () => {
+    const r = await get(`/apps/v3/backups/?environment=${env('intranet', 'live')}`);
+    const items = r.body?.['results'] as { success: string }[];
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((b) => b.success !== 'SUCCESS')).toBe(true);
+  });
+
+  it('requires application or environment on environment-variables', async () => {
+    const r = await get('/apps/v3/environment-variables/');
+    expect(r.status).toBe(400);
+    expect(Object.keys(r.body ?? {})).toEqual(['non_field_errors']);
+  });
+
+  it('is deterministic across sandboxes for the same clock', async () => {
+    const clock = () => Date.UTC(2026, 0, 1, 12);
+    const a = await startSandbox({ now: clock });
+    const b = await startSandbox({ now: clock });
+    try {
+      const shopLive = env('shop', 'live');
+      expect(a.state.logsFor(shopLive)).toEqual(b.state.logsFor(shopLive));
+      expect([...a.state.deployments.keys()]).toEqual([...b.state.deployments.keys()]);
+      expect([...a.state.backups.keys()]).toEqual([...b.state.backups.keys()]);
+      const ea = await fetch(`${a.url}/apps/v3/environments/${shopLive}/`, {
+        headers: { Authorization: `Token ${a.token}` },
+      });
+      const eb = await fetch(`${b.url}/apps/v3/environments/${shopLive}/`, {
+        headers: { Authorization: `Token ${b.token}` },
+      });
+      expect(await ea.json()).toEqual(await eb.json());
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
