@@ -11,7 +11,7 @@ async function get(path: string, init: RequestInit = {}) {
     redirect: 'manual',
   });
   const text = await res.text();
-  return { res, status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  return { res, status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
 }
 
 async function send(method: string, path: string, body: unknown) {
@@ -94,24 +94,24 @@ describe('sandbox: pagination', () => {
   it('uses DRF page-number envelopes with absolute, query-preserving links', async () => {
     const first = await get('/apps/v3/environments/?page_size=4');
     expect(first.status).toBe(200);
-    expect(first.body?.['count']).toBe(11);
-    expect((first.body?.['results'] as unknown[]).length).toBe(4);
-    expect(first.body?.['previous']).toBeNull();
-    expect(first.body?.['next']).toBe(`${sb.url}/apps/v3/environments/?page=2&page_size=4`);
-    const second = await get(first.body?.['next'] as string);
-    expect(second.body?.['previous']).toBe(`${sb.url}/apps/v3/environments/?page_size=4`);
-    const third = await get(second.body?.['next'] as string);
-    expect((third.body?.['results'] as unknown[]).length).toBe(3);
-    expect(third.body?.['next']).toBeNull();
+    expect(first.body['count']).toBe(11);
+    expect((first.body['results'] as unknown[]).length).toBe(4);
+    expect(first.body['previous']).toBeNull();
+    expect(first.body['next']).toBe(`${sb.url}/apps/v3/environments/?page=2&page_size=4`);
+    const second = await get(first.body['next'] as string);
+    expect(second.body['previous']).toBe(`${sb.url}/apps/v3/environments/?page_size=4`);
+    const third = await get(second.body['next'] as string);
+    expect((third.body['results'] as unknown[]).length).toBe(3);
+    expect(third.body['next']).toBeNull();
   });
 
   it('defaults page_size to 20, clamps at 100, and 404s out-of-range pages', async () => {
     const all = await get('/apps/v3/service-instance-backups/');
-    const count = all.body?.['count'] as number;
+    const count = all.body['count'] as number;
     expect(count).toBeGreaterThan(20);
-    expect((all.body?.['results'] as unknown[]).length).toBe(20);
+    expect((all.body['results'] as unknown[]).length).toBe(20);
     const big = await get('/apps/v3/service-instance-backups/?page_size=1000');
-    expect((big.body?.['results'] as unknown[]).length).toBe(Math.min(100, count));
+    expect((big.body['results'] as unknown[]).length).toBe(Math.min(100, count));
     for (const p of ['999', '0', 'abc']) {
       const r = await get(`/apps/v3/environments/?page=${p}`);
       expect(r.status).toBe(404);
@@ -121,23 +121,23 @@ describe('sandbox: pagination', () => {
 
   it('pages cronjobs with limit/offset', async () => {
     const r = await get('/apps/v3/cronjobs/?limit=5');
-    expect(r.body?.['count']).toBeGreaterThan(5);
-    expect(r.body?.['next']).toBe(`${sb.url}/apps/v3/cronjobs/?limit=5&offset=5`);
-    const n = await get(r.body?.['next'] as string);
-    expect(n.body?.['previous']).toBe(`${sb.url}/apps/v3/cronjobs/?limit=5`);
+    expect(r.body['count']).toBeGreaterThan(5);
+    expect(r.body['next']).toBe(`${sb.url}/apps/v3/cronjobs/?limit=5&offset=5`);
+    const n = await get(r.body['next'] as string);
+    expect(n.body['previous']).toBe(`${sb.url}/apps/v3/cronjobs/?limit=5`);
   });
 });
 
 describe('sandbox: seed', () => {
   it('has the five applications with test/live (and staging on api-gateway)', async () => {
     const apps = await get('/apps/v3/applications/');
-    const slugs = (apps.body?.['results'] as { slug: string }[]).map((a) => a.slug).sort();
+    const slugs = (apps.body['results'] as { slug: string }[]).map((a) => a.slug).sort();
     expect(slugs).toEqual(['api-gateway', 'blog', 'intranet', 'marketing-site', 'shop']);
     const shop = await get('/apps/v3/applications/?slug=shop');
-    const shopUuid = (shop.body?.['results'] as { uuid: string }[])[0]?.uuid;
+    const shopUuid = (shop.body['results'] as { uuid: string }[])[0]?.uuid;
     expect(shopUuid).toBe(uuidFromName('application:shop'));
     const envs = await get(`/apps/v3/environments/?application=${shopUuid}&slug=live`);
-    const live = (envs.body?.['results'] as Record<string, unknown>[])[0];
+    const live = (envs.body['results'] as Record<string, unknown>[])[0];
     expect(live?.['application']).toBe(shopUuid);
     expect(live?.['is_production_grade']).toBe(true);
   });
@@ -151,12 +151,12 @@ describe('sandbox: seed', () => {
     expect(e['currently_released_deployment']?.['success']).toBe(true);
     expect(e['currently_running_deployment']).toBeNull();
     const logs = await get(`/apps/v3/deployments/${e['last_finished_deployment']?.['uuid']}/logs/`);
-    expect(logs.body?.['logs']).toMatch(/No matching distribution found[\s\S]*non-zero code: 1/);
+    expect(logs.body['logs']).toMatch(/No matching distribution found[\s\S]*non-zero code: 1/);
   });
 
   it('has service instances (intranet test storage NEW), env vars with real sensitive values', async () => {
     const si = await get(`/apps/v3/service-instances/?environment=${env('intranet', 'test')}`);
-    const items = si.body?.['results'] as { type: string; service_status: string; prefix: string }[];
+    const items = si.body['results'] as { type: string; service_status: string; prefix: string }[];
     expect(items.map((x) => `${x.type}:${x.prefix}:${x.service_status}`).sort()).toEqual([
       'DATABASE:DEFAULT:READY',
       'STORAGE:DEFAULT:NEW',
@@ -164,14 +164,14 @@ describe('sandbox: seed', () => {
     const vars = await get(
       `/apps/v3/environment-variables/?environment=${env('shop', 'live')}&name=STRIPE_API_KEY`,
     );
-    const v = (vars.body?.['results'] as { value: string; is_sensitive: boolean }[])[0];
+    const v = (vars.body['results'] as { value: string; is_sensitive: boolean }[])[0];
     expect(v?.is_sensitive).toBe(true);
     expect(v?.value).toMatch(/^sk_live_/);
   });
 
   it('intranet live has no successful backup', async () => {
     const r = await get(`/apps/v3/backups/?environment=${env('intranet', 'live')}`);
-    const items = r.body?.['results'] as { success: string }[];
+    const items = r.body['results'] as { success: string }[];
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((b) => b.success !== 'SUCCESS')).toBe(true);
   });
@@ -179,7 +179,7 @@ describe('sandbox: seed', () => {
   it('requires application or environment on environment-variables', async () => {
     const r = await get('/apps/v3/environment-variables/');
     expect(r.status).toBe(400);
-    expect(Object.keys(r.body ?? {})).toEqual(['non_field_errors']);
+    expect(Object.keys(r.body)).toEqual(['non_field_errors']);
   });
 
   it('is deterministic across sandboxes for the same clock', async () => {
