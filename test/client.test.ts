@@ -738,6 +738,23 @@ describe('resolution', () => {
     expect(await client.listEnvironmentsCached(APP)).toHaveLength(2);
   });
 
+  it('shares one request between concurrent lookups and evicts failures', async () => {
+    pool()
+      .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })
+      .reply(404, { detail: 'Not found.' });
+    pool()
+      .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })
+      .reply(200, page(envs), { headers: JSON_HEADERS });
+    const client = makeClient();
+    await expect(client.listEnvironmentsCached(APP)).rejects.toBeInstanceOf(NotFoundError);
+    const [a, b] = await Promise.all([
+      client.listEnvironmentsCached(APP),
+      client.listEnvironmentsCached(APP),
+    ]);
+    expect(a).toBe(b);
+    expect(a).toHaveLength(2);
+  });
+
   it('expires cached entries after the TTL', async () => {
     pool()
       .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })

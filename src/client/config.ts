@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { DivioClientOptions } from './client.js';
 import { ConfigurationError } from './errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.divio.com';
@@ -49,11 +50,8 @@ export function resolveBaseUrl(opts: { baseUrl?: string | undefined; zone?: stri
 }
 
 /** Read `DIVIO_API_TOKEN`, `DIVIO_API_URL` and `DIVIO_ZONE` (URL wins over zone). */
-export function clientOptionsFromEnv(env: NodeJS.ProcessEnv): {
-  token?: string | undefined;
-  baseUrl?: string;
-} {
-  const out: { token?: string | undefined; baseUrl?: string } = {};
+export function clientOptionsFromEnv(env: NodeJS.ProcessEnv): Pick<DivioClientOptions, 'token' | 'baseUrl'> {
+  const out: Pick<DivioClientOptions, 'token' | 'baseUrl'> = {};
   const token = env.DIVIO_API_TOKEN?.trim();
   if (token) out.token = token;
   const url = env.DIVIO_API_URL?.trim();

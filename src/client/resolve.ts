@@ -28,8 +28,9 @@ export class Resolver {
   readonly #client: DivioClient;
   readonly #ttlMs: number;
   readonly #apps = new Map<string, Entry<Application>>();
-  readonly #envs = new Map<string, Entry<Environment[]>>();
-  #appList: Entry<{ apps: Application[]; total: number }> | undefined;
+  // Listings cache the promise, so concurrent callers share one request; a failure is evicted at once.
+  readonly #envs = new Map<string, Entry<Promise<Environment[]>>>();
+  #appList: Entry<Promise<{ apps: Application[]; total: number }>> | undefined;
 
   readonly #scrub: (text: string) => string;
 
@@ -67,9 +68,19 @@ export class Resolver {
     return app;
   }
 
-  async #appListing(signal?: AbortSignal): Promise<{ apps: Application[]; total: number }> {
+  #appListing(signal?: AbortSignal): Promise<{ apps: Application[]; total: number }> {
     const cached = this.#fresh(this.#appList);
     if (cached) return cached;
+    const promise = this.#fetchAppListing(signal);
+    const entry = { value: promise, expires: Date.now() + this.#ttlMs };
+    this.#appList = entry;
+    promise.catch(() => {
+      if (this.#appList === entry) this.#appList = undefined;
+    });
+    return promise;
+  }
+
+  async #fetchAppListing(signal?: AbortSignal): Promise<{ apps: Application[]; total: number }> {
     const apps: Application[] = [];
     let total = 0;
     let page = await this.#client.applications.list({ page_size: 100 }, { signal });
@@ -81,9 +92,7 @@ export class Resolver {
       if (!page.next || apps.length >= MAX_CACHED_APPS) break;
       page = await this.#client.getPageByUrl(page.next, ApplicationSchema, signal);
     }
-    const value = { apps, total: Math.max(total, apps.length) };
-    this.#appList = { value, expires: Date.now() + this.#ttlMs };
-    return value;
+    return { apps, total: Math.max(total, apps.length) };
   }
 
   /** The first ≤ 200 visible applications (for completions and error hints). */
@@ -92,19 +101,22 @@ export class Resolver {
   }
 
   /** All environments of one application, cached. */
-  async listEnvironmentsCached(appUuid: string, signal?: AbortSignal): Promise<Environment[]> {
+  listEnvironmentsCached(appUuid: string, signal?: AbortSignal): Promise<Environment[]> {
     const key = appUuid.toLowerCase();
     const cached = this.#fresh(this.#envs.get(key));
     if (cached) return cached;
-    const envs: Environment[] = [];
-    for await (const env of this.#client.environments.iterate(
-      { application: appUuid, page_size: 100 },
-      { signal },
-    )) {
-      envs.push(env);
-    }
-    this.#envs.set(key, { value: envs, expires: Date.now() + this.#ttlMs });
-    return envs;
+    const promise = (async () => {
+      const envs: Environment[] = [];
+      const params = { application: appUuid, page_size: 100 };
+      for await (const env of this.#client.environments.iterate(params, { signal })) envs.push(env);
+      return envs;
+    })();
+    const entry = { value: promise, expires: Date.now() + this.#ttlMs };
+    this.#envs.set(key, entry);
+    promise.catch(() => {
+      if (this.#envs.get(key) === entry) this.#envs.delete(key);
+    });
+    return promise;
   }
 
   async #appNotFound(ref: string, reason: string, signal?: AbortSignal): Promise<ResolutionError> {
