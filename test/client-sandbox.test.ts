@@ -1,11 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
+  ConnectionError,
   DivioClient,
   type Environment,
   NotFoundError,
+  RateLimitError,
   ResolutionError,
+  ResponseFormatError,
+  TimeoutError,
   ValidationError,
 } from '../src/client/index.js';
 import { startSandbox } from '../src/sandbox/index.js';
@@ -307,5 +311,92 @@ describe('domains, cronjobs, regions, services', () => {
     expect(Array.isArray(forApp.results)).toBe(true);
     const service = services.results[0]!;
     expect((await client.services.get(service.uuid)).uuid).toBe(service.uuid);
+  });
+});
+
+describe('over real HTTP with injected faults', () => {
+  afterEach(() => {
+    sandbox.faults.reset();
+    sandbox.clearRequestLog();
+  });
+
+  const logged = (method: string, prefix: string) =>
+    sandbox.requestLog.filter((r) => r.method === method && r.path.startsWith(prefix));
+
+  it('retries a GET through two 503s', async () => {
+    sandbox.faults.set([{ method: 'GET', path: '/apps/v3/regions/', count: 2, error: { status: 503 } }]);
+    sandbox.clearRequestLog();
+    const page = await client.regions.list();
+    expect(page.results.length).toBeGreaterThan(0);
+    expect(logged('GET', '/apps/v3/regions/')).toHaveLength(3);
+  });
+
+  it('retries a GET after a connection reset', async () => {
+    sandbox.faults.set([{ method: 'GET', path: '/iam/v3/me/', count: 1, reset: true }]);
+    const me = await client.users.me();
+    expect(me.uuid).toBeTruthy();
+  });
+
+  it('never repeats a POST whose connection died after the server handled it', async () => {
+    const env = await shopEnv('test');
+    sandbox.faults.set([
+      { method: 'POST', path: '/apps/v3/deployments/', count: 1, resetAfterHandling: true },
+    ]);
+    sandbox.clearRequestLog();
+    const err = await client.deployments.create({ environment: env.uuid }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).mayHaveReachedServer).toBe(true);
+    expect(logged('POST', '/apps/v3/deployments/')).toHaveLength(1);
+  });
+
+  it('gives a long Retry-After back at once', async () => {
+    sandbox.faults.set([
+      { method: 'GET', path: '/iam/v3/me/', count: 5, rateLimit: { retryAfterSeconds: 60 } },
+    ]);
+    sandbox.clearRequestLog();
+    const err = (await client.users.me().catch((e: unknown) => e)) as RateLimitError;
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect(err.retryAfterMs).toBe(60_000);
+    expect(logged('GET', '/iam/v3/me/')).toHaveLength(1);
+  });
+
+  it('honours a short Retry-After (recorded through the sleep hook)', async () => {
+    const waits: number[] = [];
+    const c = new DivioClient({
+      token: sandbox.token,
+      baseUrl: sandbox.url,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    try {
+      sandbox.faults.set([
+        { method: 'GET', path: '/iam/v3/me/', count: 1, rateLimit: { retryAfterSeconds: 2 } },
+      ]);
+      expect((await c.users.me()).uuid).toBeTruthy();
+      expect(waits).toEqual([2000]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('maps a truncated JSON body to ResponseFormatError', async () => {
+    sandbox.faults.set([{ method: 'GET', path: '/apps/v3/regions/', count: 3, malformedJson: true }]);
+    await expect(client.regions.list()).rejects.toBeInstanceOf(ResponseFormatError);
+  });
+
+  it('times out a body that trickles in too slowly', async () => {
+    sandbox.faults.set([{ method: 'GET', path: '/iam/v3/me/', count: 1, slowBody: { durationMs: 5_000 } }]);
+    // A per-request timeout far below the 5 s trickle.
+    const err = await client.request('GET', '/iam/v3/me/', { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+  });
+
+  it('cancels a slow request with an AbortSignal', async () => {
+    sandbox.faults.set([{ method: 'GET', path: '/iam/v3/me/', count: 1, latencyMs: 10_000 }]);
+    const ctl = new AbortController();
+    const pending = client.users.me({ signal: ctl.signal });
+    setTimeout(() => ctl.abort(new Error('cancelled')), 20);
+    await expect(pending).rejects.toThrow('cancelled');
   });
 });
