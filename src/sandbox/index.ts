@@ -21,16 +21,16 @@ export { uuidFromName } from './util.js';
 
 export interface SandboxOptions {
   /** 0 (default) picks an ephemeral port */
-  port?: number;
+  port?: number | undefined;
   /** default 127.0.0.1 */
-  host?: string;
+  host?: string | undefined;
   /** default 'sandbox-token' */
-  token?: string;
-  timings?: Partial<SandboxTimings>;
+  token?: string | undefined;
+  timings?: Partial<SandboxTimings> | undefined;
   /** clock speed multiplier: timings are divided by it */
-  speed?: number;
+  speed?: number | undefined;
   /** ms epoch clock, for tests */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export interface RequestLogEntry {
@@ -103,7 +103,8 @@ function parseBody(req: IncomingMessage, raw: Buffer): unknown {
   throw new HttpError(415, { detail: `Unsupported media type "${type}" in request.` });
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// unref'd so a pending fault delay never keeps the process alive after close()
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const host = opts.host ?? '127.0.0.1';

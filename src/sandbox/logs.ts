@@ -97,10 +97,11 @@ export function generateEnvironmentLogs(o: { app: string; env: string; anchorMs:
     out.push({ ms, timestamp: new Date(ms).toISOString(), service, message });
   };
 
-  const injectionTimes = new Set<number>();
+  // a couple of hostile lines at random times on live and staging environments
+  const injectAt: number[] = [];
   if (live || o.env === 'staging') {
-    // a few hostile lines; one always within the last 15 minutes of shop/live
-    for (let i = 0; i < 3; i++) injectionTimes.add(Math.floor(rand() * 20));
+    for (let i = 0; i < 2; i++) injectAt.push(start + Math.floor(rand() * (end - start)));
+    injectAt.sort((a, b) => a - b);
   }
 
   let t = start;
@@ -172,7 +173,8 @@ export function generateEnvironmentLogs(o: { app: string; env: string; anchorMs:
     // a few lines with terminal escapes (the CLI strips ESC[6n, ESC[J, ESC[H and \r)
     if (n % 2500 === 7) push(t + 2, 'web', '\x1b[31mERROR\x1b[0m gunicorn.error: Worker timeout (pid:57)\r');
     if (n % 3100 === 11) push(t + 3, 'worker', 'progress 100%\r\x1b[6n\x1b[J\x1b[Hdone');
-    if (injectionTimes.has(n % 4000) && n % 4000 < 20 && rand() < 0.5) {
+    while (injectAt.length > 0 && (injectAt[0] ?? end) <= t) {
+      injectAt.shift();
       push(t + 4, 'web', `WARNING app.contact: message from visitor: ${pick(rand, INJECTIONS)}`);
     }
   }
