@@ -217,6 +217,18 @@ describe('error mapping', () => {
     expect(err.message).toContain('Can not add another Environment.');
   });
 
+  it('400 with nested errors flattens them into dotted field names', async () => {
+    const err = (await failWith(400, {
+      service_instance_restores: [{}, { service_instance_backup: ['This field is required.'] }],
+    })) as ValidationError;
+    expect(err.fieldErrors).toEqual({
+      'service_instance_restores.1.service_instance_backup': ['This field is required.'],
+    });
+    expect(err.message).toContain(
+      'service_instance_restores.1.service_instance_backup: This field is required.',
+    );
+  });
+
   it('401 explains how to get a token', async () => {
     const err = (await failWith(401, { detail: 'Invalid token.' })) as AuthenticationError;
     expect(err).toBeInstanceOf(AuthenticationError);

@@ -452,6 +452,8 @@ export class DivioClient implements Resources {
     let body: unknown;
     try {
       body = redactDeep(JSON.parse(text), token);
+      // Keep structured bodies only while they are small; a huge one is reduced to an excerpt.
+      if (text.length > 4000) body = excerpt(JSON.stringify(body), token, 500);
     } catch {
       body = excerpt(text, token);
     }

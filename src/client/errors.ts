@@ -187,17 +187,28 @@ export function excerpt(text: string, token: string | undefined, max = 200): str
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-function asStringList(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) {
-    const out: string[] = [];
-    for (const item of value) {
-      if (typeof item === 'string') out.push(item);
-      else if (item !== null && typeof item === 'object') out.push(JSON.stringify(item));
-    }
-    return out;
+function strings(value: unknown[]): string[] {
+  return value.filter((v): v is string => typeof v === 'string');
+}
+
+/**
+ * Collect field errors, flattening DRF's nested shapes into dotted keys:
+ * `{items: [{}, {name: ['Required.']}]}` becomes `items.1.name: ['Required.']` (empty `{}` marks a valid item).
+ */
+function collectFieldErrors(prefix: string, value: unknown, out: Record<string, string[]>, depth = 0): void {
+  if (depth > 4) return;
+  if (typeof value === 'string') {
+    out[prefix] = [...(out[prefix] ?? []), value];
+  } else if (Array.isArray(value)) {
+    const msgs = strings(value);
+    if (msgs.length > 0) out[prefix] = [...(out[prefix] ?? []), ...msgs];
+    value.forEach((item, i) => {
+      if (item !== null && typeof item === 'object')
+        collectFieldErrors(`${prefix}.${i}`, item, out, depth + 1);
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) collectFieldErrors(`${prefix}.${k}`, v, out, depth + 1);
   }
-  return undefined;
 }
 
 export interface DrfErrorParts {
@@ -210,17 +221,16 @@ export interface DrfErrorParts {
 export function parseDrfError(body: unknown): DrfErrorParts {
   const parts: DrfErrorParts = { detail: undefined, fieldErrors: {}, nonFieldErrors: [] };
   if (Array.isArray(body)) {
-    parts.nonFieldErrors = asStringList(body) ?? [];
+    parts.nonFieldErrors = strings(body);
     return parts;
   }
   if (body === null || typeof body !== 'object') return parts;
   for (const [key, value] of Object.entries(body)) {
     if (key === 'detail' && typeof value === 'string') parts.detail = value;
-    else if (key === 'non_field_errors') parts.nonFieldErrors.push(...(asStringList(value) ?? []));
-    else if (key !== 'code' && key !== 'status_code') {
-      const msgs = asStringList(value);
-      if (msgs && msgs.length > 0) parts.fieldErrors[key] = msgs;
-    }
+    else if (key === 'non_field_errors') {
+      if (typeof value === 'string') parts.nonFieldErrors.push(value);
+      else if (Array.isArray(value)) parts.nonFieldErrors.push(...strings(value));
+    } else if (key !== 'code' && key !== 'status_code') collectFieldErrors(key, value, parts.fieldErrors);
   }
   return parts;
 }
