@@ -24,8 +24,7 @@ const listOrganisations = defineTool({
   name: 'list_organisations',
   title: 'List organisations',
   toolset: 'apps',
-  description:
-    'List the Divio organisations the API token can see. Use the uuid to filter list_applications. Paginated.',
+  description: 'Organisations the API token can see. Paginated.',
   input: z.strictObject({ limit: Limit, cursor: Cursor }),
   output: z.object({
     organisations: z.array(z.object({ uuid: z.string(), name: z.string() })),
@@ -56,14 +55,10 @@ const listApplications = defineTool({
   title: 'List applications',
   toolset: 'apps',
   description:
-    'List Divio applications, optionally filtered by organisation or name. Compact rows (slug, name, uuid, organisation). Start here to find the app slug other tools take. Paginated.',
+    'Applications (slug, name, uuid, organisation), filtered by organisation or name. Start here to find app slugs. Paginated.',
   input: z.strictObject({
-    organisation: z
-      .string()
-      .max(200)
-      .optional()
-      .describe('Organisation UUID or exact name (list_organisations). Omit for all.'),
-    name: z.string().min(1).max(100).optional().describe('Case-insensitive part of the application name.'),
+    organisation: z.string().max(200).optional().describe('Organisation UUID or exact name'),
+    name: z.string().min(1).max(100).optional().describe('Part of the app name'),
     limit: Limit,
     cursor: Cursor,
   }),

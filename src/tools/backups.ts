@@ -140,7 +140,7 @@ const getBackup = defineTool({
   toolset: 'backups',
   description:
     'One backup with its service-instance backups (type, size, time taken, errors). Follows create_backup.',
-  input: z.strictObject({ backup: Uuid('Backup').describe('Backup UUID (list_backups or create_backup).') }),
+  input: z.strictObject({ backup: Uuid('Backup').describe('From list_backups or create_backup') }),
   output: BackupRow.extend({ environment_uuid: z.string().nullable() }),
   annotations: READ,
   handler: async ({ backup }, ctx) => {
@@ -216,7 +216,7 @@ const createBackup = defineTool({
       .describe(
         'What to back up: "database", "storage", or service prefixes. Omit for all provisioned services.',
       ),
-    notes: z.string().max(255).optional().describe('A note stored with the backup.'),
+    notes: z.string().max(255).optional().describe('Stored with the backup'),
     wait_seconds: WaitSeconds,
   }),
   output: z.object({

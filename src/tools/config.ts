@@ -71,7 +71,7 @@ const listEnvironmentVariables = defineTool({
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
-    name: z.string().min(1).max(255).optional().describe('Only the variable with this exact name.'),
+    name: z.string().min(1).max(255).optional().describe('Exact variable name'),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -138,7 +138,7 @@ const listDomains = defineTool({
     'Domains of an application, or of one environment, with primary, TLS and check state. Paginated.',
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe('Environment slug or UUID. Omit for every environment.'),
+    environment: EnvRef.optional().describe('Env slug or UUID; omit for all'),
     limit: Limit,
     cursor: Cursor,
   }),

@@ -6,7 +6,7 @@ import {
   type McpServer,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import type * as z from 'zod';
+import * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
 import { toErrorResult } from './errors.js';
@@ -90,6 +90,41 @@ export function isWriteTool(tool: AnyTool): boolean {
   return !tool.annotations.readOnlyHint;
 }
 
+type JsonObject = Record<string, unknown>;
+
+/**
+ * What `tools/list` advertises. Input schemas go out whole (they are the model's only documentation of the
+ * arguments) minus `$schema` and trivial bounds; output schemas are cut to their top-level field names, because clients cap tool-definition
+ * size and nested output detail costs tokens on every conversation. Validation still runs against the full
+ * zod schemas: the SDK calls zod's own `validate`, only the advertised JSON differs.
+ */
+export function advertisedSchema(schema: AnyObject, io: 'input' | 'output'): AnyObject {
+  const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as JsonObject;
+  delete json['$schema'];
+  if (io === 'input') {
+    // Unknown keys are still rejected by the strict zod schema, with a message naming them.
+    delete json['additionalProperties'];
+    // Sanity bounds (non-empty, at most 200 characters) are enforced but not worth advertising.
+    for (const prop of Object.values((json['properties'] ?? {}) as Record<string, JsonObject>)) {
+      if (prop['minLength'] === 1) delete prop['minLength'];
+      if (prop['minLength'] === undefined) delete prop['maxLength'];
+    }
+  }
+  if (io === 'output') {
+    const props = (json['properties'] ?? {}) as Record<string, JsonObject>;
+    // Top-level field names only: the text content describes values, and clients mostly need the keys.
+    json['properties'] = Object.fromEntries(Object.keys(props).map((k) => [k, {}]));
+    delete json['additionalProperties'];
+    delete json['required'];
+  }
+  const standard = schema['~standard'];
+  const wrapped = Object.create(schema) as AnyObject;
+  Object.defineProperty(wrapped, '~standard', {
+    value: { ...standard, jsonSchema: { input: () => json, output: () => json } },
+  });
+  return wrapped;
+}
+
 /** Read-only mode hides write tools; `--toolsets` hides whole areas. Hidden tools are not listed at all. */
 export function selectTools(tools: readonly AnyTool[], config: ServerConfig): AnyTool[] {
   return tools.filter((tool) => {
@@ -155,9 +190,9 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations },
+        inputSchema: advertisedSchema(tool.input, 'input'),
+        outputSchema: advertisedSchema(tool.output, 'output'),
+        annotations: tool.annotations,
       },
       async (
         args: Record<string, unknown>,

@@ -1,0 +1,128 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler, InMemoryTransport } from '@modelcontextprotocol/server';
+import { DivioClient } from '../../src/client/index.js';
+import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
+import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
+import { createServerFactory } from '../../src/server.js';
+
+export type Era = 'legacy' | 'modern';
+export const ERAS: Era[] = ['legacy', 'modern'];
+
+type ElicitHandler = (params: {
+  message: string;
+  requestedSchema?: unknown;
+}) =>
+  | { action: 'accept'; content: Record<string, string | number | boolean | string[]> }
+  | { action: 'decline' | 'cancel' };
+
+export interface HarnessOptions {
+  era?: Era;
+  config?: Partial<ServerConfig>;
+  sandbox?: SandboxOptions;
+  /** Answers form elicitations; when omitted the client does not declare the capability. */
+  elicit?: ElicitHandler;
+}
+
+export interface Harness {
+  sandbox: Sandbox;
+  divio: DivioClient;
+  mcp: Client;
+  config: ServerConfig;
+  /** Lines the server wrote to its log (stderr in production): diagnostics and audit lines. */
+  logs: string[];
+  elicitations: { message: string }[];
+  call: (
+    name: string,
+    args?: Record<string, unknown>,
+    opts?: {
+      onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+      signal?: AbortSignal;
+    },
+  ) => Promise<ToolResult>;
+  close: () => Promise<void>;
+}
+
+export interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string; uri?: string; name?: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+/** Fast sandbox timings: operations finish in well under a second. */
+export const FAST = { deployMs: 400, backupMs: 300, restoreMs: 300, downloadMs: 200 };
+
+export function textOf(result: ToolResult): string {
+  return result.content
+    .filter((c) => c.type === 'text')
+    .map((c) => c.text ?? '')
+    .join('\n');
+}
+
+/**
+ * A sandbox, the shared Divio client, and a real MCP Client connected to our server factory:
+ * 2026-07-28 through the stateless HTTP handler (in-process fetch, no socket), 2025-era through a linked
+ * in-memory pair, which is how a stdio client sees the server (elicitation is pushed to the client).
+ */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const era = opts.era ?? 'modern';
+  const sandbox = await startSandbox({ timings: FAST, ...opts.sandbox });
+  const divio = new DivioClient({
+    token: sandbox.token,
+    baseUrl: sandbox.url,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
+  const logs: string[] = [];
+  const factory = createServerFactory({ client: divio, config, log: (line) => logs.push(line) });
+  const elicitations: { message: string }[] = [];
+  const mcp = new Client(
+    { name: 'divio-mcp-tests', version: '1.0.0' },
+    {
+      capabilities: opts.elicit ? { elicitation: { form: {} } } : {},
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+    },
+  );
+  if (opts.elicit) {
+    const handler = opts.elicit;
+    mcp.setRequestHandler('elicitation/create', async (request) => {
+      const params = request.params as { message: string; requestedSchema?: unknown };
+      elicitations.push({ message: params.message });
+      return handler(params);
+    });
+  }
+  let closeServer: () => Promise<void>;
+  if (era === 'modern') {
+    const handler = createMcpHandler(factory);
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL('http://divio-mcp.test/mcp'), {
+        fetch: (url, init) => handler.fetch(new Request(url, init)),
+      }),
+    );
+    closeServer = () => handler.close();
+  } else {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const server = factory();
+    await server.connect(serverSide);
+    await mcp.connect(clientSide);
+    closeServer = () => server.close();
+  }
+  return {
+    sandbox,
+    divio,
+    mcp,
+    config,
+    logs,
+    elicitations,
+    call: async (name, args = {}, callOpts = {}) =>
+      (await mcp.callTool(
+        { name, arguments: args },
+        callOpts as Parameters<Client['callTool']>[1],
+      )) as unknown as ToolResult,
+    close: async () => {
+      await mcp.close().catch(() => undefined);
+      await closeServer().catch(() => undefined);
+      await divio.close();
+      await sandbox.close();
+    },
+  };
+}
