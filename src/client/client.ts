@@ -34,29 +34,29 @@ export type Query = Record<string, QueryValue>;
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 2). */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /** First backoff step (default 250 ms); doubles per attempt, with jitter. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Cap for one backoff step (default 4 s). `Retry-After` is not capped by this, only by maxRetryWaitMs. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** Cap on the total time spent waiting between attempts (default 10 s). */
-  maxRetryWaitMs?: number;
+  maxRetryWaitMs?: number | undefined;
 }
 
 export interface DivioClientOptions {
   token?: string | undefined;
-  baseUrl?: string;
-  zone?: string;
+  baseUrl?: string | undefined;
+  zone?: string | undefined;
   /** Per-request timeout covering connect, headers and body (default 30 s). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Injected undici dispatcher (tests use MockAgent). When omitted the client owns a keep-alive Agent. */
-  dispatcher?: Dispatcher;
-  retry?: RetryOptions;
+  dispatcher?: Dispatcher | undefined;
+  retry?: RetryOptions | undefined;
   /** Cache lifetime for slug resolution (default 30 s). */
-  resolveTtlMs?: number;
-  userAgent?: string;
+  resolveTtlMs?: number | undefined;
+  userAgent?: string | undefined;
   /** Test hook: replaces the abortable sleep used between retries. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
 export interface RequestOptions<T> {
@@ -134,7 +134,7 @@ export class DivioClient implements Resources {
   readonly #ownsDispatcher: boolean;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
-  readonly #retry: Required<RetryOptions>;
+  readonly #retry: { [K in keyof RetryOptions]-?: number };
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #resolver: Resolver;
 
