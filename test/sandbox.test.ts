@@ -204,3 +204,55 @@ describe('sandbox: seed', () => {
     }
   });
 });
+
+describe('sandbox: more fidelity checks', () => {
+  it('answers HEAD like GET without a body, and redirects HEAD without slash', async () => {
+    const r = await fetch(`${sb.url}/apps/v3/regions/`, { method: 'HEAD', headers: auth() });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('');
+    const noSlash = await fetch(`${sb.url}/apps/v3/regions`, {
+      method: 'HEAD',
+      headers: auth(),
+      redirect: 'manual',
+    });
+    expect(noSlash.status).toBe(301);
+  });
+
+  it('refuses backups of a service instance that is not provisioned', async () => {
+    const r = await send('POST', '/apps/v3/backups/', {
+      environment: env('intranet', 'test'),
+      services: [uuidFromName('service-instance:intranet/test:STORAGE:DEFAULT')],
+    });
+    expect(r.status).toBe(400);
+    expect(r.body).toHaveProperty('services');
+  });
+
+  it('updates an environment branch with PATCH and rejects bad JSON', async () => {
+    const id = env('marketing-site', 'test');
+    const r = await send('PATCH', `/apps/v3/environments/${id}/`, { branch: 'feature/x' });
+    expect(r.status).toBe(200);
+    expect(r.body['branch']).toBe('feature/x');
+    const bad = await get(`/apps/v3/environments/${id}/`, {
+      method: 'PATCH',
+      body: '{"branch":',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(bad.status).toBe(400);
+    expect(String(bad.body['detail'])).toMatch(/^JSON parse error/);
+  });
+
+  it('lists services by type and regions by uuid', async () => {
+    const db = await get('/apps/v3/services/?type=DATABASE');
+    expect((db.body['results'] as { type: string }[]).every((x) => x.type === 'DATABASE')).toBe(true);
+    const region = uuidFromName('region:eu-central');
+    const r = await get(`/apps/v3/regions/?uuid=${region}`);
+    expect(r.body['count']).toBe(1);
+  });
+
+  it('records requests with status and parsed query', async () => {
+    sb.clearRequestLog();
+    await get('/apps/v3/domains/?environment=nope');
+    expect(sb.requestLog).toHaveLength(1);
+    expect(sb.requestLog[0]).toMatchObject({ method: 'GET', status: 400, query: { environment: 'nope' } });
+  });
+});
