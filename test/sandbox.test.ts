@@ -81,6 +81,7 @@ describe('sandbox: routing, auth and errors', () => {
     const r = await send('DELETE', `/apps/v3/deployments/${uuidFromName('deployment:shop/live:0')}/`, {});
     expect(r.status).toBe(405);
     expect(r.body).toEqual({ detail: 'Method "DELETE" not allowed.' });
+    expect(r.res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
   });
 
   it('validates UUID filters with 400 field errors', async () => {

@@ -148,7 +148,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     entry.body = body;
 
-    const fault = path.startsWith('/_storage/') ? null : faults.match(method, path);
+    // faults apply to every path, including the pre-signed download URLs under /_storage/
+    const fault = faults.match(method, path);
     if (fault) {
       entry.fault = fault.effect.kind;
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
@@ -236,7 +237,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (ctx.method === 'OPTIONS') {
         return { status: 200, body: { name: 'Sandbox', renders: [JSON_TYPE], parses: [JSON_TYPE] } };
       }
-      throw new HttpError(405, { detail: `Method "${ctx.method}" not allowed.` });
+      const allow = [...Object.keys(route.methods), ...(route.methods['GET'] ? ['HEAD'] : []), 'OPTIONS'];
+      throw new HttpError(
+        405,
+        { detail: `Method "${ctx.method}" not allowed.` },
+        { Allow: allow.join(', ') },
+      );
     }
     return handler(ctx, id);
   };
