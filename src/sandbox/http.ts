@@ -128,10 +128,13 @@ export class BodyValidator {
   readonly data: Record<string, unknown>;
 
   constructor(body: unknown) {
-    if (body === null || body === undefined) this.data = {};
-    else if (typeof body === 'object' && !Array.isArray(body)) this.data = body as Record<string, unknown>;
+    if (body === undefined) this.data = {};
+    else if (body !== null && typeof body === 'object' && !Array.isArray(body))
+      this.data = body as Record<string, unknown>;
     else
-      throw new HttpError(400, { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] });
+      throw new HttpError(400, {
+        non_field_errors: [`Invalid data. Expected a dictionary, but got ${typeName(body)}.`],
+      });
   }
 
   private fail(field: string, message: string): undefined {

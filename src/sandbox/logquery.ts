@@ -119,7 +119,7 @@ export function environmentLogs(ctx: Ctx, env: Environment): Result {
       if (e && matches(e)) picked.unshift(i);
     }
     lo = picked.length >= limit ? i + 1 : Math.min(L, startAt);
-    hi = before !== null ? before : U;
+    hi = startAt;
   }
 
   const link = (key: 'search_after' | 'search_before', p: number) => {
