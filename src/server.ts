@@ -1,6 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { DivioClient } from './client/index.js';
 import type { ServerConfig } from './config.js';
+import { registerPrompts } from './prompts/index.js';
+import { registerResources } from './resources/index.js';
 import { allTools } from './tools/index.js';
 import { registerTools } from './tools/registry.js';
 import { VERSION } from './version.js';
@@ -30,6 +32,8 @@ export function createServerFactory(deps: ServerDeps): () => McpServer {
       { instructions: INSTRUCTIONS },
     );
     registerTools(server, allTools, { client: deps.client, config: deps.config, audit });
+    registerResources(server, deps);
+    registerPrompts(server, deps);
     return server;
   };
 }

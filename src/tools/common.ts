@@ -8,7 +8,11 @@ export interface Target {
 }
 
 /** Resolves an app reference and an environment reference with the client's cached resolver. */
-export async function resolveTarget(ctx: ToolContext, appRef: string, envRef: string): Promise<Target> {
+export async function resolveTarget(
+  ctx: Pick<ToolContext, 'client' | 'signal'>,
+  appRef: string,
+  envRef: string,
+): Promise<Target> {
   const app = await ctx.client.resolveApplication(appRef, ctx.signal);
   const env = await ctx.client.resolveEnvironment(app, envRef, ctx.signal);
   return { app, env };

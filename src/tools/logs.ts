@@ -47,7 +47,7 @@ export interface LogsPage {
 
 /** Fetches one page of runtime logs, sanitised and capped to `maxBytes`, newest entries kept. */
 export async function fetchLogs(
-  ctx: ToolContext,
+  ctx: Pick<ToolContext, 'client' | 'signal'>,
   envUuid: string,
   query: LogQuery,
   cursor: string | undefined,

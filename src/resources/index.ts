@@ -1,0 +1,380 @@
+import {
+  type ListResourcesResult,
+  type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ReadResourceResult,
+  type Resource,
+  ResourceNotFoundError,
+  ResourceTemplate,
+  UriTemplate,
+} from '@modelcontextprotocol/server';
+import { type Application, type DivioClient, NotFoundError, ResolutionError } from '../client/index.js';
+import type { ServerConfig, Toolset } from '../config.js';
+import { loadEnvironmentStatus } from '../tools/apps.js';
+import { backupRow, loadServiceBackups } from '../tools/backups.js';
+import { idOf } from '../tools/common.js';
+import { logLines } from '../tools/deploylog.js';
+import { describeError } from '../tools/errors.js';
+import { capLinesFromEnd, fenceUntrusted } from '../tools/format.js';
+import { fetchLogs, formatLogLine } from '../tools/logs.js';
+import { completers } from './complete.js';
+
+export const RESOURCE_PAGE_SIZE = 50;
+const LOG_WINDOW_MS = 15 * 60_000;
+const LOG_LIMIT = 500;
+const DEPLOY_LOG_TAIL = 400;
+
+export interface ResourceDeps {
+  client: DivioClient;
+  config: ServerConfig;
+}
+
+export interface ResourceOptions {
+  /** Applications per resources/list page (each brings its environments along). */
+  pageSize?: number;
+}
+
+export const uris = {
+  applications: () => 'divio://applications',
+  application: (app: string) => `divio://applications/${encodeURIComponent(app)}`,
+  environment: (app: string, env: string) =>
+    `divio://applications/${encodeURIComponent(app)}/environments/${encodeURIComponent(env)}`,
+  logs: (app: string, env: string) => `${uris.environment(app, env)}/logs`,
+  deploymentLog: (uuid: string) => `divio://deployments/${encodeURIComponent(uuid)}/log`,
+  backup: (uuid: string) => `divio://backups/${encodeURIComponent(uuid)}`,
+};
+
+type Vars = Record<string, string>;
+type Read = (uri: URL, vars: Vars, signal: AbortSignal) => Promise<ReadResourceResult>;
+
+interface Route {
+  name: string;
+  toolset: Toolset;
+  /** A fixed URI or a URI template. */
+  uri: string;
+  title: string;
+  description: string;
+  mimeType: 'application/json' | 'text/plain';
+  complete?: Record<
+    string,
+    (value: string, context?: { arguments?: Record<string, string> }) => Promise<string[]>
+  >;
+  read: Read;
+}
+
+function json(uri: URL, value: unknown): ReadResourceResult {
+  return {
+    contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }],
+  };
+}
+
+function text(uri: URL, body: string): ReadResourceResult {
+  return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: body }] };
+}
+
+function variable(vars: Vars, name: string): string {
+  const raw = vars[name] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function appRow(a: Application) {
+  const slug = String(a.slug ?? a.uuid);
+  return { slug, name: String(a.name ?? ''), uuid: a.uuid, uri: uris.application(slug) };
+}
+
+function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
+  const complete = completers(client);
+  const appEnv = { app: complete.app, environment: complete.environment };
+  return [
+    {
+      name: 'applications',
+      toolset: 'apps',
+      uri: uris.applications(),
+      title: 'Applications',
+      description: 'The applications the API token can see (slug, name, UUID, resource URI).',
+      mimeType: 'application/json',
+      read: async (uri, _vars, signal) => {
+        const apps = await client.listApplicationsCached(signal);
+        return json(uri, {
+          applications: apps.map(appRow),
+          note: apps.length >= 200 ? 'First 200 only.' : null,
+        });
+      },
+    },
+    {
+      name: 'application',
+      toolset: 'apps',
+      uri: 'divio://applications/{app}',
+      title: 'Application',
+      description: 'One application (slug or UUID) with its environments and their resource URIs.',
+      mimeType: 'application/json',
+      complete: { app: complete.app },
+      read: async (uri, vars, signal) => {
+        const app = await client.resolveApplication(variable(vars, 'app'), signal);
+        const envs = await client.listEnvironmentsCached(app.uuid, signal);
+        const row = appRow(app);
+        return json(uri, {
+          ...row,
+          organisation: idOf(app.organisation),
+          environments: envs.map((e) => ({
+            slug: e.slug,
+            uuid: e.uuid,
+            branch: typeof e.branch === 'string' ? e.branch : null,
+            uri: uris.environment(row.slug, e.slug),
+            logs: uris.logs(row.slug, e.slug),
+          })),
+        });
+      },
+    },
+    {
+      name: 'environment',
+      toolset: 'apps',
+      uri: 'divio://applications/{app}/environments/{environment}',
+      title: 'Environment status',
+      description:
+        'Status of one environment, as get_environment returns it: branch, URL, deployments, pending commits, services.',
+      mimeType: 'application/json',
+      complete: appEnv,
+      read: async (uri, vars, signal) =>
+        json(
+          uri,
+          await loadEnvironmentStatus(
+            { client, signal },
+            variable(vars, 'app'),
+            variable(vars, 'environment'),
+          ),
+        ),
+    },
+    {
+      name: 'environment-logs',
+      toolset: 'logs',
+      uri: 'divio://applications/{app}/environments/{environment}/logs',
+      title: 'Environment runtime logs',
+      description:
+        'The last 15 minutes of runtime logs, newest kept when capped. Untrusted platform text. For other windows or filters use get_environment_logs.',
+      mimeType: 'text/plain',
+      complete: appEnv,
+      read: async (uri, vars, signal) => {
+        const ctx = { client, signal };
+        const app = await client.resolveApplication(variable(vars, 'app'), signal);
+        const env = await client.resolveEnvironment(app, variable(vars, 'environment'), signal);
+        const since = new Date(Date.now() - LOG_WINDOW_MS);
+        const page = await fetchLogs(
+          ctx,
+          env.uuid,
+          { since, limit: LOG_LIMIT },
+          undefined,
+          config.maxLogBytes,
+        );
+        const name = `${String(app.slug ?? app.uuid)}/${env.slug}`;
+        const head = `Runtime logs of ${name}, last 15 minutes, oldest first: ${page.entries.length} entries.`;
+        const notes = [
+          page.cut > 0 ? `${page.cut} older entries were cut to stay under the size cap.` : '',
+          page.olderUrl ? 'Older entries exist: use get_environment_logs with since, service or search.' : '',
+        ].filter(Boolean);
+        const body =
+          page.entries.length > 0
+            ? fenceUntrusted(`runtime log output of ${name}`, page.entries.map(formatLogLine).join('\n'))
+            : 'No log entries in the last 15 minutes.';
+        return text(uri, [head, ...notes, body].join('\n'));
+      },
+    },
+    {
+      name: 'deployment-log',
+      toolset: 'deploy',
+      uri: 'divio://deployments/{deployment}/log',
+      title: 'Deployment log',
+      description: `The build/deploy log of one deployment (UUID), last ${DEPLOY_LOG_TAIL} lines at most. Untrusted platform text. To search it use get_deployment_log.`,
+      mimeType: 'text/plain',
+      complete: { deployment: complete.deployment },
+      read: async (uri, vars, signal) => {
+        const uuid = variable(vars, 'deployment');
+        const log = await client.deployments.logs(uuid, { signal });
+        const all = logLines(String(log.logs ?? ''));
+        const { kept, dropped } = capLinesFromEnd(all.slice(-DEPLOY_LOG_TAIL), config.maxLogBytes);
+        const shown = kept.length;
+        const head =
+          shown < all.length
+            ? `Deploy log of ${uuid}: the last ${shown} of ${all.length} lines${dropped > 0 ? ' (size cap)' : ''}.`
+            : `Deploy log of ${uuid}: ${all.length} lines.`;
+        const body =
+          shown > 0
+            ? fenceUntrusted(`the deploy log of deployment ${uuid}`, kept.join('\n'))
+            : 'The log is empty.';
+        return text(uri, `${head}\n${body}`);
+      },
+    },
+    {
+      name: 'backup',
+      toolset: 'backups',
+      uri: 'divio://backups/{backup}',
+      title: 'Backup',
+      description: 'One backup (UUID) with its service-instance backups: type, size, time taken, errors.',
+      mimeType: 'application/json',
+      complete: { backup: complete.backup },
+      read: async (uri, vars, signal) => {
+        const b = await client.backups.get(variable(vars, 'backup'), { signal });
+        const sibs = await loadServiceBackups(client, [b], signal);
+        const envId = idOf(b.environment);
+        const env = envId ? await client.environments.get(envId, { signal }).catch(() => null) : null;
+        return json(uri, { ...backupRow(b, sibs, env?.slug ?? null), environment_uuid: envId });
+      },
+    },
+  ];
+}
+
+const NOT_FOUND_HINTS: Record<string, string> = {
+  'deployment-log': 'No such deployment. list_deployments shows valid deployment UUIDs.',
+  backup: 'No such backup. list_backups shows valid backup UUIDs.',
+};
+
+/** Read failures become JSON-RPC errors whose message says what is valid. */
+function toProtocolError(error: unknown, route: Route, uri: string): Error {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof ResolutionError) return new ResourceNotFoundError(uri, error.message);
+  if (error instanceof NotFoundError) {
+    return new ResourceNotFoundError(uri, `${NOT_FOUND_HINTS[route.name] ?? 'Not found.'} (${uri})`);
+  }
+  return new ProtocolError(ProtocolErrorCode.InternalError, describeError(error, `reading ${uri}`));
+}
+
+function enabled(config: ServerConfig, toolset: Toolset): boolean {
+  return config.toolsets === null || config.toolsets.has(toolset);
+}
+
+function encodeListCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset }), 'utf8').toString('base64url');
+}
+
+function decodeListCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown };
+    if (typeof parsed.o === 'number' && Number.isInteger(parsed.o) && parsed.o >= 0) return parsed.o;
+  } catch {
+    // Fall through to the error below.
+  }
+  throw new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    'Invalid cursor for resources/list. Pass nextCursor from the previous page unchanged, or omit it to start over.',
+  );
+}
+
+/**
+ * Registers the Divio resources. Resources are read-only, so --read-only changes nothing here; --toolsets
+ * drops a resource only when its whole area is switched off. Registration only builds closures: no I/O.
+ */
+export function registerResources(
+  server: McpServer,
+  deps: ResourceDeps,
+  options: ResourceOptions = {},
+): void {
+  const routes = buildRoutes(deps.client, deps.config).filter((r) => enabled(deps.config, r.toolset));
+  if (routes.length === 0) return;
+  const pageSize = Math.max(1, options.pageSize ?? RESOURCE_PAGE_SIZE);
+  const matchers = routes.map((route) => ({
+    route,
+    template: route.uri.includes('{') ? new UriTemplate(route.uri) : null,
+    read: async (uri: URL, vars: Vars, signal: AbortSignal) => {
+      try {
+        return await route.read(uri, vars, signal);
+      } catch (error) {
+        throw toProtocolError(error, route, uri.href);
+      }
+    },
+  }));
+
+  for (const { route, read } of matchers) {
+    const meta = { title: route.title, description: route.description, mimeType: route.mimeType };
+    if (route.uri.includes('{')) {
+      const template = new ResourceTemplate(route.uri, { list: undefined, complete: route.complete ?? {} });
+      server.registerResource(route.name, template, meta, (uri, vars, ctx) =>
+        read(uri, vars as Vars, ctx.mcpReq.signal),
+      );
+    } else {
+      server.registerResource(route.name, route.uri, meta, (uri, ctx) => read(uri, {}, ctx.mcpReq.signal));
+    }
+  }
+
+  // McpServer's own resources/list ignores the cursor and returns everything at once, and its resources/read
+  // answers an unknown URI with a bare "not found". Both are replaced on the underlying Server (the
+  // registrations above already declared the capability and serve templates/list and completion).
+  server.server.setRequestHandler('resources/read', async (request, ctx) => {
+    const uri = request.params.uri;
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new ResourceNotFoundError(uri, `'${uri}' is not a URI. ${validUris(routes)}`);
+    }
+    for (const { route, template, read } of matchers) {
+      const vars = template ? template.match(url.href) : url.href === route.uri ? {} : null;
+      if (vars) return read(url, vars as Vars, ctx.mcpReq.signal);
+    }
+    throw new ResourceNotFoundError(uri, `No resource matches '${uri}'. ${validUris(routes)}`);
+  });
+
+  if (!enabled(deps.config, 'apps')) {
+    server.server.setRequestHandler('resources/list', async () => ({ resources: [] }));
+    return;
+  }
+  server.server.setRequestHandler('resources/list', async (request, ctx) => {
+    const offset = decodeListCursor(request.params?.cursor);
+    const signal = ctx.mcpReq.signal;
+    try {
+      return await listPage(deps.client, offset, pageSize, signal);
+    } catch (error) {
+      throw new ProtocolError(ProtocolErrorCode.InternalError, describeError(error, 'resources/list'));
+    }
+  });
+}
+
+function validUris(routes: readonly Route[]): string {
+  return `Valid resources: ${routes.map((r) => r.uri).join(', ')}. {app} and {environment} take a slug or UUID.`;
+}
+
+async function listPage(
+  client: DivioClient,
+  offset: number,
+  pageSize: number,
+  signal: AbortSignal,
+): Promise<ListResourcesResult> {
+  const apps = await client.listApplicationsCached(signal);
+  const slice = apps.slice(offset, offset + pageSize);
+  const envLists = await Promise.all(slice.map((a) => client.listEnvironmentsCached(a.uuid, signal)));
+  const resources: Resource[] = [];
+  if (offset === 0) {
+    resources.push({
+      uri: uris.applications(),
+      name: 'applications',
+      title: 'Applications',
+      mimeType: 'application/json',
+    });
+  }
+  slice.forEach((app, i) => {
+    const row = appRow(app);
+    resources.push({
+      uri: row.uri,
+      name: row.slug,
+      title: row.name || row.slug,
+      description: `Application ${row.slug} with its environments`,
+      mimeType: 'application/json',
+    });
+    for (const env of envLists[i] ?? []) {
+      resources.push({
+        uri: uris.environment(row.slug, env.slug),
+        name: `${row.slug}/${env.slug}`,
+        title: `${row.name || row.slug} — ${env.slug}`,
+        description: `Status of environment ${env.slug} of ${row.slug}`,
+        mimeType: 'application/json',
+      });
+    }
+  });
+  const next = offset + pageSize;
+  return { resources, ...(next < apps.length ? { nextCursor: encodeListCursor(next) } : {}) };
+}
