@@ -1,7 +1,10 @@
 import { appsTools } from './apps.js';
+import { getBackupDownloadUrl, restoreBackup } from './backup-write.js';
 import { backupReadTools } from './backups.js';
 import { configReadTools } from './config.js';
+import { deleteEnvironmentVariable, setEnvironmentVariable } from './config-write.js';
 import { deployReadTools } from './deploy.js';
+import { deployEnvironment } from './deploy-write.js';
 import { diagnoseTools } from './diagnose.js';
 import { logsTools } from './logs.js';
 import type { AnyTool } from './registry.js';
@@ -12,6 +15,11 @@ export const allTools: readonly AnyTool[] = [
   ...diagnoseTools,
   ...logsTools,
   ...deployReadTools,
+  deployEnvironment,
   ...backupReadTools,
+  restoreBackup,
+  getBackupDownloadUrl,
   ...configReadTools,
+  setEnvironmentVariable,
+  deleteEnvironmentVariable,
 ];

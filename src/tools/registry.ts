@@ -9,6 +9,7 @@ import {
 import * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
+import { ConfirmArg, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 
 export interface ToolAnnotations {
@@ -61,6 +62,8 @@ export interface ConfirmPreview {
   state: string;
   /** Used for the environment write policy. */
   target: { app: string; environment: string; environmentUuid: string; productionGrade: boolean };
+  /** True when the call will not write anything (e.g. attaching to a running deploy): no confirmation needed. */
+  noWrite?: boolean;
 }
 
 export interface ToolDef<I extends AnyObject, O extends AnyObject> {
@@ -76,7 +79,10 @@ export interface ToolDef<I extends AnyObject, O extends AnyObject> {
   render: (out: z.infer<O>) => string;
   /** Links to the resources the result names. */
   links?: (out: z.infer<O>) => ResourceLinkItem[];
+  /** Write tools: the preview the confirmation gate shows before the handler may run. */
   confirm?: ConfirmSpec<z.infer<I>>;
+  /** Write tools: the API object the write created or changed, for the audit line. */
+  auditUuid?: (out: z.infer<O>) => string | null;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous list of tool definitions.
@@ -138,12 +144,6 @@ export interface RegistryDeps {
   client: DivioClient;
   config: ServerConfig;
   audit: (entry: Record<string, unknown>) => void;
-  /** Runs the confirmation gate for write tools; returns a result to send instead of running the tool. */
-  gate?: (
-    tool: AnyTool,
-    args: Record<string, unknown>,
-    ctx: ToolContext,
-  ) => Promise<CallToolResult | InputRequiredResult | undefined>;
 }
 
 function makeProgress(ctx: ServerContext): ProgressFn {
@@ -185,13 +185,15 @@ function clientCanElicit(server: McpServer, ctx: ServerContext): boolean {
 
 export function registerTools(server: McpServer, tools: readonly AnyTool[], deps: RegistryDeps): void {
   for (const tool of selectTools(tools, deps.config)) {
+    const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
+    const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: advertisedSchema(tool.input, 'input'),
-        outputSchema: advertisedSchema(tool.output, 'output'),
+        inputSchema: advertisedSchema(input, 'input'),
+        outputSchema: advertisedSchema(output, 'output'),
         annotations: tool.annotations,
       },
       async (
@@ -207,19 +209,53 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           mcp: sdkCtx,
           audit: deps.audit,
         };
-        try {
-          if (tool.confirm && deps.gate) {
-            const early = await deps.gate(tool, args, ctx);
-            if (early) return early;
+        if (!tool.confirm) {
+          try {
+            const out = await tool.handler(args, ctx);
+            return { content: renderContent(tool, out), structuredContent: out };
+          } catch (error) {
+            return toErrorResult(error, tool.name);
           }
-          const out = await tool.handler(args, ctx);
-          const content: CallToolResult['content'] = [{ type: 'text', text: tool.render(out) }];
-          if (tool.links) content.push(...tool.links(out));
-          return { content, structuredContent: out };
+        }
+        // Write tools: nothing reaches the API's write endpoints unless the gate says so.
+        let target: Record<string, unknown> = {};
+        try {
+          const gate = await runGate(tool, args, ctx);
+          if (!gate.proceed) return gate.result;
+          const { confirm: _token, ...actionArgs } = args;
+          const t = gate.preview.target;
+          target = { app: t.app, environment: t.environment, confirmed_by: gate.confirmedBy };
+          const out = await tool.handler(actionArgs, ctx);
+          deps.audit({ tool: tool.name, ...target, outcome: 'ok', uuid: tool.auditUuid?.(out) ?? null });
+          const { summary, details } = gate.preview;
+          return {
+            content: renderContent(tool, out),
+            structuredContent: {
+              confirmation_required: false,
+              preview: { summary, details },
+              confirmation_token: null,
+              expires_at: null,
+              result: out,
+            },
+          };
         } catch (error) {
+          if (Object.keys(target).length > 0) {
+            deps.audit({
+              tool: tool.name,
+              ...target,
+              outcome: 'error',
+              error: error instanceof Error ? error.name : 'Error',
+            });
+          }
           return toErrorResult(error, tool.name);
         }
       },
     );
   }
+}
+
+function renderContent(tool: AnyTool, out: unknown): CallToolResult['content'] {
+  const content: CallToolResult['content'] = [{ type: 'text', text: tool.render(out) }];
+  if (tool.links) content.push(...tool.links(out));
+  return content;
 }

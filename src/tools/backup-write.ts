@@ -1,0 +1,294 @@
+import * as z from 'zod';
+import {
+  type Backup,
+  type BackupRestore,
+  ConnectionError,
+  type Environment,
+  type ServiceInstanceBackup,
+  TimeoutError,
+} from '../client/index.js';
+import { loadServiceBackups } from './backups.js';
+import { idOf } from './common.js';
+import { ToolError } from './errors.js';
+import { formatAge, formatBytes } from './format.js';
+import { defineTool, type ToolContext } from './registry.js';
+import { Uuid, WaitSeconds } from './schemas.js';
+import { waitForOperation } from './wait.js';
+
+interface BackupContext {
+  backup: Backup;
+  env: Environment;
+  app: string;
+  sibs: ServiceInstanceBackup[];
+}
+
+/** A backup, its environment and app, and its service-instance backups. */
+async function loadBackupContext(ctx: ToolContext, uuid: string): Promise<BackupContext> {
+  const backup = await ctx.client.backups.get(uuid, { signal: ctx.signal });
+  const envId = idOf(backup.environment);
+  if (!envId) throw new ToolError(`Backup ${uuid} does not name its environment.`);
+  const env = await ctx.client.environments.get(envId, { signal: ctx.signal });
+  const appObj = env.application as unknown;
+  let app = typeof env.app_name === 'string' ? env.app_name : envId;
+  const appId = idOf(appObj);
+  if (appObj && typeof appObj === 'object' && 'slug' in appObj && typeof appObj.slug === 'string')
+    app = appObj.slug;
+  else if (appId)
+    app = String((await ctx.client.applications.get(appId, { signal: ctx.signal })).slug ?? appId);
+  const map = await loadServiceBackups(ctx.client, [backup], ctx.signal);
+  return { backup, env, app, sibs: [...map.values()] };
+}
+
+const KINDS: Record<string, string> = {
+  database: 'DATABASE',
+  db: 'DATABASE',
+  storage: 'STORAGE',
+  media: 'STORAGE',
+};
+
+function pickSibs(
+  sibs: readonly ServiceInstanceBackup[],
+  wanted: readonly string[] | undefined,
+): ServiceInstanceBackup[] {
+  if (!wanted || wanted.length === 0) return [...sibs];
+  const out = new Map<string, ServiceInstanceBackup>();
+  for (const w of wanted) {
+    const kind = KINDS[w.toLowerCase()];
+    const matches = sibs.filter((s) =>
+      kind ? s.service_type === kind : String(s.service_prefix ?? '').toUpperCase() === w.toUpperCase(),
+    );
+    if (matches.length === 0) {
+      const valid = sibs
+        .map((s) => `${String(s.service_type).toLowerCase()} (prefix ${s.service_prefix})`)
+        .join(', ');
+      throw new ToolError(`This backup has no '${w}' service. It contains: ${valid || 'nothing'}.`);
+    }
+    for (const m of matches) out.set(m.uuid, m);
+  }
+  return [...out.values()];
+}
+
+function describeSib(s: ServiceInstanceBackup): string {
+  return `${String(s.service_type ?? '?').toLowerCase()} ${s.service_prefix ?? ''} (${formatBytes(typeof s.size === 'number' ? s.size : null)})`;
+}
+
+function requireUsable(b: BackupContext): void {
+  if (b.backup.state !== 'COMPLETED' || (b.backup.success !== 'SUCCESS' && b.backup.success !== 'PARTIAL')) {
+    throw new ToolError(
+      `Backup ${b.backup.uuid} is ${b.backup.state}${b.backup.success ? ` (${b.backup.success})` : ''}, so it cannot be used. Pick a completed, successful one with list_backups.`,
+    );
+  }
+}
+
+function targetOf(b: BackupContext) {
+  return {
+    app: b.app,
+    environment: b.env.slug,
+    environmentUuid: b.env.uuid,
+    productionGrade: b.env.is_production_grade === true,
+  };
+}
+
+const ServicesArg = z
+  .array(z.string().min(1).max(64))
+  .max(10)
+  .optional()
+  .describe('database, storage or prefixes; omit for all in the backup');
+
+async function latestRestore(ctx: ToolContext, envUuid: string): Promise<BackupRestore | null> {
+  const page = await ctx.client.backupRestores.list(
+    { environment: envUuid, page_size: 1 },
+    { signal: ctx.signal },
+  );
+  return page.results[0] ?? null;
+}
+
+export const restoreBackup = defineTool({
+  name: 'restore_backup',
+  title: 'Restore backup',
+  toolset: 'backups',
+  description:
+    'Restore a backup onto its environment, overwriting the current database and/or storage, and wait with progress. Needs confirmation; the preview says what is overwritten. Consider create_backup first.',
+  input: z.strictObject({
+    backup: Uuid('Backup').describe('From list_backups'),
+    services: ServicesArg,
+    wait_seconds: WaitSeconds,
+  }),
+  output: z.object({
+    restore: z.string(),
+    app: z.string(),
+    environment: z.string(),
+    services: z.array(z.string()),
+    finished: z.boolean(),
+    success: z.string().nullable(),
+    next_step: z.string().nullable(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  confirm: {
+    preview: async (args, ctx) => {
+      const b = await loadBackupContext(ctx, args.backup);
+      requireUsable(b);
+      const chosen = pickSibs(b.sibs, args.services);
+      const latest = await latestRestore(ctx, b.env.uuid);
+      const production = b.env.is_production_grade === true;
+      return {
+        summary: `Restore backup ${b.backup.uuid} onto ${b.app}/${b.env.slug}${production ? ' (PRODUCTION)' : ''}, overwriting its current ${chosen.map((s) => String(s.service_type).toLowerCase()).join(' and ')}.`,
+        details: {
+          Environment: `${b.app}/${b.env.slug}${production ? ' (production)' : ''}`,
+          Overwrites: chosen.map(describeSib).join(', '),
+          'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
+          Notes: String(b.backup.notes || '-'),
+          'Changes since then': 'lost for the restored services',
+        },
+        // A new restore of this environment changes this, so a token restores once.
+        state: `restore:${latest?.uuid ?? 'none'}`,
+        target: targetOf(b),
+      };
+    },
+  },
+  handler: async (args, ctx) => {
+    const b = await loadBackupContext(ctx, args.backup);
+    requireUsable(b);
+    const chosen = pickSibs(b.sibs, args.services);
+    const body = {
+      backup: b.backup.uuid,
+      service_instance_restores: chosen.map((s) => ({ service_instance_backup: s.uuid })),
+      notes: 'Restore via divio-mcp',
+    };
+    const before = await latestRestore(ctx, b.env.uuid);
+    let created: BackupRestore;
+    try {
+      created = await ctx.client.backupRestores.create(body, { signal: ctx.signal });
+    } catch (error) {
+      if (!(error instanceof ConnectionError || error instanceof TimeoutError)) throw error;
+      // Never re-send a restore blindly: look for the one this request may have created.
+      const now = await latestRestore(ctx, b.env.uuid);
+      if (now && now.uuid !== before?.uuid && idOf(now.backup) === b.backup.uuid) created = now;
+      else if (!error.mayHaveReachedServer)
+        created = await ctx.client.backupRestores.create(body, { signal: ctx.signal });
+      else throw error;
+    }
+    const outcome = await waitForOperation(
+      {
+        poll: (signal) => ctx.client.backupRestores.get(created.uuid, { signal }),
+        isDone: (r) => r.finished === true,
+        describe: (r) => ({
+          progress: r.finished ? 100 : 50,
+          total: 100,
+          message: r.finished ? 'Restore finished' : 'Restoring',
+        }),
+        budgetSeconds: args.wait_seconds ?? ctx.config.defaultWaitSeconds,
+      },
+      ctx,
+    );
+    const success = typeof outcome.state.success === 'string' ? outcome.state.success : null;
+    return {
+      restore: created.uuid,
+      app: b.app,
+      environment: b.env.slug,
+      services: chosen.map(describeSib),
+      finished: outcome.finished,
+      success,
+      next_step: !outcome.finished
+        ? `Still restoring. Check later with list_backups or get_environment; do not start another restore.`
+        : success !== 'SUCCESS'
+          ? 'The restore did not fully succeed. Check the environment with diagnose_environment.'
+          : 'Verify the environment with diagnose_environment.',
+    };
+  },
+  auditUuid: (out) => out.restore,
+  render: (out) =>
+    `Restore ${out.restore} onto ${out.app}/${out.environment} (${out.services.join(', ')}): ${out.finished ? (out.success ?? 'finished') : 'still running'}. ${out.next_step ?? ''}`,
+});
+
+export const getBackupDownloadUrl = defineTool({
+  name: 'get_backup_download_url',
+  title: 'Get backup download URL',
+  toolset: 'backups',
+  description:
+    'Create a time-limited download URL for one service of a backup (e.g. the database dump). Anyone with the URL can download the data, so it needs confirmation.',
+  input: z.strictObject({
+    backup: Uuid('Backup').describe('From list_backups'),
+    service: z.string().min(1).max(64).default('database').describe('database, storage or a prefix'),
+    wait_seconds: WaitSeconds,
+  }),
+  output: z.object({
+    backup: z.string(),
+    service: z.string(),
+    finished: z.boolean(),
+    download_url: z.string().nullable(),
+    next_step: z.string().nullable(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  confirm: {
+    preview: async (args, ctx) => {
+      const b = await loadBackupContext(ctx, args.backup);
+      requireUsable(b);
+      const [sib] = pickSibs(b.sibs, [args.service]);
+      const downloads = await ctx.client.backupDownloads.list({ page_size: 1 }, { signal: ctx.signal });
+      return {
+        summary: `Create a download link for the ${describeSib(sib as ServiceInstanceBackup)} backup of ${b.app}/${b.env.slug}. Anyone holding the link can download that data until it expires.`,
+        details: {
+          Environment: `${b.app}/${b.env.slug}`,
+          Service: describeSib(sib as ServiceInstanceBackup),
+          'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
+        },
+        // Creating a download adds one, so a token creates exactly one link.
+        state: `downloads:${downloads.count ?? downloads.results.length}:${downloads.results[0]?.uuid ?? 'none'}`,
+        target: targetOf(b),
+      };
+    },
+  },
+  handler: async (args, ctx) => {
+    const b = await loadBackupContext(ctx, args.backup);
+    requireUsable(b);
+    const [sib] = pickSibs(b.sibs, [args.service]);
+    if (!sib) throw new ToolError(`Backup ${args.backup} has no '${args.service}' service.`);
+    const download = await ctx.client.backupDownloads.create(
+      { backup: b.backup.uuid, service_instance_backups: [sib.uuid], trigger: 'MANUAL' },
+      { signal: ctx.signal },
+    );
+    // The CLI filters with `backup=`, which the API's documented filter name does not include; use backup_download.
+    const items = await ctx.client.backupDownloadServiceInstances.list(
+      { backup_download: download.uuid },
+      { signal: ctx.signal },
+    );
+    const item = items.results[0];
+    if (!item)
+      throw new ToolError(
+        `Divio created download ${download.uuid} but listed no file for it. Try again later.`,
+      );
+    const outcome = await waitForOperation(
+      {
+        poll: (signal) => ctx.client.backupDownloadServiceInstances.get(item.uuid, { signal }),
+        isDone: (d) => typeof d.ended_at === 'string',
+        describe: (d) => ({
+          progress: d.ended_at ? 100 : 50,
+          total: 100,
+          message: d.ended_at ? 'Ready' : 'Preparing download',
+        }),
+        budgetSeconds: args.wait_seconds ?? ctx.config.defaultWaitSeconds,
+      },
+      ctx,
+    );
+    const errors = Array.isArray(outcome.state.errors) ? outcome.state.errors : [];
+    if (outcome.finished && errors.length > 0) {
+      throw new ToolError(`Preparing the download failed: ${errors.map(String).join('; ').slice(0, 300)}`);
+    }
+    const url = typeof outcome.state.download_url === 'string' ? outcome.state.download_url : null;
+    return {
+      backup: b.backup.uuid,
+      service: describeSib(sib),
+      finished: outcome.finished,
+      download_url: outcome.finished ? url : null,
+      next_step: outcome.finished
+        ? 'Give the URL only to the user; it grants access to the data until it expires.'
+        : 'Still preparing; this usually takes under a minute. Calling again with a larger wait_seconds creates a new link (after a new confirmation).',
+    };
+  },
+  auditUuid: (out) => out.backup,
+  render: (out) =>
+    out.download_url
+      ? `Download link for ${out.service} of backup ${out.backup}:\n${out.download_url}\n${out.next_step}`
+      : `The download of ${out.service} is still being prepared. ${out.next_step}`,
+});

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import type { EnvironmentVariable } from '../client/index.js';
+import { resolveTarget } from './common.js';
+import { ToolError } from './errors.js';
+import { defineTool, type ToolContext } from './registry.js';
+import { AppRef, EnvRef } from './schemas.js';
+
+const NAME = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid variable name (letters, digits, underscores)')
+  .describe('Variable name, e.g. DEBUG');
+
+async function findVariable(
+  ctx: ToolContext,
+  envUuid: string,
+  name: string,
+): Promise<EnvironmentVariable | null> {
+  const page = await ctx.client.environmentVariables.list(
+    { environment: envUuid, name },
+    { signal: ctx.signal },
+  );
+  return page.results.find((v) => v.name === name) ?? null;
+}
+
+/** A value as it may be shown: sensitive values never leave the server, not even in a preview. */
+function shown(value: unknown, sensitive: boolean): string {
+  if (sensitive) return '[sensitive: hidden]';
+  return typeof value === 'string' ? JSON.stringify(value) : '(empty)';
+}
+
+/** The state a token binds to: which variable, its current value (hashed) and when it last changed. */
+function variableState(v: EnvironmentVariable | null): string {
+  if (!v) return 'absent';
+  const digest = createHash('sha256')
+    .update(String(v.value ?? ''))
+    .digest('hex')
+    .slice(0, 16);
+  return `${v.uuid}:${digest}:${String(v.date_modified ?? '')}`;
+}
+
+async function target(ctx: ToolContext, appRef: string, envRef: string) {
+  const { app, env } = await resolveTarget(ctx, appRef, envRef);
+  const detail = await ctx.client.environments.get(env.uuid, { signal: ctx.signal });
+  return {
+    env,
+    t: {
+      app: String(app.slug ?? app.uuid),
+      environment: env.slug,
+      environmentUuid: env.uuid,
+      productionGrade: detail.is_production_grade === true,
+    },
+  };
+}
+
+export const setEnvironmentVariable = defineTool({
+  name: 'set_environment_variable',
+  title: 'Set environment variable',
+  toolset: 'config',
+  description:
+    'Create or update an environment variable. Takes effect on the next deploy (deploy_environment). Needs confirmation; the preview shows old and new value (hidden when sensitive).',
+  input: z.strictObject({
+    app: AppRef,
+    environment: EnvRef,
+    name: NAME,
+    value: z.string().max(10_000).describe('New value'),
+    sensitive: z.boolean().optional().describe('Only for a new variable: hide its value everywhere'),
+  }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    name: z.string(),
+    uuid: z.string(),
+    created: z.boolean(),
+    sensitive: z.boolean(),
+    next_step: z.string(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  confirm: {
+    preview: async (args, ctx) => {
+      const { env, t } = await target(ctx, args.app, args.environment);
+      const existing = await findVariable(ctx, env.uuid, args.name);
+      if (existing?.is_read_only)
+        throw new ToolError(`${args.name} is read-only on ${t.app}/${t.environment}; Divio manages it.`);
+      if (existing && args.sensitive !== undefined && args.sensitive !== (existing.is_sensitive === true)) {
+        throw new ToolError(
+          `${args.name} already exists and is${existing.is_sensitive ? '' : ' not'} sensitive; Divio cannot change that on an existing variable. Delete it with delete_environment_variable and create it again.`,
+        );
+      }
+      const sensitive = existing ? existing.is_sensitive === true : args.sensitive === true;
+      return {
+        summary: `${existing ? 'Change' : 'Create'} ${args.name} on ${t.app}/${t.environment}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
+        details: {
+          Environment: `${t.app}/${t.environment}`,
+          Variable: args.name,
+          'Old value': existing ? shown(existing.value, sensitive) : '(does not exist)',
+          'New value': shown(args.value, sensitive),
+          Sensitive: sensitive ? 'yes' : 'no',
+        },
+        state: variableState(existing),
+        target: t,
+      };
+    },
+  },
+  handler: async (args, ctx) => {
+    const { env, t } = await target(ctx, args.app, args.environment);
+    const existing = await findVariable(ctx, env.uuid, args.name);
+    const saved = existing
+      ? await ctx.client.environmentVariables.update(
+          existing.uuid,
+          { value: args.value },
+          { signal: ctx.signal },
+        )
+      : await ctx.client.environmentVariables.create(
+          {
+            name: args.name,
+            environment: env.uuid,
+            value: args.value,
+            is_sensitive: args.sensitive === true,
+          },
+          { signal: ctx.signal },
+        );
+    return {
+      app: t.app,
+      environment: t.environment,
+      name: args.name,
+      uuid: saved.uuid,
+      created: existing === null,
+      sensitive: saved.is_sensitive === true,
+      next_step: `Deploy ${t.app}/${t.environment} (deploy_environment) for the change to take effect.`,
+    };
+  },
+  auditUuid: (out) => out.uuid,
+  render: (out) =>
+    `${out.created ? 'Created' : 'Updated'} ${out.name}${out.sensitive ? ' (sensitive)' : ''} on ${out.app}/${out.environment}. ${out.next_step}`,
+});
+
+export const deleteEnvironmentVariable = defineTool({
+  name: 'delete_environment_variable',
+  title: 'Delete environment variable',
+  toolset: 'config',
+  description:
+    'Delete an environment variable. Takes effect on the next deploy. Needs confirmation; the preview shows the current value (hidden when sensitive).',
+  input: z.strictObject({ app: AppRef, environment: EnvRef, name: NAME }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    name: z.string(),
+    uuid: z.string(),
+    next_step: z.string(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  confirm: {
+    preview: async (args, ctx) => {
+      const { env, t } = await target(ctx, args.app, args.environment);
+      const existing = await findVariable(ctx, env.uuid, args.name);
+      if (!existing) {
+        throw new ToolError(
+          `${args.name} does not exist on ${t.app}/${t.environment}. list_environment_variables shows the names.`,
+        );
+      }
+      if (existing.is_read_only)
+        throw new ToolError(`${args.name} is read-only on ${t.app}/${t.environment}; Divio manages it.`);
+      return {
+        summary: `Delete ${args.name} from ${t.app}/${t.environment}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
+        details: {
+          Environment: `${t.app}/${t.environment}`,
+          Variable: args.name,
+          'Current value': shown(existing.value, existing.is_sensitive === true),
+        },
+        state: variableState(existing),
+        target: t,
+      };
+    },
+  },
+  handler: async (args, ctx) => {
+    const { env, t } = await target(ctx, args.app, args.environment);
+    const existing = await findVariable(ctx, env.uuid, args.name);
+    if (!existing)
+      throw new ToolError(`${args.name} no longer exists on ${t.app}/${t.environment}. Nothing was changed.`);
+    await ctx.client.environmentVariables.delete(existing.uuid, { signal: ctx.signal });
+    return {
+      app: t.app,
+      environment: t.environment,
+      name: args.name,
+      uuid: existing.uuid,
+      next_step: `Deploy ${t.app}/${t.environment} (deploy_environment) for the change to take effect.`,
+    };
+  },
+  auditUuid: (out) => out.uuid,
+  render: (out) => `Deleted ${out.name} from ${out.app}/${out.environment}. ${out.next_step}`,
+});

@@ -1,0 +1,283 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  type CallToolResult,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
+} from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import type { ServerConfig } from '../config.js';
+import { ToolError } from './errors.js';
+import type { AnyTool, ConfirmPreview, ToolContext } from './registry.js';
+
+/*
+ * The confirmation gate. One mechanism for every write tool:
+ *  1. The tool's preview resolves everything and describes exactly what will happen; no write happens here.
+ *  2. The environment policy refuses writes to read-only environments and marks protected ones.
+ *  3. When the client can show a form, the person is asked (input_required / elicitation/create).
+ *  4. Otherwise the first call returns the preview and a confirmation token; the action runs only when the
+ *     same tool is called again with the same arguments and that token. The token is an HMAC over the
+ *     tool, the canonical arguments, an expiry and the state the preview showed, so it is stateless,
+ *     works on any replica that shares the key, and is single-use: once the action ran, the state changed.
+ * Everything fails closed: an unreadable answer, a missing capability or a changed state means no write.
+ */
+
+export const ConfirmArg = z
+  .string()
+  .max(600)
+  .optional()
+  .describe('confirmation_token from the preview, only after the user agreed');
+
+/** Fields that do not change what the action does and so are not bound by the token. */
+const UNBOUND = new Set(['confirm', 'wait_seconds']);
+
+export function canonicalArgs(args: Record<string, unknown>): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
+      );
+    }
+    return value;
+  };
+  const bound = Object.fromEntries(
+    Object.entries(args).filter(([k, v]) => !UNBOUND.has(k) && v !== undefined),
+  );
+  return JSON.stringify(sorted(bound));
+}
+
+function mac(key: Uint8Array, ...parts: string[]): string {
+  const h = createHmac('sha256', key);
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('base64url');
+}
+
+/** Token layout: v1.<expiry seconds>.<args digest>.<state digest>.<mac>; digests are keyed, so they reveal nothing. */
+export function mintToken(
+  key: Uint8Array,
+  tool: string,
+  args: string,
+  state: string,
+  expiresAt: number,
+): string {
+  const exp = String(Math.floor(expiresAt / 1000));
+  const a = mac(key, 'args', tool, args).slice(0, 16);
+  const s = mac(key, 'state', tool, state).slice(0, 16);
+  return `v1.${exp}.${a}.${s}.${mac(key, 'token', tool, exp, a, s)}`;
+}
+
+export type TokenCheck = { ok: true } | { ok: false; reason: 'forged' | 'expired' | 'arguments' | 'state' };
+
+export function checkToken(
+  key: Uint8Array,
+  token: string,
+  tool: string,
+  args: string,
+  state: string,
+  now = Date.now(),
+): TokenCheck {
+  const parts = token.split('.');
+  if (parts.length !== 5 || parts[0] !== 'v1') return { ok: false, reason: 'forged' };
+  const [, exp = '', a = '', s = '', sig = ''] = parts;
+  const expected = Buffer.from(mac(key, 'token', tool, exp, a, s));
+  const given = Buffer.from(sig);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    return { ok: false, reason: 'forged' };
+  if (!/^\d+$/.test(exp) || Number(exp) * 1000 < now) return { ok: false, reason: 'expired' };
+  if (a !== mac(key, 'args', tool, args).slice(0, 16)) return { ok: false, reason: 'arguments' };
+  if (s !== mac(key, 'state', tool, state).slice(0, 16)) return { ok: false, reason: 'state' };
+  return { ok: true };
+}
+
+const TOKEN_REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'], string> = {
+  forged: 'was not issued by this server for this tool',
+  expired: 'has expired',
+  arguments: 'was issued for different arguments',
+  state: 'no longer matches the current state: it was already used, or something changed since the preview',
+};
+
+function matchesEnv(list: readonly string[], t: ConfirmPreview['target']): boolean {
+  return list.some((entry) => {
+    const e = entry.toLowerCase();
+    return (
+      e === t.environment.toLowerCase() ||
+      e === t.environmentUuid.toLowerCase() ||
+      e === `${t.app}/${t.environment}`.toLowerCase()
+    );
+  });
+}
+
+export function isProtected(config: ServerConfig, t: ConfirmPreview['target']): boolean {
+  return t.productionGrade || t.environment === 'live' || matchesEnv(config.protectedEnvironments, t);
+}
+
+export function previewText(p: ConfirmPreview): string {
+  return [p.summary, ...Object.entries(p.details).map(([k, v]) => `- ${k}: ${v}`)].join('\n');
+}
+
+export const PreviewSchema = z.object({ summary: z.string(), details: z.record(z.string(), z.string()) });
+
+/** Every write tool's structured output: the preview, the token while confirmation is pending, then the result. */
+export function writeEnvelope(result: z.ZodObject) {
+  return z.object({
+    confirmation_required: z.boolean(),
+    preview: PreviewSchema.nullable(),
+    confirmation_token: z.string().nullable(),
+    expires_at: z.string().nullable(),
+    result: result.nullable(),
+  });
+}
+
+const DialogAnswer = z.object({ confirm: z.boolean() });
+
+export type GateOutcome =
+  | { proceed: true; preview: ConfirmPreview; confirmedBy: 'person' | 'token' | 'none' }
+  | { proceed: false; result: CallToolResult | InputRequiredResult };
+
+function refuse(text: string): GateOutcome {
+  return { proceed: false, result: { isError: true, content: [{ type: 'text', text }] } };
+}
+
+export async function runGate(
+  tool: AnyTool,
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+): Promise<GateOutcome> {
+  const spec = tool.confirm;
+  if (!spec) throw new Error(`${tool.name} has no confirmation spec`);
+  const { confirm: token, ...actionArgs } = args;
+  const preview = await spec.preview(actionArgs, ctx);
+  const { config } = ctx;
+  const t = preview.target;
+  const where = `${t.app}/${t.environment}`;
+
+  if (matchesEnv(config.readOnlyEnvironments, t)) {
+    ctx.audit({
+      tool: tool.name,
+      app: t.app,
+      environment: t.environment,
+      outcome: 'refused: read-only environment',
+    });
+    throw new ToolError(
+      `${where} is read-only for this server (--read-only-environments), so ${tool.name} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
+    );
+  }
+  if (preview.noWrite || config.confirmMode === 'none')
+    return { proceed: true, preview, confirmedBy: 'none' };
+
+  const protectedEnv = isProtected(config, t);
+  const mode = config.confirmMode;
+  const useDialog = mode === 'elicit' || (mode === 'auto' && ctx.canElicit);
+
+  if (useDialog) {
+    if (!ctx.canElicit) {
+      return refuse(
+        `${tool.name} needs the person's confirmation in a dialog (--confirm-mode elicit), but this client cannot show one. Nothing was changed. Use a client that supports elicitation, or ask the person to run the server with --confirm-mode token.`,
+      );
+    }
+    const answer = inputResponse(ctx.mcp.mcpReq.inputResponses, 'confirm');
+    if (answer.kind === 'missing') {
+      return {
+        proceed: false,
+        result: inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: `${previewText(preview)}\n\nConfirm to go ahead.`,
+              requestedSchema: z.object({
+                confirm: z.boolean().meta({ title: 'Yes, do this', description: preview.summary }),
+              }),
+            }),
+          },
+          // Binds the answer to what the dialog showed: if the state moves before the answer arrives, no write.
+          requestState: mintToken(
+            config.confirmKey,
+            tool.name,
+            canonicalArgs(actionArgs),
+            preview.state,
+            Date.now() + 600_000,
+          ),
+        }),
+      };
+    }
+    const accepted =
+      answer.kind === 'elicit' && answer.action === 'accept' ? DialogAnswer.safeParse(answer.content) : null;
+    if (!accepted?.success || accepted.data.confirm !== true) {
+      const how = answer.kind === 'elicit' ? answer.action : 'an unreadable answer';
+      ctx.audit({
+        tool: tool.name,
+        app: t.app,
+        environment: t.environment,
+        outcome: `not confirmed (${how})`,
+      });
+      return refuse(
+        `The person did not confirm (${how}). Nothing was changed. Do not retry unless they ask.`,
+      );
+    }
+    const echoed = ctx.mcp.mcpReq.requestState?.();
+    const check =
+      typeof echoed === 'string'
+        ? checkToken(config.confirmKey, echoed, tool.name, canonicalArgs(actionArgs), preview.state)
+        : ({ ok: false, reason: 'forged' } as const);
+    if (!check.ok) {
+      return refuse(
+        `The confirmation ${TOKEN_REFUSALS[check.reason]}. Nothing was changed. Call ${tool.name} again to see a fresh preview.`,
+      );
+    }
+    return { proceed: true, preview, confirmedBy: 'person' };
+  }
+
+  if (mode === 'auto' && protectedEnv) {
+    ctx.audit({
+      tool: tool.name,
+      app: t.app,
+      environment: t.environment,
+      outcome: 'refused: protected, no dialog',
+    });
+    return refuse(
+      `${where} is a protected (production) environment: ${tool.name} there needs the person's confirmation in a dialog, and this client cannot show one. Nothing was changed. The person can use a client with elicitation support, or allow confirmation by token by running the server with --confirm-mode token.`,
+    );
+  }
+
+  const argsKey = canonicalArgs(actionArgs);
+  if (typeof token === 'string') {
+    const check = checkToken(config.confirmKey, token, tool.name, argsKey, preview.state);
+    if (!check.ok) {
+      ctx.audit({
+        tool: tool.name,
+        app: t.app,
+        environment: t.environment,
+        outcome: `token refused: ${check.reason}`,
+      });
+      return refuse(
+        `The confirmation token ${TOKEN_REFUSALS[check.reason]}. Nothing was changed. Call ${tool.name} again without confirm to get a fresh preview, show it to the person, and only pass the new token if they agree.`,
+      );
+    }
+    return { proceed: true, preview, confirmedBy: 'token' };
+  }
+
+  const expiresAt = Date.now() + config.confirmTtlSeconds * 1000;
+  const issued = mintToken(config.confirmKey, tool.name, argsKey, preview.state, expiresAt);
+  const expiresIso = new Date(expiresAt).toISOString();
+  const text = [
+    'NOT DONE YET: confirmation required.',
+    previewText(preview),
+    '',
+    `Show this to the user and ask whether to go ahead. Only if they explicitly agree, call ${tool.name} again with the same arguments plus confirm: "${issued}" (valid until ${expiresIso}). Never confirm on their behalf.`,
+  ].join('\n');
+  return {
+    proceed: false,
+    result: {
+      content: [{ type: 'text', text }],
+      structuredContent: {
+        confirmation_required: true,
+        preview: { summary: preview.summary, details: preview.details },
+        confirmation_token: issued,
+        expires_at: expiresIso,
+        result: null,
+      },
+    },
+  };
+}

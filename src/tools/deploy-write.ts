@@ -1,0 +1,189 @@
+import * as z from 'zod';
+import { ConnectionError, type Deployment, TimeoutError } from '../client/index.js';
+import { deploymentResult, resolveTarget, summariseDeployment } from './common.js';
+import { failingExcerpt } from './deploylog.js';
+import { fenceUntrusted, formatAge } from './format.js';
+import { defineTool, type ToolContext } from './registry.js';
+import { AppRef, DeploymentSummarySchema, EnvRef, WaitSeconds } from './schemas.js';
+import { waitForOperation } from './wait.js';
+
+type BuildMode = 'AUTO' | 'ADOPT' | 'FORCE';
+
+/** The newest deployment of an environment that started at or after `since` (ms), if any. */
+async function findDeploymentSince(
+  ctx: ToolContext,
+  envUuid: string,
+  since: number,
+): Promise<Deployment | null> {
+  const page = await ctx.client.deployments.list(
+    { environment: envUuid, page_size: 5 },
+    { signal: ctx.signal },
+  );
+  // Allow for clock skew between this machine and Divio's.
+  return (
+    page.results.find(
+      (d) => typeof d.started_at === 'string' && Date.parse(d.started_at) >= since - 60_000,
+    ) ?? null
+  );
+}
+
+/**
+ * Starts a deployment without ever sending the POST twice blindly: when the response is lost, look for
+ * the deployment it may have created before trying again.
+ */
+async function startDeployment(ctx: ToolContext, envUuid: string, buildMode: BuildMode): Promise<Deployment> {
+  const started = Date.now();
+  try {
+    return await ctx.client.deployments.create(
+      { environment: envUuid, build_mode: buildMode },
+      { signal: ctx.signal },
+    );
+  } catch (error) {
+    if (!(error instanceof ConnectionError || error instanceof TimeoutError)) throw error;
+    const detail = await ctx.client.environments.get(envUuid, { signal: ctx.signal });
+    const running = summariseDeployment(detail.currently_running_deployment as never);
+    if (running) return ctx.client.deployments.get(running.uuid, { signal: ctx.signal });
+    const found = await findDeploymentSince(ctx, envUuid, started);
+    if (found) return found;
+    if (error.mayHaveReachedServer && error instanceof TimeoutError) throw error;
+    // The request demonstrably created nothing: one more attempt is safe.
+    return ctx.client.deployments.create(
+      { environment: envUuid, build_mode: buildMode },
+      { signal: ctx.signal },
+    );
+  }
+}
+
+export const deployEnvironment = defineTool({
+  name: 'deploy_environment',
+  title: 'Deploy environment',
+  toolset: 'deploy',
+  description:
+    'Deploy an environment and wait with progress; if a deploy is already running, attach to it instead. On failure returns the failing part of the log. Needs confirmation. Back up first with create_backup on live.',
+  input: z.strictObject({
+    app: AppRef,
+    environment: EnvRef,
+    build_mode: z
+      .enum(['AUTO', 'ADOPT', 'FORCE'])
+      .default('AUTO')
+      .describe('AUTO builds if there are new commits; ADOPT reuses the last image; FORCE rebuilds'),
+    wait_seconds: WaitSeconds,
+  }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    attached: z.boolean(),
+    finished: z.boolean(),
+    deployment: DeploymentSummarySchema,
+    failure_excerpt: z.array(z.string()).nullable(),
+    next_step: z.string().nullable(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  confirm: {
+    preview: async (args, ctx) => {
+      const { app, env } = await resolveTarget(ctx, args.app, args.environment);
+      const detail = await ctx.client.environments.get(env.uuid, { signal: ctx.signal });
+      const running = summariseDeployment(detail.currently_running_deployment as never);
+      const released = summariseDeployment(detail.currently_released_deployment as never);
+      const last = summariseDeployment(detail.last_finished_deployment as never);
+      const slug = String(app.slug ?? app.uuid);
+      const target = {
+        app: slug,
+        environment: detail.slug,
+        environmentUuid: detail.uuid,
+        productionGrade: detail.is_production_grade === true,
+      };
+      if (running) {
+        return {
+          summary: `A deployment of ${slug}/${detail.slug} is already running; this attaches to it and waits. Nothing new is started.`,
+          details: { Deployment: `${running.uuid} (${deploymentResult(running)})` },
+          state: `running:${running.uuid}`,
+          target,
+          noWrite: true,
+        };
+      }
+      return {
+        summary: `Deploy ${slug}/${detail.slug}${target.productionGrade ? ' (PRODUCTION)' : ''} from branch ${detail.branch ?? '?'} with build mode ${args.build_mode}.`,
+        details: {
+          Environment: `${slug}/${detail.slug}${target.productionGrade ? ' (production)' : ''}`,
+          Branch: String(detail.branch ?? 'unknown'),
+          'Build mode': args.build_mode,
+          'Pending commits': String(detail.pending_commit_count ?? 'unknown'),
+          'Currently released': released
+            ? `${released.uuid}${released.git_commit ? ` (commit ${released.git_commit.slice(0, 10)})` : ''}, ${formatAge(released.ended_at)}`
+            : 'nothing',
+          'Last deploy': last ? `${deploymentResult(last)}, ${formatAge(last.ended_at)}` : 'never',
+        },
+        // Any new deployment of this environment changes this, so a token can only start one.
+        state: `last:${last?.uuid ?? 'none'}`,
+        target,
+      };
+    },
+  },
+  handler: async (args, ctx) => {
+    const { app, env } = await resolveTarget(ctx, args.app, args.environment);
+    const detail = await ctx.client.environments.get(env.uuid, { signal: ctx.signal });
+    const running = summariseDeployment(detail.currently_running_deployment as never);
+    const initial = running
+      ? await ctx.client.deployments.get(running.uuid, { signal: ctx.signal })
+      : await startDeployment(ctx, env.uuid, args.build_mode);
+    if (!running) ctx.client.invalidateCache();
+    const outcome = await waitForOperation(
+      {
+        poll: (signal) => ctx.client.deployments.get(initial.uuid, { signal }),
+        isDone: (d) => typeof d.ended_at === 'string',
+        describe: (d) => ({
+          progress: typeof d.percent === 'number' ? d.percent : 0,
+          total: 100,
+          message: `Deployment ${String(d.status ?? 'in progress')}`,
+        }),
+        budgetSeconds: args.wait_seconds ?? ctx.config.defaultWaitSeconds,
+      },
+      ctx,
+    );
+    const summary = summariseDeployment(outcome.state) ?? {
+      uuid: initial.uuid,
+      status: null,
+      success: null,
+      percent: null,
+      started_at: null,
+      ended_at: null,
+      git_commit: null,
+    };
+    let excerpt: string[] | null = null;
+    if (outcome.finished && summary.success === false) {
+      const log = await ctx.client.deployments.logs(summary.uuid, { signal: ctx.signal });
+      excerpt = failingExcerpt(String(log.logs ?? '')).lines;
+    }
+    return {
+      app: String(app.slug ?? app.uuid),
+      environment: env.slug,
+      attached: running !== null,
+      finished: outcome.finished,
+      deployment: summary,
+      failure_excerpt: excerpt,
+      next_step: !outcome.finished
+        ? `Still running. Call get_deployment with deployment=${summary.uuid} to follow it; do not deploy again.`
+        : summary.success === false
+          ? 'The deploy failed and the previous release keeps serving. Fix the cause shown, then deploy again; get_deployment_log has the full log.'
+          : null,
+    };
+  },
+  auditUuid: (out) => out.deployment.uuid,
+  render: (out) =>
+    [
+      `${out.attached ? 'Attached to the running deployment' : 'Deployment'} ${out.deployment.uuid} of ${out.app}/${out.environment}: ${deploymentResult(out.deployment)}.`,
+      out.failure_excerpt ? fenceUntrusted('deploy log output', out.failure_excerpt.join('\n')) : '',
+      out.next_step ?? '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  links: (out) => [
+    {
+      type: 'resource_link' as const,
+      uri: `divio://deployments/${out.deployment.uuid}/log`,
+      name: `deployment ${out.deployment.uuid.slice(0, 8)} log`,
+      mimeType: 'text/plain',
+    },
+  ],
+});
