@@ -153,8 +153,7 @@ const getApplication = defineTool({
   name: 'get_application',
   title: 'Get application',
   toolset: 'apps',
-  description:
-    'One application with its environments summarised (slug, branch, URL, last deploy result). Use get_environment for one environment in depth.',
+  description: 'One app with its environments (slug, branch, URL, last deploy result).',
   input: z.strictObject({ app: AppRef }),
   output: z.object({
     uuid: z.string(),
@@ -270,7 +269,7 @@ const getEnvironment = defineTool({
   title: 'Get environment status',
   toolset: 'apps',
   description:
-    'Status of one environment: branch, URL, running deployment, last finished deployment, pending commits, service instances. For "what is wrong" use diagnose_environment instead.',
+    'Environment status: branch, URL, running and last deployment, pending commits, services. For "what is wrong" use diagnose_environment.',
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: EnvironmentStatus,
   annotations: READ,

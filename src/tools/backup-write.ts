@@ -93,7 +93,7 @@ const ServicesArg = z
   .array(z.string().min(1).max(64))
   .max(10)
   .optional()
-  .describe('database, storage or prefixes; omit for all in the backup');
+  .describe('database, storage or prefixes; default all');
 
 async function latestRestore(ctx: ToolContext, envUuid: string): Promise<BackupRestore | null> {
   const page = await ctx.client.backupRestores.list(
@@ -108,7 +108,7 @@ export const restoreBackup = defineTool({
   title: 'Restore backup',
   toolset: 'backups',
   description:
-    'Restore a backup onto its environment, overwriting the current database and/or storage, and wait with progress. Needs confirmation; the preview says what is overwritten. Consider create_backup first.',
+    'Restore a backup onto its environment, overwriting its database and/or storage; waits with progress. Needs confirmation.',
   input: z.strictObject({
     backup: Uuid('Backup').describe('From list_backups'),
     services: ServicesArg,
@@ -206,7 +206,7 @@ export const getBackupDownloadUrl = defineTool({
   title: 'Get backup download URL',
   toolset: 'backups',
   description:
-    'Create a time-limited download URL for one service of a backup (e.g. the database dump). Anyone with the URL can download the data, so it needs confirmation.',
+    'Time-limited download URL for one service of a backup (e.g. the database dump). Anyone with it gets the data: needs confirmation.',
   input: z.strictObject({
     backup: Uuid('Backup').describe('From list_backups'),
     service: z.string().min(1).max(64).default('database').describe('database, storage or a prefix'),

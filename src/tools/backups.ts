@@ -106,7 +106,7 @@ const listBackups = defineTool({
   title: 'List backups',
   toolset: 'backups',
   description:
-    'Backups of an environment, newest first, with state, result and per service (database, storage) size and time taken. Paginated. Use get_backup for one backup.',
+    'Backups of an environment, newest first: state, result, per-service size and time taken. Paginated.',
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({ app: z.string(), environment: z.string(), backups: z.array(BackupRow), ...PageInfo }),
   annotations: READ,
@@ -138,8 +138,7 @@ const getBackup = defineTool({
   name: 'get_backup',
   title: 'Get backup',
   toolset: 'backups',
-  description:
-    'One backup with its service-instance backups (type, size, time taken, errors). Follows create_backup.',
+  description: 'One backup with its service backups (type, size, time taken, errors).',
   input: z.strictObject({ backup: Uuid('Backup').describe('From list_backups or create_backup') }),
   output: BackupRow.extend({ environment_uuid: z.string().nullable() }),
   annotations: READ,
@@ -205,7 +204,7 @@ const createBackup = defineTool({
   title: 'Create backup',
   toolset: 'backups',
   description:
-    "Back up an environment's database and/or storage now and wait for it to finish, reporting progress. Not destructive. If the wait budget runs out, returns the backup UUID: follow it with get_backup.",
+    "Back up an environment's database and/or storage; waits with progress. If the wait ends first, follow the returned UUID with get_backup.",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -213,9 +212,7 @@ const createBackup = defineTool({
       .array(z.string().min(1).max(64))
       .max(10)
       .optional()
-      .describe(
-        'What to back up: "database", "storage", or service prefixes. Omit for all provisioned services.',
-      ),
+      .describe('database, storage or prefixes; default all'),
     notes: z.string().max(255).optional().describe('Stored with the backup'),
     wait_seconds: WaitSeconds,
   }),

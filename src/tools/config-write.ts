@@ -59,8 +59,7 @@ export const setEnvironmentVariable = defineTool({
   name: 'set_environment_variable',
   title: 'Set environment variable',
   toolset: 'config',
-  description:
-    'Create or update an environment variable. Takes effect on the next deploy (deploy_environment). Needs confirmation; the preview shows old and new value (hidden when sensitive).',
+  description: 'Create or update an environment variable; applies on the next deploy. Needs confirmation.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -141,8 +140,7 @@ export const deleteEnvironmentVariable = defineTool({
   name: 'delete_environment_variable',
   title: 'Delete environment variable',
   toolset: 'config',
-  description:
-    'Delete an environment variable. Takes effect on the next deploy. Needs confirmation; the preview shows the current value (hidden when sensitive).',
+  description: 'Delete an environment variable; applies on the next deploy. Needs confirmation.',
   input: z.strictObject({ app: AppRef, environment: EnvRef, name: NAME }),
   output: z.object({
     app: z.string(),

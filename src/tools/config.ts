@@ -16,7 +16,7 @@ const listServiceInstances = defineTool({
   title: 'List service instances',
   toolset: 'config',
   description:
-    'Databases, storage and other services of an environment, with type, prefix and status (NEW = not provisioned).',
+    'Services (database, storage...) of an environment: type, prefix, status (NEW = not provisioned).',
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: z.object({
     app: z.string(),
@@ -67,7 +67,7 @@ const listEnvironmentVariables = defineTool({
   title: 'List environment variables',
   toolset: 'config',
   description:
-    'Environment variables of an environment: names and values. Values of sensitive variables are never returned (value is null, sensitive is true). Changes take effect on the next deploy. Paginated.',
+    'Environment variables: names and values; sensitive values are never returned (null). Paginated.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -134,8 +134,7 @@ const listDomains = defineTool({
   name: 'list_domains',
   title: 'List domains',
   toolset: 'config',
-  description:
-    'Domains of an application, or of one environment, with primary, TLS and check state. Paginated.',
+  description: 'Domains of an app or environment: primary, TLS, state. Paginated.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef.optional().describe('Env slug or UUID; omit for all'),

@@ -26,7 +26,7 @@ export const ConfirmArg = z
   .string()
   .max(600)
   .optional()
-  .describe('confirmation_token from the preview, only after the user agreed');
+  .describe('Token from the preview, once the user agreed');
 
 /** Fields that do not change what the action does and so are not bound by the token. */
 const UNBOUND = new Set(['confirm', 'wait_seconds']);

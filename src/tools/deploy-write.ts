@@ -59,14 +59,14 @@ export const deployEnvironment = defineTool({
   title: 'Deploy environment',
   toolset: 'deploy',
   description:
-    'Deploy an environment and wait with progress; if a deploy is already running, attach to it instead. On failure returns the failing part of the log. Needs confirmation. Back up first with create_backup on live.',
+    'Deploy an environment and wait with progress; attaches to a running deploy instead of starting another. On failure returns the failing log part. Needs confirmation.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
     build_mode: z
       .enum(['AUTO', 'ADOPT', 'FORCE'])
       .default('AUTO')
-      .describe('AUTO builds if there are new commits; ADOPT reuses the last image; FORCE rebuilds'),
+      .describe('AUTO: build if new commits; ADOPT: last image; FORCE: rebuild'),
     wait_seconds: WaitSeconds,
   }),
   output: z.object({

@@ -114,6 +114,11 @@ export function advertisedSchema(schema: AnyObject, io: 'input' | 'output'): Any
     for (const prop of Object.values((json['properties'] ?? {}) as Record<string, JsonObject>)) {
       if (prop['minLength'] === 1) delete prop['minLength'];
       if (prop['minLength'] === undefined) delete prop['maxLength'];
+      // Patterns and item bounds are enforced on every call; the validation error names the field.
+      delete prop['pattern'];
+      delete prop['maxItems'];
+      if (prop['items'] && typeof prop['items'] === 'object')
+        prop['items'] = { type: (prop['items'] as JsonObject)['type'] };
     }
   }
   if (io === 'output') {

@@ -2,13 +2,13 @@ import * as z from 'zod';
 
 // Shared argument schemas: every tool that takes an app, environment, limit or cursor uses these.
 
-export const AppRef = z.string().min(1).max(200).describe('App slug or UUID');
+export const AppRef = z.string().min(1).max(200).describe('Slug or UUID');
 
-export const EnvRef = z.string().min(1).max(200).describe('Env slug (test, live...) or UUID');
+export const EnvRef = z.string().min(1).max(200).describe('test, live... or UUID');
 
 export const Limit = z.number().int().min(1).max(100).default(20).describe('Page size');
 
-export const Cursor = z.string().min(1).max(2000).optional().describe('next_cursor from the last page');
+export const Cursor = z.string().min(1).max(2000).optional().describe('From next_cursor');
 
 export const WaitSeconds = z
   .number()
@@ -16,7 +16,7 @@ export const WaitSeconds = z
   .min(0)
   .max(600)
   .optional()
-  .describe('Seconds to wait for completion (default 50; 0 = return a handle at once).');
+  .describe('Max wait in s (default 50; 0 = none)');
 
 export const Uuid = (what: string) => z.string().regex(/^[0-9a-fA-F-]{32,36}$/, `must be a ${what} UUID`);
 
