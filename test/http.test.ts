@@ -1,0 +1,205 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERAS, type Era } from './helpers/harness.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ENTRY = `${ROOT}dist/index.js`;
+const BASE_ENV = { ...getDefaultEnvironment(), DIVIO_SANDBOX_SPEED: '20' };
+const AUTH_TOKEN = 'test-bearer-5f1c2a9e';
+
+interface Spawned {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+}
+
+const children: ChildProcess[] = [];
+
+/** Starts the built server over HTTP on an ephemeral port and waits (bounded) for the URL it logs. */
+async function startServer(env: Record<string, string> = {}, args: string[] = []): Promise<Spawned> {
+  const child = spawn(process.execPath, [ENTRY, '--sandbox', '--transport', 'http', '--port', '0', ...args], {
+    env: { ...BASE_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
+  for (let waited = 0; waited < 15_000; waited += 25) {
+    const m = /MCP endpoint (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(stderr);
+    if (m?.[1]) return { child, url: m[1], stderr: () => stderr };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`server did not report its URL; stderr:\n${stderr}`);
+}
+
+/** Runs the CLI until it exits (bounded), for start-up refusals. */
+function runToExit(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ENTRY, ...args], {
+      env: { ...BASE_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** A raw POST with full control over Host, Origin and Authorization. */
+function rawPost(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'content-length': String(Buffer.byteLength(payload)),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString('utf8');
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1.0.0' } },
+};
+
+async function connect(url: string, era: Era, headers?: Record<string, string>): Promise<Client> {
+  const client = new Client(
+    { name: 'divio-mcp-http-e2e', version: '1.0.0' },
+    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined),
+  );
+  return client;
+}
+
+afterAll(() => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+});
+
+describe('HTTP transport, loopback without auth', () => {
+  let server: Spawned;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+
+  it('serves /healthz as JSON', async () => {
+    const res = await fetch(server.url.replace(/\/mcp$/, '/healthz'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.json()).toMatchObject({ status: 'ok', name: 'divio-mcp' });
+  });
+
+  it.each(ERAS)('a real MCP client (%s era) lists tools and calls list_applications', async (era) => {
+    const client = await connect(server.url, era);
+    try {
+      const tools = (await client.listTools()).tools.map((t) => t.name);
+      expect(tools).toContain('list_applications');
+      const r = await client.callTool({ name: 'list_applications', arguments: { limit: 2 } });
+      expect(r.isError).toBeFalsy();
+      const out = r.structuredContent as { applications: unknown[]; has_more: boolean };
+      expect(out.applications).toHaveLength(2);
+      expect(out.has_more).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a foreign Origin with 403', async () => {
+    const host = new URL(server.url).host;
+    const res = await rawPost(server.url, { host, origin: 'http://evil.example' }, INIT);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatch(/Origin/);
+  });
+
+  it('refuses a foreign Host header with 403', async () => {
+    const res = await rawPost(server.url, { host: 'evil.example:80' }, INIT);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatch(/Host/);
+  });
+
+  it('accepts a localhost Origin', async () => {
+    const u = new URL(server.url);
+    const res = await rawPost(server.url, { host: u.host, origin: `http://localhost:${u.port}` }, INIT);
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('HTTP transport, authentication', () => {
+  it('refuses to bind 0.0.0.0 without DIVIO_MCP_AUTH_TOKEN', async () => {
+    const run = await runToExit(['--sandbox', '--transport', 'http', '--port', '0', '--host', '0.0.0.0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/DIVIO_MCP_AUTH_TOKEN/);
+  });
+
+  describe('with DIVIO_MCP_AUTH_TOKEN set', () => {
+    let server: Spawned;
+    beforeAll(async () => {
+      server = await startServer({ DIVIO_MCP_AUTH_TOKEN: AUTH_TOKEN });
+    });
+
+    it('answers 401 without the bearer token, and with a wrong one', async () => {
+      const host = new URL(server.url).host;
+      const none = await rawPost(server.url, { host }, INIT);
+      expect(none.status).toBe(401);
+      const wrong = await rawPost(server.url, { host, authorization: 'Bearer not-the-token' }, INIT);
+      expect(wrong.status).toBe(401);
+      expect(server.stderr()).not.toContain(AUTH_TOKEN);
+    });
+
+    it.each(ERAS)('a client (%s era) with the bearer token works', async (era) => {
+      const client = await connect(server.url, era, { Authorization: `Bearer ${AUTH_TOKEN}` });
+      try {
+        const r = await client.callTool({ name: 'list_applications', arguments: {} });
+        expect(r.isError).toBeFalsy();
+        expect((r.structuredContent as { applications: unknown[] }).applications).toHaveLength(5);
+      } finally {
+        await client.close();
+      }
+    });
+  });
+});
