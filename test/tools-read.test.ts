@@ -49,6 +49,15 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   list_cronjobs: { app: 'shop', environment: 'live' },
 };
 
+/** Valid arguments for the write tools, used only where no request may reach the API anyway. */
+const WRITE_SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
+  deploy_environment: { app: 'shop', environment: 'test', wait_seconds: 0 },
+  restore_backup: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
+  get_backup_download_url: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
+  set_environment_variable: { app: 'shop', environment: 'test', name: 'DEBUG', value: 'False' },
+  delete_environment_variable: { app: 'shop', environment: 'test', name: 'DEBUG' },
+};
+
 describe.each(ERAS)('read tools (%s era)', (era) => {
   let h: Harness;
   beforeAll(async () => {
@@ -741,10 +750,11 @@ describe('without an API token', () => {
     await mcp.connect(clientSide);
     try {
       const listed = (await mcp.listTools()).tools.map((t) => t.name);
-      const readOnly = allTools.filter((t) => t.annotations.readOnlyHint).map((t) => t.name);
-      for (const name of readOnly) expect(SAMPLE_ARGS, `no sample args for ${name}`).toHaveProperty(name);
-      for (const name of listed.filter((n) => n in SAMPLE_ARGS)) {
-        const r = (await mcp.callTool({ name, arguments: SAMPLE_ARGS[name] })) as unknown as ToolResult;
+      expect(listed).toEqual(allTools.map((t) => t.name));
+      const samples = { ...WRITE_SAMPLE_ARGS, ...SAMPLE_ARGS };
+      for (const name of listed) {
+        expect(samples, `no sample arguments for ${name}`).toHaveProperty(name);
+        const r = (await mcp.callTool({ name, arguments: samples[name] })) as unknown as ToolResult;
         const text = expectError(r, /token/i);
         expect(text, name).toContain('https://control.divio.com/account/access-tokens/');
         expect(text, name).toContain('DIVIO_API_TOKEN');
