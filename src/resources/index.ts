@@ -19,6 +19,9 @@ import { describeError } from '../tools/errors.js';
 import { capLinesFromEnd, fenceUntrusted } from '../tools/format.js';
 import { fetchLogs, formatLogLine } from '../tools/logs.js';
 import { completers } from './complete.js';
+import { uris } from './uris.js';
+
+export { uris } from './uris.js';
 
 export const RESOURCE_PAGE_SIZE = 50;
 const LOG_WINDOW_MS = 15 * 60_000;
@@ -34,16 +37,6 @@ export interface ResourceOptions {
   /** Applications per resources/list page (each brings its environments along). */
   pageSize?: number;
 }
-
-export const uris = {
-  applications: () => 'divio://applications',
-  application: (app: string) => `divio://applications/${encodeURIComponent(app)}`,
-  environment: (app: string, env: string) =>
-    `divio://applications/${encodeURIComponent(app)}/environments/${encodeURIComponent(env)}`,
-  logs: (app: string, env: string) => `${uris.environment(app, env)}/logs`,
-  deploymentLog: (uuid: string) => `divio://deployments/${encodeURIComponent(uuid)}/log`,
-  backup: (uuid: string) => `divio://backups/${encodeURIComponent(uuid)}`,
-};
 
 type Vars = Record<string, string>;
 type Read = (uri: URL, vars: Vars, signal: AbortSignal) => Promise<ReadResourceResult>;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Environment } from '../client/index.js';
+import { appLink, envLink } from '../resources/uris.js';
 import {
   type DeploymentSummary,
   deploymentResult,
@@ -185,13 +186,15 @@ const getApplication = defineTool({
           `- ${e.slug}${e.production_grade ? ' [production]' : ''}: branch ${e.branch ?? '?'}, ${e.url ?? 'no URL'}, last deploy ${deploymentResult(e.last_deployment)}${e.deploy_running ? ', a deploy is running now' : ''}`,
       ),
     ].join('\n'),
-  links: (out) =>
-    out.environments.map((e) => ({
+  links: (out) => [
+    appLink(out.slug, out.name),
+    ...out.environments.map((e) => ({
       type: 'resource_link' as const,
       uri: `divio://applications/${out.slug}/environments/${e.slug}`,
       name: `${out.slug}/${e.slug}`,
       mimeType: 'application/json',
     })),
+  ],
 });
 
 export const EnvironmentStatus = z.object({
@@ -276,6 +279,7 @@ const getEnvironment = defineTool({
   handler: async ({ app, environment }, ctx) => loadEnvironmentStatus(ctx, app, environment),
   render: renderEnvironmentStatus,
   links: (out) => [
+    envLink(out.app, out.environment),
     {
       type: 'resource_link' as const,
       uri: `divio://applications/${out.app}/environments/${out.environment}/logs`,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from '../client/index.js';
+import { backupLink, envLink } from '../resources/uris.js';
 import { idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, formatDuration, secondsBetween } from './format.js';
@@ -132,6 +133,10 @@ const listBackups = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [
+    envLink(out.app, out.environment),
+    ...out.backups.slice(0, 10).map((b) => backupLink(b.uuid)),
+  ],
 });
 
 const getBackup = defineTool({

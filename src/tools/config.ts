@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { appLink, envLink } from '../resources/uris.js';
 import { envSlugMap, idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { fenceUntrusted } from './format.js';
 import { defineTool } from './registry.js';
@@ -60,6 +61,7 @@ const listServiceInstances = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [envLink(out.app, out.environment)],
 });
 
 const listEnvironmentVariables = defineTool({
@@ -128,6 +130,7 @@ const listEnvironmentVariables = defineTool({
       .filter(Boolean)
       .join('\n');
   },
+  links: (out) => [envLink(out.app, out.environment)],
 });
 
 const listDomains = defineTool({
@@ -196,6 +199,7 @@ const listDomains = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [appLink(out.app)],
 });
 
 const listCronjobs = defineTool({
@@ -249,6 +253,7 @@ const listCronjobs = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [envLink(out.app, out.environment)],
 });
 
 export const configReadTools = [listServiceInstances, listEnvironmentVariables, listDomains, listCronjobs];

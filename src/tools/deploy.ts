@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { appLink, deploymentLogLink } from '../resources/uris.js';
 import {
   deploymentResult,
   envSlugMap,
@@ -91,6 +92,7 @@ const listDeployments = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [appLink(out.app), ...out.deployments.slice(0, 10).map((d) => deploymentLogLink(d.uuid))],
 });
 
 const getDeployment = defineTool({
@@ -216,6 +218,7 @@ const getDeploymentLog = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [deploymentLogLink(out.deployment)],
 });
 
 export const deployReadTools = [listDeployments, getDeployment, getDeploymentLog];

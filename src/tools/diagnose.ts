@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { envLink } from '../resources/uris.js';
 import { EnvironmentStatus, loadEnvironmentStatus } from './apps.js';
 import { deploymentResult, resolveTarget } from './common.js';
 import { failingExcerpt } from './deploylog.js';
@@ -185,6 +186,7 @@ const diagnoseEnvironment = defineTool({
       .filter(Boolean)
       .join('\n'),
   links: (out) => [
+    envLink(out.status.app, out.status.environment),
     {
       type: 'resource_link' as const,
       uri: `divio://applications/${out.status.app}/environments/${out.status.environment}/logs`,

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
 import { path } from '../client/index.js';
+import { logsLink } from '../resources/uris.js';
 import { resolveTarget } from './common.js';
 import {
   capLinesFromEnd,
@@ -155,6 +156,7 @@ const getEnvironmentLogs = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
+  links: (out) => [logsLink(out.app, out.environment)],
 });
 
 export const logsTools = [getEnvironmentLogs];
