@@ -106,6 +106,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await mcp.connect(clientSide);
     closeServer = () => server.close();
   }
+  let closed = false;
   return {
     sandbox,
     divio,
@@ -119,6 +120,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         callOpts as Parameters<Client['callTool']>[1],
       )) as unknown as ToolResult,
     close: async () => {
+      if (closed) return;
+      closed = true;
       await mcp.close().catch(() => undefined);
       await closeServer().catch(() => undefined);
       await divio.close();
