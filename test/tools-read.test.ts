@@ -570,7 +570,13 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
     });
 
     it('get_backup: an unknown UUID is an error that points to list_backups', async () => {
-      expectError(await h.call('get_backup', { backup: MISSING_UUID }), /not found/i, /list_backups/);
+      const text = expectError(
+        await h.call('get_backup', { backup: MISSING_UUID }),
+        /not found/i,
+        /list_backups/,
+      );
+      // The status is stated once, not repeated by both the client and the tool layer.
+      expect(text.match(/\(404\)/g)).toHaveLength(1);
     });
 
     it('create_backup waits until COMPLETED and posts exactly once', async () => {

@@ -39,13 +39,13 @@ export function describeError(error: unknown, toolName: string): string {
     return `Divio rejected the API token (401). It may be wrong, expired or revoked. ${TOKEN_HELP} Tell the user; retrying will not help.`;
   }
   if (error instanceof PermissionDeniedError) {
-    return `The Divio token is not allowed to do this (403): ${error.message} The account behind the token needs access to this organisation or application; ask the user.`;
+    return `The Divio token is not allowed to do this. ${error.message} The account behind the token needs access to this organisation or application; ask the user.`;
   }
   if (error instanceof NotFoundError) {
-    return `Not found (404): ${error.message} Check the identifier; list tools such as list_applications, list_deployments or list_backups show valid ones.`;
+    return `${error.message} Check the identifier; list tools such as list_applications, list_deployments or list_backups show valid ones.`;
   }
   if (error instanceof ValidationError) {
-    return `Divio refused the request (400): ${error.message}`;
+    return `Divio refused the request: ${error.message}`;
   }
   if (error instanceof RateLimitError) {
     const wait = error.retryAfterMs ? ` Wait about ${Math.ceil(error.retryAfterMs / 1000)} s.` : '';
