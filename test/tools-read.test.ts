@@ -7,6 +7,7 @@ import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { sanitizeText, truncateLine } from '../src/tools/format.js';
 import { allTools } from '../src/tools/index.js';
 import { ERAS, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 
@@ -734,6 +735,55 @@ describe('get_environment_logs size cap', () => {
     expect(olderEntries.length).toBeGreaterThan(0);
     const oldestKept = Date.parse(entries[0]?.timestamp ?? '');
     expect(olderEntries.every((e) => Date.parse(e.timestamp) <= oldestKept)).toBe(true);
+  });
+});
+
+describe('get_environment_logs pagination under the size cap', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { maxLogBytes: 2000 } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  // Following next_cursor from the newest page back must yield every entry of the window exactly once.
+  // Fails today: after a cut the continuation uses to_ts = the oldest kept timestamp, which the API treats
+  // as inclusive, so entries sharing that timestamp (every traceback's lines do) come back again.
+  it('returns every entry of a fixed window exactly once, in order', async () => {
+    const until = new Date(Date.now() - 60_000);
+    const since = new Date(until.getTime() - 20 * 60_000);
+    const env = h.sandbox.state.environmentBySlug('shop', 'live');
+    const truth = h.sandbox.state
+      .logsFor(env?.uuid ?? '')
+      .filter((e) => e.ms >= since.getTime() && e.ms <= until.getTime())
+      .map((e) => `${e.timestamp} ${truncateLine(sanitizeText(e.message))}`);
+    expect(truth.length).toBeGreaterThan(50);
+
+    const pages: string[][] = [];
+    let cursor: unknown;
+    for (let i = 0; i < 300; i++) {
+      const out = sc(
+        await h.call('get_environment_logs', {
+          app: 'shop',
+          environment: 'live',
+          since: since.toISOString(),
+          until: until.toISOString(),
+          limit: 100,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      pages.unshift(
+        (out['entries'] as { timestamp: string; message: string }[]).map(
+          (e) => `${e.timestamp} ${e.message}`,
+        ),
+      );
+      cursor = out['next_cursor'];
+      if (!cursor) break;
+    }
+    const collected = pages.flat();
+    expect(collected.length - new Set(collected).size, 'entries returned twice').toBe(0);
+    expect(collected).toEqual(truth);
   });
 });
 
