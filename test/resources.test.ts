@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler, InMemoryTransport, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServerConfig, type ServerConfig } from '../src/config.js';
+import { MAX_COMPLETIONS, matchPrefix } from '../src/resources/complete.js';
 import { registerResources } from '../src/resources/index.js';
 import { uuidFromName } from '../src/sandbox/index.js';
 import { ERAS, type Era, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
@@ -275,6 +276,16 @@ describe.each(ERAS)('resources (%s era)', (era) => {
     expect(await complete(h, template, 'app', 'ma')).toEqual(['marketing-site']);
   });
 
+  it('serves app and environment completions from the resolution cache', async () => {
+    const template = 'divio://applications/{app}/environments/{environment}';
+    await complete(h, template, 'app', '');
+    await complete(h, template, 'environment', '', { app: 'shop' });
+    const before = h.sandbox.requestLog.length;
+    expect(await complete(h, template, 'app', 'b')).toEqual(['blog']);
+    expect(await complete(h, template, 'environment', 't', { app: 'shop' })).toEqual(['test']);
+    expect(h.sandbox.requestLog.length).toBe(before);
+  });
+
   it('completes {environment} from the app in the context', async () => {
     const template = 'divio://applications/{app}/environments/{environment}';
     expect((await complete(h, template, 'environment', '', { app: 'api-gateway' })).sort()).toEqual([
@@ -432,5 +443,14 @@ describe('resources under --read-only and --toolsets', () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe('completion matching', () => {
+  it('matches by case-insensitive prefix, without duplicates, capped', () => {
+    expect(matchPrefix(['shop', 'Shop-B', 'blog', 'shop'], 'SH')).toEqual(['shop', 'Shop-B']);
+    const many = Array.from({ length: 200 }, (_, i) => `app-${i}`);
+    expect(matchPrefix(many, 'app')).toHaveLength(MAX_COMPLETIONS);
+    expect(matchPrefix(many, '')).toHaveLength(MAX_COMPLETIONS);
   });
 });
