@@ -514,6 +514,9 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect((out['failure_excerpt'] as string[] | null)?.join('\n') ?? '').toContain('stripe==99.0.1');
       expect(out['note']).toMatch(/last 5 of/);
       expect(textOf(r)).toMatch(/<untrusted-data-/);
+      const full = await h.call('get_deployment_log', { deployment: SHOP_LIVE_FAILED, tail: 2000 });
+      expect(JSON.stringify(full)).not.toContain('\\u001b');
+      expect(textOf(full)).not.toMatch(/[\x1b\r]/);
     });
 
     it('get_deployment_log: search returns numbered matching lines', async () => {
@@ -592,6 +595,11 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       const posts = h.sandbox.requestLog.filter((e) => e.method === 'POST' && e.path === '/apps/v3/backups/');
       expect(posts).toHaveLength(1);
       expect(textOf(r)).toMatch(/finished/);
+      const audit = h.logs
+        .filter((l) => l.includes('"type":"audit"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((a) => a['tool'] === 'create_backup' && a['uuid'] === backup.uuid);
+      expect(audit).toMatchObject({ app: 'blog', environment: 'test', outcome: 'started' });
     });
 
     it('create_backup filters services by kind and by prefix', async () => {
@@ -651,6 +659,7 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(secrets.length).toBeGreaterThan(0);
       const json = JSON.stringify(r);
       for (const secret of secrets) expect(json).not.toContain(secret);
+      for (const secret of secrets) expect(h.logs.join('\n')).not.toContain(secret);
       expect(textOf(r)).toContain('SECRET_KEY=[sensitive: value hidden]');
     });
 
@@ -701,6 +710,43 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
         expectError(await h.call(name, { app: 'blog', environment: 'qa' }), /qa/, /test/, /live/);
       }
     });
+  });
+});
+
+describe('pagination of every list tool', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const LISTS: [string, string, Record<string, unknown>][] = [
+    ['list_organisations', 'organisations', {}],
+    ['list_applications', 'applications', {}],
+    ['list_deployments', 'deployments', { app: 'shop' }],
+    ['list_backups', 'backups', { app: 'shop', environment: 'live' }],
+    ['list_environment_variables', 'variables', { app: 'shop', environment: 'live' }],
+    ['list_domains', 'domains', { app: 'shop' }],
+    ['list_cronjobs', 'cronjobs', { app: 'shop', environment: 'live' }],
+  ];
+
+  it.each(LISTS)('%s: pages of 1 add up to the full list, each item once', async (name, key, args) => {
+    const all = rows<{ uuid: string }>(await h.call(name, { ...args, limit: 100 }), key).map((x) => x.uuid);
+    expect(all.length).toBeGreaterThan(1);
+    const paged: string[] = [];
+    let cursor: unknown;
+    for (let i = 0; i <= all.length; i++) {
+      const out = sc(await h.call(name, { ...args, limit: 1, ...(cursor ? { cursor } : {}) }));
+      const items = (out[key] as { uuid: string }[]).map((x) => x.uuid);
+      expect(items.length, `${name} page ${i}`).toBe(1);
+      paged.push(...items);
+      expect(out['has_more']).toBe(out['next_cursor'] !== null);
+      cursor = out['next_cursor'];
+      if (!cursor) break;
+    }
+    expect(paged).toEqual(all);
   });
 });
 
