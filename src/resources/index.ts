@@ -18,7 +18,7 @@ import { logLines } from '../tools/deploylog.js';
 import { describeError } from '../tools/errors.js';
 import { capLinesFromEnd, fenceUntrusted } from '../tools/format.js';
 import { fetchLogs, formatLogLine } from '../tools/logs.js';
-import { completers } from './complete.js';
+import { type Completer, completers } from './complete.js';
 import { uris } from './uris.js';
 
 export { uris } from './uris.js';
@@ -49,10 +49,7 @@ interface Route {
   title: string;
   description: string;
   mimeType: 'application/json' | 'text/plain';
-  complete?: Record<
-    string,
-    (value: string, context?: { arguments?: Record<string, string> }) => Promise<string[]>
-  >;
+  complete?: Record<string, Completer>;
   read: Read;
 }
 
