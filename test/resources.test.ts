@@ -1,10 +1,11 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler, InMemoryTransport, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig, type ServerConfig } from '../src/config.js';
 import { MAX_COMPLETIONS, matchPrefix } from '../src/resources/complete.js';
 import { registerResources } from '../src/resources/index.js';
-import { uuidFromName } from '../src/sandbox/index.js';
+import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { ERAS, type Era, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 
 const SHOP_LIVE_FAILED = uuidFromName('deployment:shop/live:failed');
@@ -442,6 +443,39 @@ describe('resources under --read-only and --toolsets', () => {
       expect(body.contents).toHaveLength(1);
     } finally {
       await d.close();
+    }
+  });
+});
+
+describe('resources without a Divio token', () => {
+  it('list the applications entry and explain the missing token on read', async () => {
+    const sandbox = await startSandbox();
+    const divio = new DivioClient({ baseUrl: sandbox.url });
+    const server = new McpServer({ name: 'divio-mcp-resources', version: '0.0.0' });
+    registerResources(server, { client: divio, config: defaultServerConfig() });
+    const mcp = new Client(
+      { name: 'resources-test', version: '1.0.0' },
+      { versionNegotiation: { mode: 'legacy' } },
+    );
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    await mcp.connect(clientSide);
+    try {
+      const { resources } = await mcp.listResources();
+      expect(resources.map((r) => r.uri)).toEqual(['divio://applications']);
+      const error = await mcp.readResource({ uri: 'divio://applications' }).catch((e: unknown) => e);
+      expect(String((error as Error).message)).toMatch(/DIVIO_API_TOKEN/);
+      expect(
+        await mcp.complete({
+          ref: { type: 'ref/resource', uri: 'divio://applications/{app}' },
+          argument: { name: 'app', value: '' },
+        }),
+      ).toMatchObject({ completion: { values: [] } });
+    } finally {
+      await mcp.close();
+      await server.close();
+      await divio.close();
+      await sandbox.close();
     }
   });
 });

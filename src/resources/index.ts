@@ -9,7 +9,13 @@ import {
   ResourceTemplate,
   UriTemplate,
 } from '@modelcontextprotocol/server';
-import { type Application, type DivioClient, NotFoundError, ResolutionError } from '../client/index.js';
+import {
+  type Application,
+  ConfigurationError,
+  type DivioClient,
+  NotFoundError,
+  ResolutionError,
+} from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
 import { loadEnvironmentStatus } from '../tools/apps.js';
 import { backupRow, loadServiceBackups } from '../tools/backups.js';
@@ -319,6 +325,8 @@ export function registerResources(
     try {
       return await listPage(deps.client, offset, pageSize, signal);
     } catch (error) {
+      // Clients list resources on connect; without a token, offer the listing whose read explains the fix.
+      if (error instanceof ConfigurationError && offset === 0) return { resources: [APPLICATIONS_ENTRY] };
       throw new ProtocolError(ProtocolErrorCode.InternalError, describeError(error, 'resources/list'));
     }
   });
@@ -327,6 +335,13 @@ export function registerResources(
 function validUris(routes: readonly Route[]): string {
   return `Valid resources: ${routes.map((r) => r.uri).join(', ')}. {app} and {environment} take a slug or UUID.`;
 }
+
+const APPLICATIONS_ENTRY: Resource = {
+  uri: uris.applications(),
+  name: 'applications',
+  title: 'Applications',
+  mimeType: 'application/json',
+};
 
 async function listPage(
   client: DivioClient,
@@ -338,14 +353,7 @@ async function listPage(
   const slice = apps.slice(offset, offset + pageSize);
   const envLists = await Promise.all(slice.map((a) => client.listEnvironmentsCached(a.uuid, signal)));
   const resources: Resource[] = [];
-  if (offset === 0) {
-    resources.push({
-      uri: uris.applications(),
-      name: 'applications',
-      title: 'Applications',
-      mimeType: 'application/json',
-    });
-  }
+  if (offset === 0) resources.push(APPLICATIONS_ENTRY);
   slice.forEach((app, i) => {
     const row = appRow(app);
     resources.push({
