@@ -124,8 +124,11 @@ export async function startHttpServer(
     url: `http://${hostForUrl}:${address.port}/mcp`,
     close: async () => {
       await handler.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() only calls back once every socket is gone; idle keep-alive sockets would hold it
+      // for the keep-alive timeout, so drop them now (in-flight requests finished with handler.close()).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
     },
   };
 }

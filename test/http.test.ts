@@ -4,6 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DivioClient } from '../src/client/index.js';
+import { defaultServerConfig } from '../src/config.js';
+import { startHttpServer } from '../src/http.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { createServerFactory } from '../src/server.js';
 import { ERAS, type Era } from './helpers/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -201,5 +206,52 @@ describe('HTTP transport, authentication', () => {
         await client.close();
       }
     });
+  });
+});
+
+describe.each(ERAS)('cancellation over real HTTP (%s era)', (era) => {
+  // In-process server on a real 127.0.0.1 socket, so the sandbox's request log is visible.
+  // Fails in the legacy era today: a 2025-era client's cancellation never reaches the stateless
+  // per-request server instance running the tool, so create_backup keeps polling until its wait budget.
+  it('aborting create_backup stops the server polling', async () => {
+    const sandbox = await startSandbox({ timings: { backupMs: 5000 } });
+    const divio = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url });
+    const factory = createServerFactory({
+      client: divio,
+      config: defaultServerConfig({ pollIntervalMs: 50 }),
+      log: () => undefined,
+    });
+    const http = await startHttpServer(factory, { host: '127.0.0.1', port: 0, log: () => undefined });
+    const client = await connect(http.url, era);
+    const polls = () =>
+      sandbox.requestLog.filter(
+        (e) => e.method === 'GET' && /^\/apps\/v3\/backups\/[0-9a-f-]{36}\/$/.test(e.path),
+      ).length;
+    try {
+      const controller = new AbortController();
+      const settled = client
+        .callTool(
+          { name: 'create_backup', arguments: { app: 'shop', environment: 'test' } },
+          { signal: controller.signal },
+        )
+        .then(
+          () => 'resolved',
+          () => 'rejected',
+        );
+      for (let waited = 0; waited < 5000 && polls() < 2; waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(polls()).toBeGreaterThanOrEqual(2);
+      controller.abort();
+      expect(await settled).toBe('rejected');
+      await new Promise((r) => setTimeout(r, 300));
+      const afterCancel = polls();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(polls()).toBe(afterCancel);
+    } finally {
+      await client.close().catch(() => undefined);
+      await http.close();
+      await divio.close();
+      await sandbox.close();
+    }
   });
 });
