@@ -663,6 +663,24 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(textOf(r)).toContain('SECRET_KEY=[sensitive: value hidden]');
     });
 
+    it('no read tool result carries a sensitive value', async () => {
+      const secrets = [...h.sandbox.state.environmentVariables.values()]
+        .filter((v) => v.is_sensitive)
+        .map((v) => v.value);
+      const calls: [string, Record<string, unknown>][] = [
+        ...Object.entries(SAMPLE_ARGS).filter(([name]) => name !== 'create_backup'),
+        ['get_deployment_log', { deployment: uuidFromName('deployment:shop/live:0'), tail: 2000 }],
+        ['get_deployment_log', { app: 'shop', environment: 'test', tail: 2000 }],
+        ['get_environment_logs', { app: 'shop', environment: 'live', since: '1d', limit: 1000 }],
+        ['list_environment_variables', { app: 'intranet', environment: 'live' }],
+        ['list_environment_variables', { app: 'shop', environment: 'test', name: 'STRIPE_API_KEY' }],
+      ];
+      for (const [name, args] of calls) {
+        const json = JSON.stringify(await h.call(name, args));
+        for (const secret of secrets) expect(json.includes(secret), `${name} leaks a secret`).toBe(false);
+      }
+    });
+
     it('list_environment_variables filters by name and paginates', async () => {
       const one = rows<{ name: string }>(
         await h.call('list_environment_variables', { app: 'shop', environment: 'live', name: 'DEBUG' }),
