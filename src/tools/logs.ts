@@ -1,6 +1,5 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
-import { path } from '../client/index.js';
 import { logsLink } from '../resources/uris.js';
 import { resolveTarget } from './common.js';
 import {
@@ -54,37 +53,48 @@ export async function fetchLogs(
   cursor: string | undefined,
   maxBytes: number,
 ): Promise<LogsPage> {
-  const page = cursor
-    ? await ctx.client.environments.logsPage(decodeCursor(cursor), { signal: ctx.signal })
-    : await ctx.client.environments.logs(
-        envUuid,
-        {
-          limit: query.limit,
-          ...(query.since ? { from_ts: query.since.toISOString() } : {}),
-          ...(query.until ? { to_ts: query.until.toISOString() } : {}),
-          ...(query.service ? { service: query.service } : {}),
-          ...(query.search ? { search_query: query.search } : {}),
-        },
-        { signal: ctx.signal },
-      );
-  const all = page.results.map(cleanEntry);
-  const { kept, dropped } = capLinesFromEnd(all.map(formatLogLine), maxBytes);
-  const entries = all.slice(all.length - kept.length);
-  let olderUrl: string | null = null;
-  if (dropped > 0 && entries[0]) {
-    // The API's own `previous` link would skip the entries we cut, so continue from the oldest one we kept.
-    const url = new URL(`${ctx.client.baseUrl}${path`/apps/v3/environments/${envUuid}/logs/`}`);
-    url.searchParams.set('to_ts', entries[0].timestamp);
-    url.searchParams.set('limit', String(query.limit));
-    if (query.since) url.searchParams.set('from_ts', query.since.toISOString());
-    if (query.service) url.searchParams.set('service', query.service);
-    if (query.search) url.searchParams.set('search_query', query.search);
-    olderUrl = url.toString();
-  } else if (page.results.length >= query.limit && page.previous) {
-    // A full page means older entries may exist; the API always returns a link, so only a full page counts as "more".
-    olderUrl = page.previous;
+  const fetchPage = (limit: number) => {
+    if (cursor) {
+      // A cursor is the API's own link; only its page size is ours to set.
+      const url = new URL(decodeCursor(cursor));
+      url.searchParams.set('limit', String(limit));
+      return ctx.client.environments.logsPage(url.toString(), { signal: ctx.signal });
+    }
+    return ctx.client.environments.logs(
+      envUuid,
+      {
+        limit,
+        ...(query.since ? { from_ts: query.since.toISOString() } : {}),
+        ...(query.until ? { to_ts: query.until.toISOString() } : {}),
+        ...(query.service ? { service: query.service } : {}),
+        ...(query.search ? { search_query: query.search } : {}),
+      },
+      { signal: ctx.signal },
+    );
+  };
+  const fit = (results: readonly LogEntry[]) => {
+    const all = results.map(cleanEntry);
+    const { kept, dropped } = capLinesFromEnd(all.map(formatLogLine), maxBytes);
+    return { entries: all.slice(all.length - kept.length), dropped, newest: all[all.length - 1] };
+  };
+  let page = await fetchPage(query.limit);
+  let { entries, dropped } = fit(page.results);
+  if (dropped === 0) {
+    // The API always returns a `previous` link; only a full page means older entries may exist.
+    const more = page.results.length >= query.limit && page.previous;
+    return { entries, cut: 0, olderUrl: more ? page.previous : null };
   }
-  return { entries, cut: dropped, olderUrl };
+  // Too big: ask again for exactly as many entries as fit, so the API's own cursor continues right before
+  // them. Continuing by timestamp instead would repeat entries that share one (every traceback's lines do).
+  const cut = dropped;
+  page = await fetchPage(Math.max(1, entries.length));
+  ({ entries } = fit(page.results));
+  const single = fit(page.results).newest;
+  if (entries.length === 0 && single) {
+    // One entry larger than the whole cap: show its start rather than nothing.
+    entries = [{ ...single, message: `${single.message.slice(0, Math.max(100, maxBytes - 200))}… [cut]` }];
+  }
+  return { entries, cut, olderUrl: page.previous ?? null };
 }
 
 const getEnvironmentLogs = defineTool({
