@@ -315,7 +315,8 @@ describe('sensitive values and audit', () => {
   it('writes one structured audit line per write', async () => {
     await harness({ config: { confirmMode: 'none' } });
     const r = await h.call('deploy_environment', { app: 'blog', environment: 'test' });
-    const uuid = (r.structuredContent?.['result'] as { deployment: { uuid: string } }).deployment.uuid;
+    const uuid = ((r.structuredContent?.['result'] ?? {}) as { deployment: { uuid: string } }).deployment
+      .uuid;
     const audits = h.logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l['type'] === 'audit');

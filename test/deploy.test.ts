@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
@@ -114,9 +114,9 @@ describe('restore_backup and get_backup_download_url', () => {
   it('restore waits until finished and names what it overwrote', async () => {
     h = await startHarness({ config: { confirmMode: 'none' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
-    const backup = (list.structuredContent?.['backups'] as { uuid: string; success: string | null }[]).find(
-      (b) => b.success === 'SUCCESS',
-    );
+    const backup = (
+      (list.structuredContent?.['backups'] ?? {}) as { uuid: string; success: string | null }[]
+    ).find((b) => b.success === 'SUCCESS');
     const r = await h.call('restore_backup', { backup: backup?.uuid, services: ['database'] });
     expect(r.isError, textOf(r)).toBeFalsy();
     const result = r.structuredContent?.['result'] as {
@@ -130,15 +130,15 @@ describe('restore_backup and get_backup_download_url', () => {
     const post = h.sandbox.requestLog.find(
       (e) => e.method === 'POST' && e.path === '/apps/v3/backup-restores/',
     );
-    expect((post?.body as { service_instance_restores: unknown[] }).service_instance_restores).toHaveLength(
-      1,
-    );
+    expect(
+      ((post?.body ?? {}) as { service_instance_restores: unknown[] }).service_instance_restores,
+    ).toHaveLength(1);
   });
 
   it('refuses to restore a failed backup', async () => {
     h = await startHarness({ config: { confirmMode: 'none' } });
     const list = await h.call('list_backups', { app: 'intranet', environment: 'live' });
-    const failed = (list.structuredContent?.['backups'] as { uuid: string }[])[0];
+    const failed = ((list.structuredContent?.['backups'] ?? {}) as { uuid: string }[])[0];
     const r = await h.call('restore_backup', { backup: failed?.uuid });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('cannot be used');
@@ -148,11 +148,11 @@ describe('restore_backup and get_backup_download_url', () => {
   it('download URL is a working pre-signed link', async () => {
     h = await startHarness({ config: { confirmMode: 'none' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
-    const backup = (list.structuredContent?.['backups'] as { uuid: string; success: string | null }[]).find(
-      (b) => b.success === 'SUCCESS',
-    );
+    const backup = (
+      (list.structuredContent?.['backups'] ?? {}) as { uuid: string; success: string | null }[]
+    ).find((b) => b.success === 'SUCCESS');
     const r = await h.call('get_backup_download_url', { backup: backup?.uuid });
-    const url = (r.structuredContent?.['result'] as { download_url: string }).download_url;
+    const url = ((r.structuredContent?.['result'] ?? {}) as { download_url: string }).download_url;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_storage\//);
     const res = await fetch(url);
     expect(res.status).toBe(200);

@@ -72,13 +72,13 @@ export async function fetchLogs(
       { signal: ctx.signal },
     );
   };
-  const fit = (results: readonly LogEntry[]) => {
+  const capPage = (results: readonly LogEntry[]) => {
     const all = results.map(cleanEntry);
     const { kept, dropped } = capLinesFromEnd(all.map(formatLogLine), maxBytes);
     return { entries: all.slice(all.length - kept.length), dropped, newest: all[all.length - 1] };
   };
   let page = await fetchPage(query.limit);
-  let { entries, dropped } = fit(page.results);
+  let { entries, dropped } = capPage(page.results);
   if (dropped === 0) {
     // The API always returns a `previous` link; only a full page means older entries may exist.
     const more = page.results.length >= query.limit && page.previous;
@@ -88,8 +88,8 @@ export async function fetchLogs(
   // them. Continuing by timestamp instead would repeat entries that share one (every traceback's lines do).
   const cut = dropped;
   page = await fetchPage(Math.max(1, entries.length));
-  ({ entries } = fit(page.results));
-  const single = fit(page.results).newest;
+  ({ entries } = capPage(page.results));
+  const single = capPage(page.results).newest;
   if (entries.length === 0 && single) {
     // One entry larger than the whole cap: show its start rather than nothing.
     entries = [{ ...single, message: `${single.message.slice(0, Math.max(100, maxBytes - 200))}… [cut]` }];
