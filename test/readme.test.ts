@@ -56,3 +56,20 @@ describe('README', () => {
     }
   });
 });
+
+describe('README resources and prompts', () => {
+  it('names every resource template and prompt the server registers', async () => {
+    const { startHarness } = await import('./helpers/harness.js');
+    const h = await startHarness();
+    try {
+      const text = readFileSync(README, 'utf8');
+      const templates = await h.mcp.listResourceTemplates();
+      for (const t of templates.resourceTemplates) expect(text).toContain(`\`${t.uriTemplate}\``);
+      const prompts = await h.mcp.listPrompts();
+      for (const p of prompts.prompts) expect(text).toContain(`\`${p.name}\``);
+      expect(text).toContain('`divio://applications`');
+    } finally {
+      await h.close();
+    }
+  });
+});
