@@ -812,8 +812,8 @@ describe('get_environment_logs pagination under the size cap', () => {
   });
 
   // Following next_cursor from the newest page back must yield every entry of the window exactly once.
-  // Fails today: after a cut the continuation uses to_ts = the oldest kept timestamp, which the API treats
-  // as inclusive, so entries sharing that timestamp (every traceback's lines do) come back again.
+  // Guards against the continuation re-reading entries that share the boundary timestamp (a traceback's
+  // lines all do): an inclusive to_ts after a size cut used to return them twice (fixed in 8953616).
   it('returns every entry of a fixed window exactly once, in order', async () => {
     const until = new Date(Date.now() - 60_000);
     const since = new Date(until.getTime() - 20 * 60_000);
