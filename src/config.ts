@@ -23,7 +23,10 @@ export interface ServerConfig {
   defaultWaitSeconds: number;
   /** How often long-running operations are polled, in milliseconds. */
   pollIntervalMs: number;
-  /** Hard cap on the log text one tool result may carry, in bytes. */
+  /**
+   * Hard cap on the log text one tool result carries, in bytes. A result holds the text twice (the text
+   * block and the structured copy), so a whole result stays near twice this plus a little framing.
+   */
   maxLogBytes: number;
 }
 
@@ -85,7 +88,7 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     confirmTtlSeconds: 300,
     defaultWaitSeconds: 50,
     pollIntervalMs: 2000,
-    maxLogBytes: 48_000,
+    maxLogBytes: 20_000,
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
 import { logsLink } from '../resources/uris.js';
 import { resolveTarget } from './common.js';
+import { ToolError } from './errors.js';
 import {
   capLinesFromEnd,
   decodeCursor,
@@ -128,6 +129,11 @@ const getEnvironmentLogs = defineTool({
     const now = Date.now();
     const since = args.since ? parseTimeArg('since', args.since, now) : undefined;
     const until = args.until ? parseTimeArg('until', args.until, now) : undefined;
+    if (since && until && since.getTime() >= until.getTime()) {
+      throw new ToolError(
+        `since (${since.toISOString()}) is not before until (${until.toISOString()}). Swap them, or omit until to read up to now.`,
+      );
+    }
     const page = await fetchLogs(
       ctx,
       env.uuid,
@@ -137,7 +143,7 @@ const getEnvironmentLogs = defineTool({
     );
     const note =
       page.cut > 0
-        ? `${page.cut} older entries were cut to keep this result under ${Math.round(ctx.config.maxLogBytes / 1000)} KB. Narrow with since/until, service or search, lower limit, or pass next_cursor to read them.`
+        ? `${page.cut} older entries were cut to keep the log text under ${Math.round(ctx.config.maxLogBytes / 1000)} KB. Narrow with since/until, service or search, lower limit, or pass next_cursor to read them.`
         : page.entries.length === 0
           ? 'No log entries match. Widen the window (since), drop filters, or check that the environment is deployed.'
           : null;

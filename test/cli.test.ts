@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCli } from '../src/cli.js';
+import { ConfigError } from '../src/config.js';
+
+const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill();
+});
+
+/** Spawns the CLI and resolves once `pattern` shows up on the chosen stream (bounded). */
+async function waitFor(
+  args: string[],
+  stream: 'stdout' | 'stderr',
+  pattern: RegExp,
+  env: Record<string, string> = {},
+) {
+  const child = spawn(process.execPath, [ENTRY, ...args], {
+    env: { ...getDefaultEnvironment(), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let text = '';
+  child[stream]?.on('data', (d: Buffer) => {
+    text += d.toString('utf8');
+  });
+  for (let waited = 0; waited < 15_000; waited += 25) {
+    const m = pattern.exec(text);
+    if (m) return { match: m, text, child };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no ${pattern} on ${stream}; got:\n${text}`);
+}
+
+describe('divio-mcp sandbox', () => {
+  it('runs the simulated API alone and prints a URL and token that work', async () => {
+    const { text } = await waitFor(['sandbox', '--port', '0'], 'stdout', /DIVIO_API_TOKEN=(\S+)/);
+    const url = /DIVIO_API_URL=(\S+)/.exec(text)?.[1];
+    const token = /DIVIO_API_TOKEN=(\S+)/.exec(text)?.[1];
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const ok = await fetch(`${url}/apps/v3/applications/`, { headers: { Authorization: `Token ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { count: number }).count).toBe(5);
+    const denied = await fetch(`${url}/apps/v3/applications/`);
+    expect(denied.status).toBe(401);
+  });
+});
+
+describe('start-up announcements', () => {
+  it('confirm mode none is announced on stderr', async () => {
+    const { text } = await waitFor(['--sandbox', '--confirm-mode', 'none'], 'stderr', /serving MCP on stdio/);
+    expect(text).toContain('confirm mode is "none"');
+  });
+
+  it('a missing token is explained on stderr, and the server still starts', async () => {
+    const { text } = await waitFor([], 'stderr', /serving MCP on stdio/, { DIVIO_API_TOKEN: '' });
+    expect(text).toContain('DIVIO_API_TOKEN is not set');
+  });
+});
+
+describe('parseCli', () => {
+  it('reads flags and environment variables, flags first', () => {
+    const o = parseCli(['--toolsets', 'logs,apps', '--read-only-environments', 'live'], {
+      DIVIO_MCP_TOOLSETS: 'deploy',
+      DIVIO_MCP_CONFIRM_MODE: 'token',
+      DIVIO_MCP_PROTECTED_ENVIRONMENTS: 'staging, shop/preview',
+      DIVIO_MCP_READ_ONLY: '1',
+    });
+    expect([...(o.config.toolsets ?? [])]).toEqual(['logs', 'apps']);
+    expect(o.config.confirmMode).toBe('token');
+    expect(o.config.protectedEnvironments).toEqual(['staging', 'shop/preview']);
+    expect(o.config.readOnlyEnvironments).toEqual(['live']);
+    expect(o.config.readOnly).toBe(true);
+    expect(o.transport).toBe('stdio');
+  });
+
+  it('rejects bad values with a message that says what is valid', () => {
+    expect(() => parseCli(['--toolsets', 'nope'], {})).toThrow(
+      /Valid toolsets: apps, logs, deploy, backups, config/,
+    );
+    expect(() => parseCli(['--confirm-mode', 'maybe'], {})).toThrow(ConfigError);
+    expect(() => parseCli(['--transport', 'carrier-pigeon'], {})).toThrow(/stdio or http/);
+    expect(() => parseCli(['--port', '99999'], {})).toThrow(/0-65535/);
+    expect(() => parseCli([], { DIVIO_MCP_CONFIRM_KEY: 'abcd' })).toThrow(/at least 32 bytes/);
+  });
+
+  it('a shared confirmation key is read from hex', () => {
+    const hex = 'ab'.repeat(32);
+    expect(Buffer.from(parseCli([], { DIVIO_MCP_CONFIRM_KEY: hex }).config.confirmKey).toString('hex')).toBe(
+      hex,
+    );
+  });
+});
