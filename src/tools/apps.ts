@@ -11,15 +11,8 @@ import {
   summariseDeployment,
 } from './common.js';
 import { ToolError } from './errors.js';
-import { defineTool } from './registry.js';
+import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo } from './schemas.js';
-
-const READ = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
 
 const listOrganisations = defineTool({
   name: 'list_organisations',
@@ -31,7 +24,7 @@ const listOrganisations = defineTool({
     organisations: z.array(z.object({ uuid: z.string(), name: z.string() })),
     ...PageInfo,
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ limit, cursor }, ctx) => {
     const page = await onePage(ctx, cursor, () =>
       ctx.client.organisations.list({ page_size: limit }, { signal: ctx.signal }),
@@ -69,7 +62,7 @@ const listApplications = defineTool({
     ),
     ...PageInfo,
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ organisation, name, limit, cursor }, ctx) => {
     const orgPage = await ctx.client.organisations.list({ page_size: 100 }, { signal: ctx.signal });
     const orgs = new Map(orgPage.results.map((o) => [o.uuid, String(o.name ?? '')]));
@@ -163,7 +156,7 @@ const getApplication = defineTool({
     organisation: z.string().nullable(),
     environments: z.array(EnvRow),
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef }, ctx) => {
     const app = await ctx.client.resolveApplication(appRef, ctx.signal);
     const envs = await ctx.client.listEnvironmentsCached(app.uuid, ctx.signal);
@@ -275,7 +268,7 @@ const getEnvironment = defineTool({
     'Environment status: branch, URL, running and last deployment, pending commits, services. For "what is wrong" use diagnose_environment.',
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: EnvironmentStatus,
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app, environment }, ctx) => loadEnvironmentStatus(ctx, app, environment),
   render: renderEnvironmentStatus,
   links: (out) => [

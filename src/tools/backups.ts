@@ -1,19 +1,12 @@
 import * as z from 'zod';
 import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from '../client/index.js';
 import { backupLink, envLink } from '../resources/uris.js';
-import { idOf, onePage, pageInfo, resolveTarget } from './common.js';
+import { envSlugOf, idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, formatDuration, secondsBetween } from './format.js';
-import { defineTool } from './registry.js';
+import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, PageInfo, Uuid, WaitSeconds } from './schemas.js';
 import { waitForOperation } from './wait.js';
-
-const READ = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
 
 export const ServiceBackupRow = z.object({
   uuid: z.string(),
@@ -110,7 +103,7 @@ const listBackups = defineTool({
     'Backups of an environment, newest first: state, result, per-service size and time taken. Paginated.',
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({ app: z.string(), environment: z.string(), backups: z.array(BackupRow), ...PageInfo }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
     const page = await onePage(ctx, cursor, () =>
@@ -146,19 +139,12 @@ const getBackup = defineTool({
   description: 'One backup with its service backups (type, size, time taken, errors).',
   input: z.strictObject({ backup: Uuid('Backup').describe('From list_backups or create_backup') }),
   output: BackupRow.extend({ environment_uuid: z.string().nullable() }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ backup }, ctx) => {
     const b = await ctx.client.backups.get(backup, { signal: ctx.signal });
     const sibs = await loadServiceBackups(ctx.client, [b], ctx.signal);
     const envId = idOf(b.environment);
-    let slug: string | null = null;
-    if (envId) {
-      try {
-        slug = (await ctx.client.environments.get(envId, { signal: ctx.signal })).slug;
-      } catch {
-        slug = null;
-      }
-    }
+    const slug = await envSlugOf(ctx, envId);
     return { ...backupRow(b, sibs, slug), environment_uuid: envId };
   },
   render: (b) => renderBackup(b),

@@ -42,6 +42,30 @@ export async function envSlugMap(ctx: ToolContext, app: Application): Promise<Ma
   return new Map(envs.map((e) => [e.uuid, e.slug]));
 }
 
+/** An app and, when a reference is given, one of its environments. */
+export async function resolveAppAndEnv(
+  ctx: Pick<ToolContext, 'client' | 'signal'>,
+  appRef: string,
+  envRef: string | undefined,
+): Promise<{ app: Application; env: Environment | undefined }> {
+  const app = await ctx.client.resolveApplication(appRef, ctx.signal);
+  const env = envRef ? await ctx.client.resolveEnvironment(app, envRef, ctx.signal) : undefined;
+  return { app, env };
+}
+
+/** An environment's slug for display; null when it cannot be looked up (the UUID is still shown). */
+export async function envSlugOf(
+  ctx: Pick<ToolContext, 'client' | 'signal'>,
+  envId: string | null,
+): Promise<string | null> {
+  if (!envId) return null;
+  try {
+    return (await ctx.client.environments.get(envId, { signal: ctx.signal })).slug;
+  } catch {
+    return null;
+  }
+}
+
 export function idOf(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && 'uuid' in value && typeof value.uuid === 'string')
@@ -61,6 +85,11 @@ export type DeploymentSummary = {
 
 export function summariseDeployment(d: Partial<Deployment> | null | undefined): DeploymentSummary | null {
   if (!d || typeof d !== 'object' || typeof d.uuid !== 'string') return null;
+  return deploymentSummary(d as Partial<Deployment> & { uuid: string });
+}
+
+/** The summary of a deployment object the API returned (it always has a UUID). */
+export function deploymentSummary(d: Partial<Deployment> & { uuid: string }): DeploymentSummary {
   return {
     uuid: d.uuid,
     status: typeof d.status === 'string' ? d.status : null,

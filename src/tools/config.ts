@@ -1,16 +1,9 @@
 import * as z from 'zod';
 import { appLink, envLink } from '../resources/uris.js';
-import { envSlugMap, idOf, onePage, pageInfo, resolveTarget } from './common.js';
+import { envSlugMap, idOf, onePage, pageInfo, resolveAppAndEnv, resolveTarget } from './common.js';
 import { fenceUntrusted } from './format.js';
-import { defineTool } from './registry.js';
+import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, PageInfo } from './schemas.js';
-
-const READ = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
 
 const listServiceInstances = defineTool({
   name: 'list_service_instances',
@@ -32,7 +25,7 @@ const listServiceInstances = defineTool({
       }),
     ),
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef, environment }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
     const services = [];
@@ -91,7 +84,7 @@ const listEnvironmentVariables = defineTool({
     ),
     ...PageInfo,
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, name, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
     const page = await onePage(ctx, cursor, () =>
@@ -158,10 +151,9 @@ const listDomains = defineTool({
     ),
     ...PageInfo,
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
-    const app = await ctx.client.resolveApplication(appRef, ctx.signal);
-    const env = environment ? await ctx.client.resolveEnvironment(app, environment, ctx.signal) : undefined;
+    const { app, env } = await resolveAppAndEnv(ctx, appRef, environment);
     const [slugs, page] = await Promise.all([
       envSlugMap(ctx, app),
       onePage(ctx, cursor, () =>
@@ -222,7 +214,7 @@ const listCronjobs = defineTool({
     ),
     ...PageInfo,
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
     const page = await onePage(ctx, cursor, () =>

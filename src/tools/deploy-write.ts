@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ConnectionError, type Deployment, TimeoutError } from '../client/index.js';
-import { deploymentResult, resolveTarget, summariseDeployment } from './common.js';
+import { deploymentResult, deploymentSummary, resolveTarget, summariseDeployment } from './common.js';
 import { failingExcerpt } from './deploylog.js';
 import { fenceUntrusted, formatAge } from './format.js';
 import { defineTool, type ToolContext } from './registry.js';
@@ -141,15 +141,7 @@ export const deployEnvironment = defineTool({
       },
       ctx,
     );
-    const summary = summariseDeployment(outcome.state) ?? {
-      uuid: initial.uuid,
-      status: null,
-      success: null,
-      percent: null,
-      started_at: null,
-      ended_at: null,
-      git_commit: null,
-    };
+    const summary = deploymentSummary(outcome.state);
     let excerpt: string[] | null = null;
     if (outcome.finished && summary.success === false) {
       const log = await ctx.client.deployments.logs(summary.uuid, { signal: ctx.signal });

@@ -2,25 +2,21 @@ import * as z from 'zod';
 import { appLink, deploymentLogLink } from '../resources/uris.js';
 import {
   deploymentResult,
+  deploymentSummary,
   envSlugMap,
+  envSlugOf,
   idOf,
   onePage,
   pageInfo,
+  resolveAppAndEnv,
   resolveTarget,
   summariseDeployment,
 } from './common.js';
 import { failingExcerpt, logLines } from './deploylog.js';
 import { ToolError } from './errors.js';
 import { capLinesFromEnd, fenceUntrusted, formatDuration, secondsBetween } from './format.js';
-import { defineTool } from './registry.js';
+import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo, Uuid } from './schemas.js';
-
-const READ = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
 
 const DeploymentRow = DeploymentSummarySchema.extend({
   environment: z.string().nullable(),
@@ -42,10 +38,9 @@ const listDeployments = defineTool({
     cursor: Cursor,
   }),
   output: z.object({ app: z.string(), deployments: z.array(DeploymentRow), ...PageInfo }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
-    const app = await ctx.client.resolveApplication(appRef, ctx.signal);
-    const env = environment ? await ctx.client.resolveEnvironment(app, environment, ctx.signal) : undefined;
+    const { app, env } = await resolveAppAndEnv(ctx, appRef, environment);
     const [slugs, page] = await Promise.all([
       envSlugMap(ctx, app),
       onePage(ctx, cursor, () =>
@@ -58,18 +53,9 @@ const listDeployments = defineTool({
     return {
       app: String(app.slug ?? app.uuid),
       deployments: page.results.map((d) => {
-        const s = summariseDeployment(d);
         const envId = idOf(d.environment);
         return {
-          ...(s ?? {
-            uuid: d.uuid,
-            status: null,
-            success: null,
-            percent: null,
-            started_at: null,
-            ended_at: null,
-            git_commit: null,
-          }),
+          ...deploymentSummary(d),
           environment: envId ? (slugs.get(envId) ?? envId) : null,
           duration_seconds:
             typeof d.duration === 'number'
@@ -102,20 +88,12 @@ const getDeployment = defineTool({
   description: "One deployment's status, progress, timing, commit and result.",
   input: z.strictObject({ deployment: Uuid('Deployment').describe('From list_deployments') }),
   output: DeploymentRow.extend({ environment_uuid: z.string().nullable() }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async ({ deployment }, ctx) => {
     const d = await ctx.client.deployments.get(deployment, { signal: ctx.signal });
-    const s = summariseDeployment(d);
-    if (!s) throw new ToolError(`Deployment ${deployment} has no usable data.`);
+    const s = deploymentSummary(d);
     const envId = idOf(d.environment);
-    let envSlug: string | null = envId;
-    if (envId) {
-      try {
-        envSlug = (await ctx.client.environments.get(envId, { signal: ctx.signal })).slug;
-      } catch {
-        // The slug is a convenience; the UUID is still returned.
-      }
-    }
+    const envSlug = (await envSlugOf(ctx, envId)) ?? envId;
     return {
       ...s,
       environment: envSlug,
@@ -157,7 +135,7 @@ const getDeploymentLog = defineTool({
     failure_excerpt: z.array(z.string()).nullable(),
     note: z.string().nullable(),
   }),
-  annotations: READ,
+  annotations: READ_ONLY,
   handler: async (args, ctx) => {
     let uuid = args.deployment;
     if (!uuid) {

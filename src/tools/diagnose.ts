@@ -5,7 +5,7 @@ import { deploymentResult, resolveTarget } from './common.js';
 import { failingExcerpt } from './deploylog.js';
 import { fenceUntrusted, formatAge, parseTimeArg } from './format.js';
 import { fetchLogs, formatLogLine, LogLine, type LogLineOut } from './logs.js';
-import { defineTool, type ToolContext } from './registry.js';
+import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
 import { AppRef, EnvRef } from './schemas.js';
 
 const ERROR_LINE =
@@ -74,7 +74,7 @@ const diagnoseEnvironment = defineTool({
     }),
     last_successful_backup: z.object({ uuid: z.string(), created: z.string().nullable() }).nullable(),
   }),
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: READ_ONLY,
   handler: async (args, ctx) => {
     const since = parseTimeArg('since', args.since);
     const { env } = await resolveTarget(ctx, args.app, args.environment);

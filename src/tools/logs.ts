@@ -12,7 +12,7 @@ import {
   sanitizeText,
   truncateLine,
 } from './format.js';
-import { defineTool, type ToolContext } from './registry.js';
+import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
 import { AppRef, Cursor, EnvRef } from './schemas.js';
 
 export const LogLine = z.object({ timestamp: z.string(), service: z.string(), message: z.string() });
@@ -123,7 +123,7 @@ const getEnvironmentLogs = defineTool({
     has_more: z.boolean(),
     next_cursor: z.string().nullable(),
   }),
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: READ_ONLY,
   handler: async (args, ctx) => {
     const { app, env } = await resolveTarget(ctx, args.app, args.environment);
     const now = Date.now();

@@ -19,6 +19,14 @@ export interface ToolAnnotations {
   openWorldHint: boolean;
 }
 
+/** The annotations of every tool that only reads. */
+export const READ_ONLY: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
 export interface ResourceLinkItem {
   type: 'resource_link';
   uri: string;
