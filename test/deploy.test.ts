@@ -226,3 +226,27 @@ describe('stateless replicas', () => {
     }
   });
 });
+
+describe('attach promise', () => {
+  it('never starts an unconfirmed deploy when the one it meant to attach to has finished', async () => {
+    h = await startHarness({ sandbox: { timings: { ...FAST, deployMs: 2000 } } });
+    const env = await h.divio.resolveEnvironment(await h.divio.resolveApplication('blog'), 'test');
+    await h.divio.deployments.create({ environment: env.uuid });
+    h.sandbox.clearRequestLog();
+    // The preview sees the running deploy; by the time the handler looks again it has finished.
+    const running = h.sandbox.state.deploymentsOf(env.uuid)[0];
+    if (!running) throw new Error('no running deployment');
+    const originalGet = h.divio.environments.get.bind(h.divio.environments);
+    let calls = 0;
+    h.divio.environments.get = async (uuid, opts) => {
+      calls++;
+      // First look (the preview): running. Later looks: the deploy has ended.
+      if (calls > 1) running.startedMs -= 60_000;
+      return originalGet(uuid, opts);
+    };
+    const r = await h.call('deploy_environment', { app: 'blog', environment: 'test' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('Nothing new was started');
+    expect(deployPosts(h)).toHaveLength(0);
+  });
+});

@@ -134,7 +134,7 @@ export function writeEnvelope(result: z.ZodObject) {
 const DialogAnswer = z.object({ confirm: z.boolean() });
 
 export type GateOutcome =
-  | { proceed: true; preview: ConfirmPreview; confirmedBy: 'person' | 'token' | 'none' }
+  | { proceed: true; preview: ConfirmPreview; confirmedBy: 'person' | 'token' | 'mode-none' | 'no-write' }
   | { proceed: false; result: CallToolResult | InputRequiredResult };
 
 function refuse(text: string): GateOutcome {
@@ -165,8 +165,8 @@ export async function runGate(
       `${where} is read-only for this server (--read-only-environments), so ${tool.name} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
     );
   }
-  if (preview.noWrite || config.confirmMode === 'none')
-    return { proceed: true, preview, confirmedBy: 'none' };
+  if (preview.noWrite) return { proceed: true, preview, confirmedBy: 'no-write' };
+  if (config.confirmMode === 'none') return { proceed: true, preview, confirmedBy: 'mode-none' };
 
   const protectedEnv = isProtected(config, t);
   const mode = config.confirmMode;

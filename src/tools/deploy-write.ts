@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ConnectionError, type Deployment, TimeoutError } from '../client/index.js';
 import { deploymentResult, deploymentSummary, resolveTarget, summariseDeployment } from './common.js';
 import { failingExcerpt } from './deploylog.js';
+import { ToolError } from './errors.js';
 import { fenceUntrusted, formatAge } from './format.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, DeploymentSummarySchema, EnvRef, WaitSeconds } from './schemas.js';
@@ -124,6 +125,13 @@ export const deployEnvironment = defineTool({
     const { app, env } = await resolveTarget(ctx, args.app, args.environment);
     const detail = await ctx.client.environments.get(env.uuid, { signal: ctx.signal });
     const running = summariseDeployment(detail.currently_running_deployment as never);
+    if (!running && ctx.confirmation === 'no-write') {
+      // The preview promised to attach to a running deploy; it has ended since, and starting a new one
+      // was never confirmed.
+      throw new ToolError(
+        `The deployment of ${app.slug}/${env.slug} this call would have attached to has already finished. Nothing new was started. Check it with list_deployments, or call deploy_environment again to start a new deploy (that asks for confirmation).`,
+      );
+    }
     const initial = running
       ? await ctx.client.deployments.get(running.uuid, { signal: ctx.signal })
       : await startDeployment(ctx, env.uuid, args.build_mode);

@@ -49,6 +49,11 @@ export interface ToolContext {
   mcp: ServerContext;
   /** Whether this request's client can show a form dialog (elicitation) to the person. */
   canElicit: boolean;
+  /**
+   * For write tools, how the gate let this call through. 'no-write' means the preview promised that nothing
+   * would be written (e.g. attaching to a running deploy): the handler must keep that promise.
+   */
+  confirmation?: 'person' | 'token' | 'mode-none' | 'no-write';
   /** Writes one structured audit line to stderr. */
   audit: (entry: Record<string, unknown>) => void;
 }
@@ -238,7 +243,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           const { confirm: _token, ...actionArgs } = args;
           const t = gate.preview.target;
           target = { app: t.app, environment: t.environment, confirmed_by: gate.confirmedBy };
-          const out = await tool.handler(actionArgs, ctx);
+          const out = await tool.handler(actionArgs, { ...ctx, confirmation: gate.confirmedBy });
           deps.audit({ tool: tool.name, ...target, outcome: 'ok', uuid: tool.auditUuid?.(out) ?? null });
           const { summary, details } = gate.preview;
           return {
