@@ -1,0 +1,61 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The official MCP conformance suite (0.1.13, the last release that runs on Node 20) against the built
+// server over Streamable HTTP: the generic scenarios that apply to any server. tools-call-error needs the
+// suite's fixture tool, and logging-set-level tests MCP logging, deprecated in 2026-07-28 and not offered.
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = `${ROOT}node_modules/@modelcontextprotocol/conformance/dist/index.js`;
+const SCENARIOS = [
+  'server-initialize',
+  'ping',
+  'tools-list',
+  'resources-list',
+  'prompts-list',
+  'dns-rebinding-protection',
+];
+
+let child: ChildProcess;
+let url = '';
+
+beforeAll(async () => {
+  child = spawn(
+    process.execPath,
+    [`${ROOT}dist/index.js`, '--sandbox', '--transport', 'http', '--port', '0'],
+    {
+      env: getDefaultEnvironment(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
+  for (let waited = 0; waited < 15_000 && !url; waited += 25) {
+    url = /MCP endpoint (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(stderr)?.[1] ?? '';
+    if (!url) await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!url) throw new Error(`server did not start: ${stderr}`);
+});
+
+afterAll(() => {
+  child?.kill();
+});
+
+describe('MCP conformance suite', () => {
+  it.each(SCENARIOS)('%s', async (scenario) => {
+    const result = await run(process.execPath, [CLI, 'server', '--url', url, '--scenario', scenario], {
+      timeout: 60_000,
+    }).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e: { code?: number; stdout?: string }) => ({ code: e.code ?? 1, out: e.stdout ?? '' }),
+    );
+    expect(result.code, result.out).toBe(0);
+    expect(result.out).toMatch(/0 failed/);
+  });
+});
