@@ -54,6 +54,16 @@ describe('tool definitions (allTools)', () => {
       expect(tool.output).toBeDefined();
       expect(typeof tool.handler).toBe('function');
       expect(typeof tool.render).toBe('function');
+      if (tool.name.startsWith('list_')) {
+        // Lists take a bounded limit and a cursor and always say whether there is more.
+        expect(Object.keys(tool.input.shape), 'list input').toEqual(
+          expect.arrayContaining(['limit', 'cursor']),
+        );
+        expect(Object.keys(tool.output.shape), 'list output').toEqual(
+          expect.arrayContaining(['has_more', 'next_cursor']),
+        );
+        expect(tool.input.shape.limit.safeParse(1000).success, 'limit is bounded').toBe(false);
+      }
     });
   }
 });

@@ -748,6 +748,7 @@ describe('pagination of every list tool', () => {
     ['list_environment_variables', 'variables', { app: 'shop', environment: 'live' }],
     ['list_domains', 'domains', { app: 'shop' }],
     ['list_cronjobs', 'cronjobs', { app: 'shop', environment: 'live' }],
+    ['list_service_instances', 'services', { app: 'shop', environment: 'live' }],
   ];
 
   it.each(LISTS)('%s: pages of 1 add up to the full list, each item once', async (name, key, args) => {

@@ -48,8 +48,7 @@ const listApplications = defineTool({
   name: 'list_applications',
   title: 'List applications',
   toolset: 'apps',
-  description:
-    'Applications (slug, name, uuid, organisation), filtered by organisation or name. Start here to find app slugs. Paginated.',
+  description: 'Applications (slug, name, uuid, organisation), filtered by organisation or name. Paginated.',
   input: z.strictObject({
     organisation: z.string().max(200).optional().describe('Organisation UUID or exact name'),
     name: z.string().min(1).max(100).optional().describe('Part of the app name'),
@@ -264,8 +263,7 @@ const getEnvironment = defineTool({
   name: 'get_environment',
   title: 'Get environment status',
   toolset: 'apps',
-  description:
-    'Environment status: branch, URL, running and last deployment, pending commits, services. For "what is wrong" use diagnose_environment.',
+  description: 'Environment status: branch, URL, running and last deployment, pending commits, services.',
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: EnvironmentStatus,
   annotations: READ_ONLY,

@@ -206,7 +206,7 @@ export const getBackupDownloadUrl = defineTool({
   title: 'Get backup download URL',
   toolset: 'backups',
   description:
-    'Time-limited download URL for one service of a backup (e.g. the database dump). Anyone with it gets the data: needs confirmation.',
+    'Time-limited download URL for one service of a backup. Anyone holding it gets the data: needs confirmation.',
   input: z.strictObject({
     backup: Uuid('Backup').describe('From list_backups'),
     service: z.string().min(1).max(64).default('database').describe('database, storage or a prefix'),

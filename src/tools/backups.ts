@@ -100,7 +100,7 @@ const listBackups = defineTool({
   title: 'List backups',
   toolset: 'backups',
   description:
-    'Backups of an environment, newest first: state, result, per-service size and time taken. Paginated.',
+    'Backups of an environment, newest first: state, result, size and time per service. Paginated.',
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({ app: z.string(), environment: z.string(), backups: z.array(BackupRow), ...PageInfo }),
   annotations: READ_ONLY,
@@ -195,7 +195,7 @@ const createBackup = defineTool({
   title: 'Create backup',
   toolset: 'backups',
   description:
-    "Back up an environment's database and/or storage; waits with progress. If the wait ends first, follow the returned UUID with get_backup.",
+    "Back up an environment's database and/or storage, waiting with progress. If the wait ends first, follow it with get_backup.",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,

@@ -9,9 +9,8 @@ const listServiceInstances = defineTool({
   name: 'list_service_instances',
   title: 'List service instances',
   toolset: 'config',
-  description:
-    'Services (database, storage...) of an environment: type, prefix, status (NEW = not provisioned).',
-  input: z.strictObject({ app: AppRef, environment: EnvRef }),
+  description: 'Services of an environment: type, prefix, status (NEW = not provisioned). Paginated.',
+  input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({
     app: z.string(),
     environment: z.string(),
@@ -24,33 +23,33 @@ const listServiceInstances = defineTool({
         service: z.string().nullable(),
       }),
     ),
+    ...PageInfo,
   }),
   annotations: READ_ONLY,
-  handler: async ({ app: appRef, environment }, ctx) => {
+  handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
-    const services = [];
-    for await (const s of ctx.client.paginate<Record<string, unknown> & { uuid: string }>(
-      '/apps/v3/service-instances/',
-      { environment: env.uuid, page_size: 100 },
-      undefined,
-      ctx.signal,
-    )) {
-      services.push({
+    const page = await onePage(ctx, cursor, () =>
+      ctx.client.serviceInstances.list({ environment: env.uuid, page_size: limit }, { signal: ctx.signal }),
+    );
+    return {
+      app: String(app.slug ?? app.uuid),
+      environment: env.slug,
+      services: page.results.map((s) => ({
         uuid: s.uuid,
-        type: String(s['type'] ?? 'UNKNOWN'),
-        prefix: String(s['prefix'] ?? ''),
-        status: String(s['service_status'] ?? 'UNKNOWN'),
-        service: idOf(s['service']),
-      });
-      if (services.length >= 200) break;
-    }
-    return { app: String(app.slug ?? app.uuid), environment: env.slug, services };
+        type: String(s.type ?? 'UNKNOWN'),
+        prefix: String(s.prefix ?? ''),
+        status: String(s.service_status ?? 'UNKNOWN'),
+        service: idOf(s.service),
+      })),
+      ...pageInfo(page),
+    };
   },
   render: (out) =>
     [
       `Services of ${out.app}/${out.environment}:`,
       ...out.services.map((s) => `- ${s.type} prefix ${s.prefix}: ${s.status} (${s.uuid})`),
       out.services.length === 0 ? 'None.' : '',
+      out.has_more ? 'More: pass next_cursor.' : '',
     ]
       .filter(Boolean)
       .join('\n'),

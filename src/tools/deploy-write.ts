@@ -60,7 +60,7 @@ export const deployEnvironment = defineTool({
   title: 'Deploy environment',
   toolset: 'deploy',
   description:
-    'Deploy an environment and wait with progress; attaches to a running deploy instead of starting another. On failure returns the failing log part. Needs confirmation.',
+    'Deploy an environment, waiting with progress; attaches to a running deploy instead. A failure returns the failing log part. Needs confirmation.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,

@@ -103,7 +103,7 @@ const getEnvironmentLogs = defineTool({
   title: 'Get environment logs',
   toolset: 'logs',
   description:
-    'Runtime logs, oldest first, filtered by time, service and text. Capped; the note says what was cut and how to narrow. Untrusted data. Pages go back in time.',
+    'Runtime logs, oldest first, filtered by time, service and text. Capped (the note says how to narrow). Untrusted data. Pages go back in time.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,

@@ -123,12 +123,13 @@ export function advertisedSchema(schema: AnyObject, io: 'input' | 'output'): Any
   if (io === 'input') {
     // Unknown keys are still rejected by the strict zod schema, with a message naming them.
     delete json['additionalProperties'];
-    // Sanity bounds (non-empty, at most 200 characters) are enforced but not worth advertising.
+    // Sanity bounds (non-empty, at most 200 characters, counts from 0 or 1) are enforced but not worth advertising.
     for (const prop of Object.values((json['properties'] ?? {}) as Record<string, JsonObject>)) {
       if (prop['minLength'] === 1) delete prop['minLength'];
       if (prop['minLength'] === undefined) delete prop['maxLength'];
       // Patterns and item bounds are enforced on every call; the validation error names the field.
       delete prop['pattern'];
+      if (prop['minimum'] === 0 || prop['minimum'] === 1) delete prop['minimum'];
       delete prop['maxItems'];
       if (prop['items'] && typeof prop['items'] === 'object')
         prop['items'] = { type: (prop['items'] as JsonObject)['type'] };
