@@ -18,7 +18,12 @@ describe('get_environment_logs size cap', () => {
   });
 
   it('refuses a window whose start is not before its end', async () => {
-    const r = await h.call('get_environment_logs', { app: 'shop', environment: 'live', since: '1h', until: '2h' });
+    const r = await h.call('get_environment_logs', {
+      app: 'shop',
+      environment: 'live',
+      since: '1h',
+      until: '2h',
+    });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('is not before until');
   });
