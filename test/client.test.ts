@@ -767,6 +767,97 @@ describe('resolution', () => {
     expect(a).toHaveLength(2);
   });
 
+  it('a shared lookup is not cancelled by one caller: each caller only answers to its own signal', async () => {
+    pool()
+      .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })
+      .reply(200, page(envs), { headers: JSON_HEADERS })
+      .delay(30);
+    const client = makeClient();
+    const first = new AbortController();
+    const a = client.listEnvironmentsCached(APP, first.signal);
+    const b = client.listEnvironmentsCached(APP, new AbortController().signal);
+    first.abort(new Error('caller A gave up'));
+    await expect(a).rejects.toThrow('caller A gave up');
+    expect(await b).toHaveLength(2);
+
+    client.invalidateCache();
+    pool()
+      .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })
+      .reply(200, page(envs), { headers: JSON_HEADERS })
+      .delay(30);
+    const second = new AbortController();
+    const c = client.listEnvironmentsCached(APP);
+    const d = client.listEnvironmentsCached(APP, second.signal);
+    second.abort(new Error('caller D gave up'));
+    await expect(d).rejects.toThrow('caller D gave up');
+    expect(await c).toHaveLength(2);
+  });
+
+  it('a cancelled application listing does not fail a concurrent resolution', async () => {
+    pool()
+      .intercept({ path: '/apps/v3/applications/?slug=nope', method: 'GET' })
+      .reply(200, page([]), { headers: JSON_HEADERS })
+      .times(2);
+    pool()
+      .intercept({ path: '/apps/v3/applications/?page_size=100', method: 'GET' })
+      .reply(200, page(apps), { headers: JSON_HEADERS })
+      .delay(30);
+    const client = makeClient();
+    const first = new AbortController();
+    const a = client.resolveApplication('nope', first.signal);
+    const b = client.resolveApplication('nope', new AbortController().signal);
+    await new Promise((r) => setTimeout(r, 10));
+    first.abort(new Error('caller A gave up'));
+    await expect(a).rejects.toThrow('caller A gave up');
+    await expect(b).rejects.toBeInstanceOf(ResolutionError);
+  });
+
+  it('stops following a self-referencing next link in the application listing', async () => {
+    const self = `${BASE}/apps/v3/applications/?page=2&page_size=100`;
+    pool()
+      .intercept({ path: '/apps/v3/applications/?slug=nope', method: 'GET' })
+      .reply(200, page([]), { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: '/apps/v3/applications/?page_size=100', method: 'GET' })
+      .reply(200, { count: 2, next: self, previous: null, results: apps }, { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: '/apps/v3/applications/?page=2&page_size=100', method: 'GET' })
+      .reply(200, { count: 2, next: self, previous: null, results: [] }, { headers: JSON_HEADERS });
+    const err = (await makeClient()
+      .resolveApplication('nope')
+      .catch((e: unknown) => e)) as ResolutionError;
+    expect(err.choices).toEqual(['shop', 'blog']);
+  });
+
+  it('caps the application listing at a fixed number of pages', async () => {
+    pool()
+      .intercept({ path: '/apps/v3/applications/?slug=nope', method: 'GET' })
+      .reply(200, page([]), { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: '/apps/v3/applications/?page_size=100', method: 'GET' })
+      .reply(
+        200,
+        { count: 2, next: `${BASE}/apps/v3/applications/?page=1`, previous: null, results: apps },
+        {
+          headers: JSON_HEADERS,
+        },
+      );
+    let served = 0;
+    pool()
+      .intercept({ path: (p) => p.startsWith('/apps/v3/applications/?page='), method: 'GET' })
+      .reply(200, (opts) => {
+        served++;
+        const n = Number(new URL(opts.path, BASE).searchParams.get('page')) + 1;
+        return { count: 2, next: `${BASE}/apps/v3/applications/?page=${n}`, previous: null, results: [] };
+      })
+      .persist();
+    const err = (await makeClient()
+      .resolveApplication('nope')
+      .catch((e: unknown) => e)) as ResolutionError;
+    expect(err.choices).toEqual(['shop', 'blog']);
+    expect(served).toBe(19);
+  });
+
   it('expires cached entries after the TTL', async () => {
     pool()
       .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })

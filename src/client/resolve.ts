@@ -8,6 +8,8 @@ import { type Application, ApplicationSchema, type Environment } from './schemas
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_CACHED_APPS = 200;
 const MAX_LISTED_CHOICES = 25;
+// Hard stop for the application listing: a server that keeps handing out fresh `next` links cannot hold us.
+const MAX_LISTING_PAGES = 20;
 
 interface Entry<T> {
   value: T;
@@ -16,6 +18,29 @@ interface Entry<T> {
 
 export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
+}
+
+/**
+ * Wait for a shared promise on behalf of one caller: the caller's own signal rejects only its own wait and
+ * leaves the shared work (and every other caller) alone.
+ */
+function withSignal<T>(shared: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function listChoices(choices: string[], total: number): string {
@@ -28,7 +53,9 @@ export class Resolver {
   readonly #client: DivioClient;
   readonly #ttlMs: number;
   readonly #apps = new Map<string, Entry<Application>>();
-  // Listings cache the promise, so concurrent callers share one request; a failure is evicted at once.
+  // Listings cache the promise, so concurrent callers share one request; a failure is evicted at once. The
+  // shared request runs under no caller's signal (only the client's own per-request timeout), and each caller
+  // waits on it with its own signal, so one caller cancelling never fails the others.
   readonly #envs = new Map<string, Entry<Promise<Environment[]>>>();
   #appList: Entry<Promise<{ apps: Application[]; total: number }>> | undefined;
 
@@ -70,27 +97,31 @@ export class Resolver {
 
   #appListing(signal?: AbortSignal): Promise<{ apps: Application[]; total: number }> {
     const cached = this.#fresh(this.#appList);
-    if (cached) return cached;
-    const promise = this.#fetchAppListing(signal);
+    if (cached) return withSignal(cached, signal);
+    const promise = this.#fetchAppListing();
     const entry = { value: promise, expires: Date.now() + this.#ttlMs };
     this.#appList = entry;
     promise.catch(() => {
       if (this.#appList === entry) this.#appList = undefined;
     });
-    return promise;
+    return withSignal(promise, signal);
   }
 
-  async #fetchAppListing(signal?: AbortSignal): Promise<{ apps: Application[]; total: number }> {
+  async #fetchAppListing(): Promise<{ apps: Application[]; total: number }> {
     const apps: Application[] = [];
     let total = 0;
-    let page = await this.#client.applications.list({ page_size: 100 }, { signal });
-    for (;;) {
+    let page = await this.#client.applications.list({ page_size: 100 });
+    const seen = new Set<string>();
+    for (let pages = 1; ; pages++) {
       total = page.count ?? total;
       for (const app of page.results) {
         if (apps.length < MAX_CACHED_APPS) apps.push(app);
       }
-      if (!page.next || apps.length >= MAX_CACHED_APPS) break;
-      page = await this.#client.getPageByUrl(page.next, ApplicationSchema, signal);
+      const next = page.next;
+      // A repeated link (or an endless chain of empty pages) must not loop forever.
+      if (!next || seen.has(next) || apps.length >= MAX_CACHED_APPS || pages >= MAX_LISTING_PAGES) break;
+      seen.add(next);
+      page = await this.#client.getPageByUrl(next, ApplicationSchema);
     }
     return { apps, total: Math.max(total, apps.length) };
   }
@@ -104,11 +135,11 @@ export class Resolver {
   listEnvironmentsCached(appUuid: string, signal?: AbortSignal): Promise<Environment[]> {
     const key = appUuid.toLowerCase();
     const cached = this.#fresh(this.#envs.get(key));
-    if (cached) return cached;
+    if (cached) return withSignal(cached, signal);
     const promise = (async () => {
       const envs: Environment[] = [];
       const params = { application: appUuid, page_size: 100 };
-      for await (const env of this.#client.environments.iterate(params, { signal })) envs.push(env);
+      for await (const env of this.#client.environments.iterate(params)) envs.push(env);
       return envs;
     })();
     const entry = { value: promise, expires: Date.now() + this.#ttlMs };
@@ -116,7 +147,7 @@ export class Resolver {
     promise.catch(() => {
       if (this.#envs.get(key) === entry) this.#envs.delete(key);
     });
-    return promise;
+    return withSignal(promise, signal);
   }
 
   async #appNotFound(ref: string, reason: string, signal?: AbortSignal): Promise<ResolutionError> {
