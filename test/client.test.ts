@@ -183,6 +183,27 @@ describe('request basics', () => {
     expect(err).toBeInstanceOf(ResponseFormatError);
     expect((err as Error).message).toContain('uuid');
   });
+
+  it('refuses a response body larger than maxResponseBytes', async () => {
+    const big = { uuid: 'r', name: 'x'.repeat(5000) };
+    pool()
+      .intercept({ path: '/apps/v3/regions/r1/', method: 'GET' })
+      .reply(200, big, { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: '/apps/v3/regions/r2/', method: 'GET' })
+      .reply(200, JSON.stringify(big), { headers: { ...JSON_HEADERS, 'content-length': '5023' } });
+    pool().intercept({ path: '/apps/v3/regions/r3/', method: 'GET' }).reply(500, 'y'.repeat(5000));
+    pool()
+      .intercept({ path: '/apps/v3/regions/r4/', method: 'GET' })
+      .reply(200, { uuid: 'r4', name: 'é'.repeat(100) }, { headers: JSON_HEADERS });
+    const client = makeClient({ maxResponseBytes: 1000, retry: { maxRetries: 0 } });
+    for (const id of ['r1', 'r2', 'r3']) {
+      const err = await client.regions.get(id).catch((e: unknown) => e);
+      expect(err, id).toBeInstanceOf(ResponseFormatError);
+      expect((err as Error).message).toContain('larger than the 1000-byte limit');
+    }
+    expect((await client.regions.get('r4')).name).toBe('é'.repeat(100));
+  });
 });
 
 describe('error mapping', () => {
@@ -343,10 +364,35 @@ describe('retries', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
   });
 
+  it('accepts only integer seconds or an HTTP-date as Retry-After; junk means no Retry-After', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('0', now)).toBe(0);
+    expect(parseRetryAfter(' 120 ', now)).toBe(120_000);
+    expect(parseRetryAfter('Thursday, 01-Jan-26 00:00:07 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Thu Jan  1 00:00:09 2026', now)).toBe(9000);
+    for (const junk of ['-1', '1 2', '1.5', '+3', '2026-01-01T00:00:05Z', 'Thu, 01 Jan 2026']) {
+      expect(parseRetryAfter(junk, now), junk).toBeUndefined();
+    }
+    expect(parseRetryAfter('Fri, 30 Feb 2026 00:00:00 GMT', now)).toBeUndefined();
+    expect(parseRetryAfter('Thu, 01 Jan 2026 25:00:00 GMT', now)).toBeUndefined();
+  });
+
+  it('falls back to normal backoff when Retry-After is malformed', async () => {
+    pool()
+      .intercept({ path: '/iam/v3/me/', method: 'GET' })
+      .reply(429, {}, { headers: { 'retry-after': '-1' } });
+    pool()
+      .intercept({ path: '/iam/v3/me/', method: 'GET' })
+      .reply(200, { uuid: 'u' }, { headers: JSON_HEADERS });
+    await makeClient({ retry: { baseDelayMs: 100, maxDelayMs: 100 } }).users.me();
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(50);
+  });
+
   it('waits the real Retry-After with the default sleep', async () => {
     pool()
       .intercept({ path: '/iam/v3/me/', method: 'GET' })
-      .reply(503, {}, { headers: { 'retry-after': '0.05' } });
+      .reply(503, {}, { headers: { 'retry-after': '1' } });
     pool()
       .intercept({ path: '/iam/v3/me/', method: 'GET' })
       .reply(200, { uuid: 'u' }, { headers: JSON_HEADERS });
@@ -354,7 +400,7 @@ describe('retries', () => {
     const started = performance.now();
     await client.users.me();
     // Only a lower bound: timers never fire early (allow 1 ms of clock rounding).
-    expect(performance.now() - started).toBeGreaterThanOrEqual(49);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(999);
   });
 
   it('returns the error at once when Retry-After exceeds the wait cap', async () => {
@@ -589,6 +635,27 @@ describe('pagination', () => {
     );
     // Net connect is disabled and evil.example has no interceptors: had a request been attempted, the error
     // would have been a ConnectionError rather than CrossOriginError.
+  });
+
+  it('behind a proxy path prefix, follows links only under that prefix', async () => {
+    const proxy = 'https://api.example.test/divio';
+    pool()
+      .intercept({ path: '/divio/apps/v3/applications/?page=2', method: 'GET' })
+      .reply(200, { count: 1, next: null, previous: null, results: [app(1)] }, { headers: JSON_HEADERS });
+    const client = makeClient({ baseUrl: proxy });
+    expect(client.checkedUrl(`${proxy}/apps/v3/applications/?page=2`).pathname).toBe(
+      '/divio/apps/v3/applications/',
+    );
+    expect((await client.getPageByUrl(`${proxy}/apps/v3/applications/?page=2`)).results).toHaveLength(1);
+    for (const outside of [
+      `${BASE}/apps/v3/applications/`,
+      `${BASE}/divio-other/apps/v3/applications/`,
+      `${BASE}/divio/../admin/`,
+      '/other/x/',
+    ]) {
+      expect(() => client.checkedUrl(outside), outside).toThrow(CrossOriginError);
+      await expect(client.getPageByUrl(outside)).rejects.toBeInstanceOf(CrossOriginError);
+    }
   });
 });
 

@@ -55,6 +55,8 @@ export interface DivioClientOptions {
   /** Cache lifetime for slug resolution (default 30 s). */
   resolveTtlMs?: number | undefined;
   userAgent?: string | undefined;
+  /** Largest response body read, in bytes (default 20 MiB); a bigger one fails with ResponseFormatError. */
+  maxResponseBytes?: number | undefined;
   /** Test hook: replaces the abortable sleep used between retries. */
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
@@ -83,13 +85,55 @@ const NOT_CONNECTED_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** Parse `Retry-After` (delta seconds or an HTTP date) into milliseconds. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = MONTHS.join('|');
+const DAY = 'Mon|Tue|Wed|Thu|Fri|Sat|Sun';
+const LONG_DAY = 'Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday';
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+// RFC 9110 §5.6.7: the preferred IMF-fixdate and the two obsolete forms a recipient must still accept.
+const IMF_FIXDATE = new RegExp(`^(?:${DAY}), (\\d{2}) (${MONTH}) (\\d{4}) ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(`^(?:${LONG_DAY}), (\\d{2})-(${MONTH})-(\\d{2}) ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^(?:${DAY}) (${MONTH}) ([ \\d]\\d) ${TIME} (\\d{4})$`);
+
+/** Milliseconds since the epoch for a valid calendar date and time in UTC, else undefined (no rollover). */
+function utc(year: number, month: string, day: number, h: number, m: number, s: number): number | undefined {
+  const mon = MONTHS.indexOf(month);
+  if (h > 23 || m > 59 || s > 60) return undefined;
+  const ms = Date.UTC(year, mon, day, h, m, Math.min(s, 59));
+  const d = new Date(ms);
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== mon || d.getUTCDate() !== day) return undefined;
+  return ms;
+}
+
+/** Parse an HTTP-date (IMF-fixdate, RFC 850 or asctime form) into epoch milliseconds; anything else is undefined. */
+export function parseHttpDate(value: string, now = Date.now()): number | undefined {
+  let m = IMF_FIXDATE.exec(value);
+  if (m) return utc(Number(m[3]), m[2] ?? '', Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = RFC850_DATE.exec(value);
+  if (m) {
+    // A two-digit year more than 50 years in the future means the most recent past year with those digits.
+    let year = Math.floor(new Date(now).getUTCFullYear() / 100) * 100 + Number(m[3]);
+    if (year > new Date(now).getUTCFullYear() + 50) year -= 100;
+    return utc(year, m[2] ?? '', Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  m = ASCTIME_DATE.exec(value);
+  if (m) return utc(Number(m[6]), m[1] ?? '', Number(m[2]?.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
+  return undefined;
+}
+
+/**
+ * Parse `Retry-After` into milliseconds: non-negative integer seconds or an HTTP-date, nothing else. Anything
+ * malformed counts as absent, so the caller falls back to its normal backoff instead of retrying at once.
+ */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
+  if (/^\d+$/.test(trimmed)) {
+    const seconds = Number(trimmed);
+    return Number.isSafeInteger(seconds * 1000) ? seconds * 1000 : undefined;
+  }
+  const date = parseHttpDate(trimmed, now);
+  if (date === undefined) return undefined;
   return Math.max(0, date - now);
 }
 
@@ -125,14 +169,40 @@ function formatIssues(error: z.ZodError): string {
 
 class TimeoutSignal extends Error {}
 
+const DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024;
+
+/** Read a response body as UTF-8, giving up (and dropping the connection) once it passes `max` bytes. */
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  max: number,
+  label: string,
+): Promise<string> {
+  const tooLarge = () =>
+    new ResponseFormatError(`${label} returned a response body larger than the ${max}-byte limit; not read.`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) {
+      body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 export class DivioClient implements Resources {
   readonly baseUrl: string;
   readonly hasToken: boolean;
   readonly #origin: string;
+  /** Path prefix of the base URL without a trailing slash ('' at the root, '/divio' behind a proxy). */
+  readonly #basePath: string;
   readonly #token: string | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
   readonly #userAgent: string;
   readonly #retry: { [K in keyof RetryOptions]-?: number };
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -158,10 +228,12 @@ export class DivioClient implements Resources {
   constructor(opts: DivioClientOptions = {}) {
     this.baseUrl = resolveBaseUrl({ baseUrl: opts.baseUrl, zone: opts.zone });
     this.#origin = new URL(this.baseUrl).origin;
+    this.#basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
     const token = opts.token?.trim();
     this.#token = token ? token : undefined;
     this.hasToken = this.#token !== undefined;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.#retry = {
       maxRetries: opts.retry?.maxRetries ?? 2,
@@ -260,7 +332,7 @@ export class DivioClient implements Resources {
     return this.#send('GET', target, { signal, schema });
   }
 
-  /** Parse a link and refuse it unless it points at the configured API origin. */
+  /** Parse a link and refuse it unless it points at the configured API origin and under its path prefix. */
   checkedUrl(url: string): URL {
     let target: URL;
     try {
@@ -270,6 +342,11 @@ export class DivioClient implements Resources {
     }
     if (target.origin !== this.#origin) {
       throw new CrossOriginError(redact(target.origin, this.#token), this.#origin);
+    }
+    // Behind a proxy (`https://proxy.example/divio`) the same origin may serve other things: stay under the prefix.
+    const base = this.#basePath;
+    if (base && target.pathname !== base && !target.pathname.startsWith(`${base}/`)) {
+      throw new CrossOriginError(redact(target.origin + target.pathname, this.#token), this.baseUrl);
     }
     if (target.username || target.password) throw new DivioError('Invalid pagination URL.', 'invalid_cursor');
     return target;
@@ -385,8 +462,16 @@ export class DivioClient implements Resources {
       });
       status = res.statusCode;
       resHeaders = res.headers;
-      text = await res.body.text();
+      const declared = Number(headerValue(res.headers, 'content-length'));
+      if (declared > this.#maxResponseBytes) {
+        res.body.destroy();
+        throw new ResponseFormatError(
+          `${label} returned a response body larger than the ${this.#maxResponseBytes}-byte limit (${declared} bytes); not read.`,
+        );
+      }
+      text = await readCapped(res.body, this.#maxResponseBytes, label);
     } catch (err) {
+      if (err instanceof ResponseFormatError) throw err;
       if (userSignal?.aborted) throw userSignal.reason;
       if (controller.signal.reason instanceof TimeoutSignal) {
         // We cannot tell whether the server got the request; assume it may have (safe for writes).
