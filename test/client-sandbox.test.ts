@@ -138,13 +138,25 @@ describe('applications and environments', () => {
     expect(first.results.length).toBeLessThanOrEqual(5);
     expect(first.results[0]).toHaveProperty('message');
     expect('count' in first).toBe(false);
-    if (first.previous) {
-      const older = await client.environments.logsPage(first.previous);
-      expect(Array.isArray(older.results)).toBe(true);
+    expect(first.previous).toEqual(expect.any(String));
+    expect(first.next).toEqual(expect.any(String));
+    const stamp = (e: { timestamp?: unknown }) => Date.parse(String(e.timestamp));
+    const key = (e: { timestamp?: unknown; message?: unknown }) =>
+      `${String(e.timestamp)}|${String(e.message)}`;
+    const firstKeys = new Set(first.results.map(key));
+    const older = await client.environments.logsPage(first.previous!);
+    expect(older.results.length).toBeGreaterThan(0);
+    for (const e of older.results) {
+      expect(firstKeys.has(key(e))).toBe(false);
+      expect(stamp(e)).toBeLessThanOrEqual(stamp(first.results[0]!));
     }
-    if (first.next) {
-      const newer = await client.environments.logsPage(first.next);
-      expect(Array.isArray(newer.results)).toBe(true);
+    // Walk back one more page, then follow `next` from there: it must bring newer, different entries.
+    const newer = await client.environments.logsPage(older.next!);
+    expect(newer.results.length).toBeGreaterThan(0);
+    const olderKeys = new Set(older.results.map(key));
+    for (const e of newer.results) {
+      expect(olderKeys.has(key(e))).toBe(false);
+      expect(stamp(e)).toBeGreaterThanOrEqual(stamp(older.results.at(-1)!));
     }
     const web = await client.environments.logs(env.uuid, { service: 'web', limit: 3 });
     for (const entry of web.results) expect(entry.service).toBe('web');
@@ -235,13 +247,25 @@ describe('backups, restores and downloads', () => {
     expect(restores.results.map((r) => r.uuid)).toContain(restore.uuid);
   });
 
-  it('backups.create with a missing field is a ValidationError with field errors', async () => {
+  it('backups.create with an empty services list is a ValidationError with field errors', async () => {
     const env = await shopEnv('test');
     const err = (await client.backups
-      .create({ environment: env.uuid, services: [] as string[], trigger: 'NOPE' })
+      .create({ environment: env.uuid, services: [] as string[] })
       .catch((e: unknown) => e)) as ValidationError;
     expect(err).toBeInstanceOf(ValidationError);
-    expect(Object.keys(err.fieldErrors).length + err.nonFieldErrors.length).toBeGreaterThan(0);
+    expect(err.fieldErrors['services']).toEqual(['This list may not be empty.']);
+  });
+
+  it('backups.create ignores a sent trigger (not in the request schema): the backup is MANUAL', async () => {
+    const env = await shopEnv('test');
+    const instances = await client.serviceInstances.list({ environment: env.uuid });
+    const backup = await client.backups.create({
+      environment: env.uuid,
+      services: [instances.results[0]!.uuid],
+      trigger: 'NOPE',
+    });
+    expect(backup.trigger).toBe('MANUAL');
+    expect((await client.backups.get(backup.uuid)).trigger).toBe('MANUAL');
   });
 });
 
@@ -307,8 +331,11 @@ describe('domains, cronjobs, regions, services', () => {
     const services = await client.services.list({ region: region.uuid });
     expect(services.results.length).toBeGreaterThan(0);
     const shop = await client.resolveApplication('shop');
+    const all = await client.services.list();
     const forApp = await client.services.list({ website: shop.uuid });
-    expect(Array.isArray(forApp.results)).toBe(true);
+    expect(forApp.results.length).toBeGreaterThan(0);
+    expect(forApp.results.length).toBeLessThan(all.results.length);
+    for (const x of forApp.results) expect(x.region).toBe(shop.region);
     const service = services.results[0]!;
     expect((await client.services.get(service.uuid)).uuid).toBe(service.uuid);
   });

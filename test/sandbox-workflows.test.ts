@@ -252,6 +252,19 @@ describe('sandbox: backups, restores and downloads', () => {
     expect((await call('GET', `/apps/v3/backups/${partial.body['uuid']}/`)).body['success']).toBe('PARTIAL');
   });
 
+  it('a PARTIAL outcome where no service succeeded reports FAILURE', async () => {
+    const envId = env('api-gateway', 'staging');
+    sb.control.setBackupOutcome(envId, 'PARTIAL');
+    const created = await call('POST', '/apps/v3/backups/', {
+      environment: envId,
+      services: [si('api-gateway', 'staging', 'DATABASE')],
+    });
+    advance(300);
+    const done = await call('GET', `/apps/v3/backups/${created.body['uuid']}/`);
+    expect(done.body).toMatchObject({ state: 'COMPLETED', success: 'FAILURE' });
+    sb.control.setBackupOutcome(envId, 'SUCCESS');
+  });
+
   it('validates backup bodies', async () => {
     const r = await call('POST', '/apps/v3/backups/', { environment: env('shop', 'test') });
     expect(r).toEqual({ status: 400, body: { services: ['This field is required.'] } });

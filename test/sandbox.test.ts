@@ -49,7 +49,7 @@ describe('sandbox: routing, auth and errors', () => {
     expect(text).not.toContain('nope-123');
   });
 
-  it('redirects GET without trailing slash with 301, 404 for other methods', async () => {
+  it('redirects any method without trailing slash with 301 (APPEND_SLASH), 404 when no slashed route', async () => {
     const r = await get('/apps/v3/applications?slug=shop');
     expect(r.status).toBe(301);
     expect(r.res.headers.get('location')).toBe('/apps/v3/applications/?slug=shop');
@@ -61,8 +61,25 @@ describe('sandbox: routing, auth and errors', () => {
     );
     expect(followed.status).toBe(200);
     expect(((await followed.json()) as { logs: string }).logs).toContain('Deployment successful');
-    const post = await send('POST', '/apps/v3/deployments', { environment: env('blog', 'test') });
-    expect(post.status).toBe(404);
+    const post = await send('POST', '/apps/v3/deployments?x=1', { environment: env('blog', 'test') });
+    expect(post.status).toBe(301);
+    expect(post.res.headers.get('location')).toBe('/apps/v3/deployments/?x=1');
+    expect((await send('POST', '/apps/v3/nope', {})).status).toBe(404);
+  });
+
+  it('routes and authenticates before parsing the body (a bad body on a bad path or without a token)', async () => {
+    const bad = { method: 'POST', body: '{not json', headers: { 'Content-Type': 'application/json' } };
+    const xml = { method: 'POST', body: '<x/>', headers: { 'Content-Type': 'application/xml' } };
+    for (const init of [bad, xml]) {
+      expect((await get('/apps/v3/nope/', init)).status).toBe(404);
+      const anon = await fetch(`${sb.url}/apps/v3/deployments/`, init);
+      expect(anon.status).toBe(401);
+      const put = await get('/apps/v3/applications/', { ...init, method: 'PUT' });
+      expect(put.status).toBe(405);
+    }
+    // once routed and authenticated, the handler reads the body and it fails as before
+    expect((await get('/apps/v3/deployments/', bad)).status).toBe(400);
+    expect((await get('/apps/v3/deployments/', xml)).status).toBe(415);
   });
 
   it('answers unknown paths, unknown objects and invalid path UUIDs with 404 Not found', async () => {
@@ -255,5 +272,97 @@ describe('sandbox: more fidelity checks', () => {
     await get('/apps/v3/domains/?environment=nope');
     expect(sb.requestLog).toHaveLength(1);
     expect(sb.requestLog[0]).toMatchObject({ method: 'GET', status: 400, query: { environment: 'nope' } });
+  });
+});
+
+describe('sandbox: DRF field semantics and filters', () => {
+  const shop = uuidFromName('application:shop');
+  const shopTest = env('shop', 'test');
+
+  it('PUT on an environment variable without value leaves the value unchanged', async () => {
+    const created = await send('POST', '/apps/v3/environment-variables/', {
+      name: 'PUT_KEEPS_VALUE',
+      environment: shopTest,
+      value: 'kept',
+    });
+    expect(created.status).toBe(201);
+    const id = created.body['uuid'] as string;
+    const put = await send('PUT', `/apps/v3/environment-variables/${id}/`, { name: 'PUT_KEEPS_VALUE_2' });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ name: 'PUT_KEEPS_VALUE_2', value: 'kept' });
+    await get(`/apps/v3/environment-variables/${id}/`, { method: 'DELETE' });
+  });
+
+  it('CreateDeployment echoes provision_services and adopt_deployment', async () => {
+    const previous = uuidFromName('deployment:blog/live:0');
+    const d = await send('POST', '/apps/v3/deployments/', {
+      environment: env('blog', 'live'),
+      provision_services: false,
+      adopt_deployment: previous,
+    });
+    expect(d.status).toBe(201);
+    expect(d.body).toMatchObject({ provision_services: false, adopt_deployment: previous });
+    const bad = await send('POST', '/apps/v3/deployments/', {
+      environment: env('blog', 'test'),
+      adopt_deployment: '00000000-0000-4000-8000-000000000000',
+    });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body)).toEqual(['adopt_deployment']);
+  });
+
+  it('reads zone-less date-times as UTC, whatever the host time zone', async () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const make = async (when: string) => {
+        const r = await send('POST', '/apps/v3/backups/', {
+          environment: shopTest,
+          services: [uuidFromName(`service-instance:shop/test:DATABASE:DEFAULT`)],
+          scheduled_for_deletion_at: when,
+        });
+        expect(r.status).toBe(201);
+        return r.body['scheduled_for_deletion_at'];
+      };
+      expect(await make('2030-06-01T12:00:00')).toBe(await make('2030-06-01T12:00:00Z'));
+      expect(await make('2030-06-01 12:00')).toBe('2030-06-01T12:00:00.000Z');
+      const logs = (q: string) => get(`/apps/v3/environments/${env('shop', 'live')}/logs/?limit=50&${q}`);
+      const stamp = '2026-01-01T00:00:00';
+      const [naive, utc] = await Promise.all([logs(`from_ts=${stamp}`), logs(`from_ts=${stamp}Z`)]);
+      expect(naive.status).toBe(200);
+      expect(naive.body['results']).toEqual(utc.body['results']);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
+  it('filters services, environment variables and regions by the declared parameters', async () => {
+    const names = (body: Record<string, unknown>, key = 'name') =>
+      (body['results'] as Record<string, unknown>[]).map((x) => x[key]);
+    const all = await get('/apps/v3/services/');
+    const forShop = await get(`/apps/v3/services/?website=${shop}`);
+    expect(names(forShop.body).length).toBeGreaterThan(0);
+    expect(names(forShop.body).length).toBeLessThan(names(all.body).length);
+    expect(names((await get('/apps/v3/services/?identifier=postgres-15')).body, 'identifier')).toEqual([
+      'postgres-15',
+      'postgres-15',
+    ]);
+    expect(names((await get('/apps/v3/services/?name=Object%20Storage')).body)).toEqual([
+      'Object Storage',
+      'Object Storage',
+    ]);
+    expect(names((await get('/apps/v3/services/?is_backupable=false')).body)).toEqual([]);
+
+    const vars = await get(`/apps/v3/environment-variables/?environment=${shopTest}`);
+    const [a, b] = vars.body['results'] as { uuid: string }[];
+    const picked = await get(
+      `/apps/v3/environment-variables/?environment=${shopTest}&uuid=${a!.uuid}&uuid=${b!.uuid}`,
+    );
+    expect(names(picked.body, 'uuid')).toEqual([a!.uuid, b!.uuid]);
+    const readOnly = await get(`/apps/v3/environment-variables/?environment=${shopTest}&is_read_only=true`);
+    expect(names(readOnly.body).length).toBeLessThan(names(vars.body).length);
+
+    const region = await get('/apps/v3/regions/?name=Europe%20(Frankfurt)');
+    expect(names(region.body, 'short_name')).toEqual(['eu-central']);
   });
 });

@@ -1,5 +1,5 @@
 import type { SandboxState } from './state.js';
-import { HttpError, normaliseUuid } from './util.js';
+import { HttpError, normaliseUuid, parseIsoUtc } from './util.js';
 
 export interface Ctx {
   method: string;
@@ -218,12 +218,14 @@ export class BodyValidator {
   datetime(field: string): string | null | undefined {
     const v = this.data[field];
     if (v === undefined || v === null) return v as null | undefined;
-    if (typeof v !== 'string' || Number.isNaN(Date.parse(v)) || !/^\d{4}-\d\d-\d\d/.test(v))
+    // Zone-less values are UTC, never the host's local time (see parseIsoUtc).
+    const ms = typeof v === 'string' ? parseIsoUtc(v) : Number.NaN;
+    if (Number.isNaN(ms))
       return this.fail(
         field,
         'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].',
       );
-    return new Date(v).toISOString();
+    return new Date(ms).toISOString();
   }
 
   addError(field: string, message: string): void {

@@ -163,6 +163,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         return;
       }
       if (eff.kind === 'rateLimit') {
+        // inferred: 429, Retry-After and DRF's throttle text; facts §8.7: Divio documents no rate limiting
         const n = eff.retryAfterSeconds;
         send(res, entry, {
           status: 429,
@@ -173,10 +174,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       }
     }
 
+    // Like DRF's lazy request.data: a bad body only fails once a handler reads it, i.e. after routing and auth.
+    const ctx = { method, path, query: url.searchParams, origin, state } as Ctx;
+    Object.defineProperty(ctx, 'body', {
+      enumerable: true,
+      get: () => {
+        if (bodyError) throw bodyError;
+        return body;
+      },
+    });
     let result: Result;
     try {
-      if (bodyError) throw bodyError;
-      result = dispatch({ method, path, query: url.searchParams, body, origin, state }, req, url);
+      result = dispatch(ctx, req, url);
     } catch (e) {
       if (e instanceof HttpError) result = { status: e.status, body: e.body, headers: e.headers };
       else result = { status: 500, body: { detail: 'A server error occurred.' } };
@@ -219,12 +228,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (ctx.path.startsWith('/_storage/')) return storage(ctx, url);
     const matched = matchRoute(ctx.path);
     if (!matched) {
-      // Django's APPEND_SLASH: GET/HEAD without the slash redirect when the slashed path exists
-      if (
-        !ctx.path.endsWith('/') &&
-        (ctx.method === 'GET' || ctx.method === 'HEAD') &&
-        matchRoute(`${ctx.path}/`)
-      ) {
+      // Django's APPEND_SLASH: CommonMiddleware answers 301 to the slashed path for any method when DEBUG is
+      // off, so a POST loses its body (inferred: Divio's settings are not known; facts §6 only say it works)
+      if (!ctx.path.endsWith('/') && matchRoute(`${ctx.path}/`)) {
         return { status: 301, headers: { Location: `${ctx.path}/${url.search}` } };
       }
       throw new HttpError(404, { detail: 'Not found.' });
@@ -247,6 +253,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return handler(ctx, id);
   };
 
+  // inferred: DRF's TokenAuthentication `{detail}` 401 bodies; facts §6/§8.8: no Divio source shows them
   const authenticate = (req: IncomingMessage) => {
     const header = req.headers.authorization;
     if (!header) {

@@ -1,7 +1,7 @@
 import type { Ctx, Result } from './http.js';
 import type { LogEntry } from './logs.js';
 import type { Environment } from './state.js';
-import { HttpError } from './util.js';
+import { HttpError, parseIsoUtc } from './util.js';
 
 /*
  * Environment logs with an opaque cursor. The cursor encodes a boundary position p in the
@@ -28,7 +28,8 @@ function decodeCursor(raw: string): number | null {
 function parseTs(raw: string | null): number | null | undefined {
   if (raw === null) return undefined;
   if (!/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(raw)) return null;
-  const ms = Date.parse(raw.includes('T') || raw.includes(' ') ? raw.replace(' ', 'T') : `${raw}T00:00:00Z`);
+  // Zone-less values are UTC, never the host's local time (see parseIsoUtc).
+  const ms = parseIsoUtc(raw);
   return Number.isNaN(ms) ? null : ms;
 }
 
@@ -112,6 +113,7 @@ export function environmentLogs(ctx: Ctx, env: Environment): Result {
     lo = after;
     hi = picked.length >= limit ? i : Math.max(U, after);
   } else {
+    // inferred (facts §3): with no cursor the first page holds the newest entries, listed oldest-first
     const startAt = before !== null ? Math.min(before, U) : U;
     let i = startAt - 1;
     for (; i >= L && picked.length < limit; i--) {

@@ -106,6 +106,7 @@ const listDeployments: Handler = (ctx) => {
   const app = uuidFilter(ctx, 'application');
   const env = uuidFilter(ctx, 'environment');
   const isSuccess = boolFilter(ctx, 'is_success');
+  // ignored: `organisation` and `task` are declared by REF, but their semantics are not established
   const appEnvs = app ? envsOfApp(s, app) : undefined;
   const items = [...s.deployments.values()]
     .filter(
@@ -123,11 +124,14 @@ const createDeployment: Handler = (ctx) => {
   const v = new BodyValidator(ctx.body);
   const envId = v.pk('environment', (u) => s.environments.has(u));
   const buildMode = v.choice('build_mode', ['AUTO', 'ADOPT', 'FORCE'] as const) ?? 'AUTO';
+  // inferred: copy_from is validated as an existing environment (REF only says "string or null <uuid>")
   const copyFrom =
     v.has('copy_from') && v.data['copy_from'] !== null
       ? v.pk('copy_from', (u) => s.environments.has(u))
       : null;
-  v.bool('provision_services');
+  // inferred: REF types adopt_deployment as a UUID; that it must name an existing deployment is our guess
+  const adopt = v.has('adopt_deployment') ? v.pk('adopt_deployment', (u) => s.deployments.has(u)) : undefined;
+  const provisionServices = v.bool('provision_services') ?? true;
   v.check();
   const env = s.environments.get(envId ?? '') as Environment;
   const running = s.deploymentsOf(env.uuid).find((d) => !deploymentPhase(s, d).done);
@@ -136,7 +140,15 @@ const createDeployment: Handler = (ctx) => {
     throw nonFieldError('A deployment is already in progress for this environment.');
   }
   const d = s.createDeployment(env, buildMode, copyFrom ?? null);
-  return ok({ ...deploymentView(s, d), build_mode: d.build_mode, provision_services: true }, 201);
+  return ok(
+    {
+      ...deploymentView(s, d),
+      build_mode: d.build_mode,
+      ...(adopt !== undefined ? { adopt_deployment: adopt } : {}),
+      provision_services: provisionServices,
+    },
+    201,
+  );
 };
 
 // ---- backups -----------------------------------------------------------------------------------
@@ -155,12 +167,14 @@ const createBackup: Handler = (ctx) => {
   const services = v.pkList('services', (u) => s.serviceInstances.has(u));
   const notes = v.string('notes', { maxLength: 255, allowBlank: true }) ?? '';
   const deletion = v.datetime('scheduled_for_deletion_at');
-  // `trigger` is not in the reference's request schema, but the CLI sends it; accept MANUAL/PULL-like strings
-  const trigger = v.string('trigger') ?? 'MANUAL';
+  // inferred: `trigger` is not in REF's request schema, so DRF ignores a sent value (the CLI sends one); MANUAL
+  const trigger = 'MANUAL';
+  // inferred: DRF allows empty lists by default; refusing one here is our guess at Divio's validation
   if (services && services.length === 0) v.addError('services', 'This list may not be empty.');
   if (envId && services) {
     for (const id of services) {
       const si = s.serviceInstances.get(id);
+      // inferred: membership and provisioning checks and their wording are not in REF or the facts
       if (si && si.environment !== envId)
         v.addError('services', `Service instance ${id} does not belong to environment ${envId}.`);
       else if (si?.service_status === 'NEW')
@@ -209,6 +223,7 @@ const createRestore: Handler = (ctx) => {
   if (raw === undefined) v.addError('service_instance_restores', 'This field is required.');
   else if (!Array.isArray(raw))
     v.addError('service_instance_restores', 'Expected a list of items but got type "str".');
+  // inferred: DRF allows empty lists by default; refusing one here is our guess at Divio's validation
   else if (raw.length === 0) v.addError('service_instance_restores', 'This list may not be empty.');
   else {
     const itemErrors: Record<string, string[]>[] = [];
@@ -234,6 +249,7 @@ const createRestore: Handler = (ctx) => {
   }
   v.check();
   const backup = s.backups.get(backupId ?? '') as BackupRecord;
+  // inferred: the belongs-to, "only successful backups" and failed-item checks (and wording) are our guesses
   for (const id of sibIds) {
     if (s.serviceInstanceBackups.get(id)?.backup !== backup.uuid)
       throw nonFieldError(`Service instance backup ${id} does not belong to backup ${backup.uuid}.`);
@@ -280,9 +296,11 @@ const createDownload: Handler = (ctx) => {
   const backupId = v.pk('backup', (u) => s.backups.has(u));
   const trigger = v.choice('trigger', ['MANUAL', 'PULL'] as const, { required: true });
   const sibs = v.pkList('service_instance_backups', (u) => s.serviceInstanceBackups.has(u));
+  // inferred: DRF allows empty lists by default; refusing one here is our guess at Divio's validation
   if (sibs && sibs.length === 0) v.addError('service_instance_backups', 'This list may not be empty.');
   v.check();
   const backup = s.backups.get(backupId ?? '') as BackupRecord;
+  // inferred: the belongs-to and download-availability checks (and wording) are not in REF or the facts
   for (const id of sibs ?? []) {
     const sib = s.serviceInstanceBackups.get(id);
     if (sib?.backup !== backup.uuid)
@@ -341,8 +359,12 @@ const listEnvVars: Handler = (ctx) => {
   const name = ctx.query.get('name');
   const sensitive = boolFilter(ctx, 'is_sensitive');
   const envSlug = ctx.query.get('environment_slug');
+  const uuids = uuidListFilter(ctx, 'uuid');
+  const readOnly = boolFilter(ctx, 'is_read_only');
   const items = [...s.environmentVariables.values()].filter(
     (v) =>
+      (uuids.length === 0 || uuids.includes(v.uuid)) &&
+      (readOnly === undefined || v.is_read_only === readOnly) &&
       (apps.length === 0 || appEnvs.has(v.environment)) &&
       (envs.length === 0 || envs.includes(v.environment)) &&
       (!name || v.name === name) &&
@@ -367,6 +389,7 @@ const createEnvVar: Handler = (ctx) => {
   const sensitive = v.bool('is_sensitive') ?? false;
   const pattern = v.bool('is_pattern_replacement_active') ?? false;
   v.check();
+  // inferred: DRF's UniqueTogetherValidator wording, assuming a unique (environment, name) constraint
   if (!uniqueVarName(s, envId ?? '', name ?? ''))
     throw nonFieldError('The fields environment, name must make a unique set.');
   const uuid = s.newUuid('environment-variable');
@@ -398,11 +421,12 @@ function updateEnvVar(partial: boolean): Handler {
     const value = v.string('value', { maxLength: 10000, allowBlank: true });
     const pattern = v.bool('is_pattern_replacement_active');
     v.check();
+    // inferred: DRF's UniqueTogetherValidator wording, assuming a unique (environment, name) constraint
     if (name !== undefined && !uniqueVarName(s, rec.environment, name, rec.uuid))
       throw nonFieldError('The fields environment, name must make a unique set.');
     if (name !== undefined) rec.name = name;
+    // A PUT without `value` leaves it unchanged: DRF skips optional fields that were not sent.
     if (value !== undefined) rec.value = value;
-    else if (!partial) rec.value = '';
     if (pattern !== undefined) rec.is_pattern_replacement_active = pattern;
     rec.date_modified = iso(s.now());
     return ok(envVarView(rec));
@@ -436,6 +460,7 @@ const createDomain: Handler = (ctx) => {
   const v = new BodyValidator(ctx.body);
   const name = v.string('name', { required: true, maxLength: 255 });
   const envId = v.pk('environment', (u) => s.environments.has(u));
+  // inferred: DRF's UniqueValidator wording, assuming domain names are unique across the platform
   if (name && [...s.domains.values()].some((d) => d.name === name))
     v.addError('name', 'domain with this name already exists.');
   v.check();
@@ -671,8 +696,13 @@ export const routes: Route[] = [
     GET: (ctx) => {
       const uuids = uuidListFilter(ctx, 'uuid');
       const short = ctx.query.get('short_name');
+      const name = ctx.query.get('name');
+      // ignored: `organisation` is declared by REF, but its semantics are not established
       const items = [...ctx.state.regions.values()].filter(
-        (r) => (uuids.length === 0 || uuids.includes(r.uuid)) && (!short || r.short_name === short),
+        (r) =>
+          (uuids.length === 0 || uuids.includes(r.uuid)) &&
+          (!short || r.short_name === short) &&
+          (!name || r.name === name),
       );
       return paginate(ctx, items, (r) => ({ ...r }));
     },
@@ -680,10 +710,25 @@ export const routes: Route[] = [
   route('/apps/v3/regions/{id}/', { GET: (ctx, id) => ok({ ...get(ctx.state.regions, id) }) }),
   route('/apps/v3/services/', {
     GET: (ctx) => {
+      const s = ctx.state;
       const regions = ctx.query.getAll('region').filter((r) => r !== '');
       const type = ctx.query.get('type');
-      const items = [...ctx.state.services.values()].filter(
-        (x) => (regions.length === 0 || regions.includes(x.region)) && (!type || x.type === type),
+      const identifier = ctx.query.get('identifier');
+      const name = ctx.query.get('name');
+      const backupable = boolFilter(ctx, 'is_backupable');
+      const selfManageable = boolFilter(ctx, 'is_self_manageable');
+      // inferred semantics: `website` (an application) keeps the services offered in that application's region
+      const website = uuidFilter(ctx, 'website');
+      const websiteRegion = website ? (s.applications.get(website)?.region ?? '') : undefined;
+      const items = [...s.services.values()].filter(
+        (x) =>
+          (regions.length === 0 || regions.includes(x.region)) &&
+          (!type || x.type === type) &&
+          (!identifier || x.identifier === identifier) &&
+          (!name || x.name === name) &&
+          (backupable === undefined || x.is_backupable === backupable) &&
+          (selfManageable === undefined || x.is_self_manageable === selfManageable) &&
+          (websiteRegion === undefined || x.region === websiteRegion),
       );
       return paginate(ctx, items, (x) => ({ ...x }));
     },

@@ -79,6 +79,7 @@ export interface ServiceInstance {
   environment: string;
   region: string;
   service: string;
+  // inferred: 'READY' and 'NEW' are our values; no source shows the real service_status strings
   service_status: 'READY' | 'NEW';
   prefix: string;
   type: 'DATABASE' | 'STORAGE';
@@ -320,7 +321,9 @@ export class SandboxState {
     scheduledForDeletionAt: string | null;
   }): BackupRecord {
     const uuid = this.newUuid('backup');
-    const outcome = this.backupOutcomes.get(input.env.uuid) ?? 'SUCCESS';
+    const wanted = this.backupOutcomes.get(input.env.uuid) ?? 'SUCCESS';
+    // PARTIAL fails the last service; with fewer than two services none succeeds, and that is a FAILURE.
+    const outcome: BackupOutcome = wanted === 'PARTIAL' && input.services.length < 2 ? 'FAILURE' : wanted;
     const rec: BackupRecord = {
       uuid,
       environment: input.env.uuid,
@@ -673,6 +676,7 @@ function seedBackups(s: SandboxState, app: string, env: Environment): void {
       createdMs,
       durationMs: Math.floor((2 + rand() * 10) * MINUTE),
       outcome,
+      // inferred: 'SCHEDULED' appears in no source (only MANUAL/PULL do); our value for automatic backups
       trigger: i % 2 === 0 ? 'SCHEDULED' : 'MANUAL',
       notes: i % 2 === 0 ? 'Scheduled backup' : 'Before release',
       scheduled_for_deletion_at: iso(createdMs + 30 * DAY),

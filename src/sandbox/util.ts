@@ -61,3 +61,19 @@ export const fieldError = (field: string, message: string): HttpError =>
   new HttpError(400, { [field]: [message] });
 export const nonFieldError = (message: string): HttpError =>
   new HttpError(400, { non_field_errors: [message] });
+
+const ISO_DATETIME = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)(Z|[+-]\d\d:?\d\d)?)?$/i;
+
+/**
+ * Epoch ms of an ISO-8601 date or date-time (NaN if malformed), independent of the host's time zone.
+ * Zone-less values are read as UTC (inferred: Django's default TIME_ZONE is 'UTC'; Divio's setting is not known).
+ */
+export function parseIsoUtc(raw: string): number {
+  const m = ISO_DATETIME.exec(raw);
+  if (!m) return Number.NaN;
+  const [, date, time, zone] = m;
+  if (!time) return Date.parse(`${date}T00:00:00Z`);
+  let z = (zone ?? 'Z').toUpperCase();
+  if (z.length === 5) z = `${z.slice(0, 3)}:${z.slice(3)}`;
+  return Date.parse(`${date}T${time}${z}`);
+}
