@@ -31,7 +31,7 @@ export function createServerFactory(deps: ServerDeps): () => McpServer {
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
       { instructions: INSTRUCTIONS },
     );
-    registerTools(server, allTools, { client: deps.client, config: deps.config, audit });
+    registerTools(server, allTools, { client: deps.client, config: deps.config, audit, log: deps.log });
     registerResources(server, deps);
     registerPrompts(server, deps);
     return server;

@@ -10,10 +10,10 @@ import {
 import { loadServiceBackups } from './backups.js';
 import { idOf } from './common.js';
 import { ToolError } from './errors.js';
-import { formatAge, formatBytes } from './format.js';
+import { formatAge, formatBytes, oneLine } from './format.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { Uuid, WaitSeconds } from './schemas.js';
-import { waitForOperation } from './wait.js';
+import { stillRunning, waitForOperation } from './wait.js';
 
 interface BackupContext {
   backup: Backup;
@@ -137,7 +137,7 @@ export const restoreBackup = defineTool({
           Environment: `${b.app}/${b.env.slug}${production ? ' (production)' : ''}`,
           Overwrites: chosen.map(describeSib).join(', '),
           'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
-          Notes: String(b.backup.notes || '-'),
+          'Notes (user-written)': b.backup.notes ? JSON.stringify(oneLine(String(b.backup.notes))) : '-',
           'Changes since then': 'lost for the restored services',
         },
         // A new restore of this environment changes this, so a token restores once.
@@ -170,6 +170,7 @@ export const restoreBackup = defineTool({
     }
     const outcome = await waitForOperation(
       {
+        initial: created,
         poll: (signal) => ctx.client.backupRestores.get(created.uuid, { signal }),
         isDone: (r) => r.finished === true,
         describe: (r) => ({
@@ -190,7 +191,10 @@ export const restoreBackup = defineTool({
       finished: outcome.finished,
       success,
       next_step: !outcome.finished
-        ? `Still restoring. Check later with list_backups or get_environment; do not start another restore.`
+        ? stillRunning(
+            outcome,
+            `Restore ${created.uuid}: check later with get_environment; do not start another restore.`,
+          )
         : success !== 'SUCCESS'
           ? 'The restore did not fully succeed. Check the environment with diagnose_environment.'
           : 'Verify the environment with diagnose_environment.',
@@ -260,6 +264,7 @@ export const getBackupDownloadUrl = defineTool({
       );
     const outcome = await waitForOperation(
       {
+        initial: item,
         poll: (signal) => ctx.client.backupDownloadServiceInstances.get(item.uuid, { signal }),
         isDone: (d) => typeof d.ended_at === 'string',
         describe: (d) => ({

@@ -3,10 +3,10 @@ import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from
 import { backupLink, envLink } from '../resources/uris.js';
 import { envSlugOf, idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
-import { formatAge, formatBytes, formatDuration, secondsBetween } from './format.js';
+import { formatAge, formatBytes, formatDuration, oneLine, secondsBetween } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, PageInfo, Uuid, WaitSeconds } from './schemas.js';
-import { waitForOperation } from './wait.js';
+import { stillRunning, waitForOperation } from './wait.js';
 
 export const ServiceBackupRow = z.object({
   uuid: z.string(),
@@ -79,7 +79,7 @@ export function backupRow(
     created: typeof b.created === 'string' ? b.created : null,
     state: String(b.state ?? 'UNKNOWN'),
     success: typeof b.success === 'string' ? b.success : null,
-    notes: typeof b.notes === 'string' && b.notes ? b.notes : null,
+    notes: typeof b.notes === 'string' && b.notes ? oneLine(b.notes) : null,
     services: ids.flatMap((id) => {
       const s = sibs.get(id);
       return s ? [sibRow(s)] : [];
@@ -92,7 +92,7 @@ export function renderBackup(b: BackupRowOut): string {
   const services = b.services
     .map((s) => `${s.type.toLowerCase()} ${s.prefix}: ${s.size}, ${formatDuration(s.seconds_taken)}`)
     .join('; ');
-  return `${b.uuid} ${b.environment ?? ''} ${b.created ?? '?'} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — "${b.notes}"` : ''}`;
+  return `${b.uuid} ${b.environment ?? ''} ${b.created ?? '?'} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — notes (user-written): ${JSON.stringify(b.notes)}` : ''}`;
 }
 
 const listBackups = defineTool({
@@ -215,6 +215,15 @@ const createBackup = defineTool({
     next_step: z.string().nullable(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  policyTarget: async (args, ctx) => {
+    const { app, env } = await resolveTarget(ctx, args.app, args.environment);
+    return {
+      app: String(app.slug ?? app.uuid),
+      environment: env.slug,
+      environmentUuid: env.uuid,
+      productionGrade: false,
+    };
+  },
   handler: async (args, ctx) => {
     const { app, env } = await resolveTarget(ctx, args.app, args.environment);
     const instances = await ctx.client.serviceInstances.list(
@@ -243,6 +252,7 @@ const createBackup = defineTool({
     });
     const outcome = await waitForOperation(
       {
+        initial: created,
         poll: (signal) => ctx.client.backups.get(created.uuid, { signal }),
         isDone: (b) => b.state === 'COMPLETED',
         describe: (b) => ({
@@ -254,7 +264,11 @@ const createBackup = defineTool({
       },
       ctx,
     );
-    const sibs = await loadServiceBackups(ctx.client, [outcome.state], ctx.signal);
+    // After a failed poll the API may still be failing: return the handle rather than risk losing it.
+    const sibs =
+      outcome.stoppedBecause === 'poll-failed'
+        ? new Map()
+        : await loadServiceBackups(ctx.client, [outcome.state], ctx.signal).catch(() => new Map());
     const row = backupRow(outcome.state, sibs, env.slug);
     return {
       app: String(app.slug ?? app.uuid),
@@ -263,7 +277,10 @@ const createBackup = defineTool({
       backup: row,
       next_step: outcome.finished
         ? null
-        : `The backup is still ${row.state}. Call get_backup with backup=${row.uuid} to follow it.`,
+        : stillRunning(
+            outcome,
+            `Call get_backup with backup=${row.uuid} to follow it; do not start another.`,
+          ),
     };
   },
   render: (out) =>

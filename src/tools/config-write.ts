@@ -3,6 +3,7 @@ import * as z from 'zod';
 import type { EnvironmentVariable } from '../client/index.js';
 import { resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
+import { sanitizeText } from './format.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, EnvRef } from './schemas.js';
 
@@ -28,7 +29,7 @@ async function findVariable(
 /** A value as it may be shown: sensitive values never leave the server, not even in a preview. */
 function shown(value: unknown, sensitive: boolean): string {
   if (sensitive) return '[sensitive: hidden]';
-  return typeof value === 'string' ? JSON.stringify(value) : '(empty)';
+  return typeof value === 'string' ? JSON.stringify(sanitizeText(value)) : '(empty)';
 }
 
 /** The state a token binds to: which variable, its current value (hashed) and when it last changed. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { appLink, envLink } from '../resources/uris.js';
 import { envSlugMap, idOf, onePage, pageInfo, resolveAppAndEnv, resolveTarget } from './common.js';
-import { fenceUntrusted } from './format.js';
+import { fenceUntrusted, sanitizeText } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, PageInfo } from './schemas.js';
 
@@ -101,7 +101,7 @@ const listEnvironmentVariables = defineTool({
           uuid: v.uuid,
           name: String(v.name ?? ''),
           // Never hand out a sensitive value, whatever the API returned.
-          value: sensitive ? null : typeof v.value === 'string' ? v.value : null,
+          value: sensitive ? null : typeof v.value === 'string' ? sanitizeText(v.value) : null,
           sensitive,
           read_only: v.is_read_only === true,
         };

@@ -55,6 +55,9 @@ function mac(key: Uint8Array, ...parts: string[]): string {
   return h.digest('base64url');
 }
 
+/** What a signed value is for: a token handed to the model, or the state a dialog showed. Never interchangeable. */
+export type TokenPurpose = 'token' | 'dialog';
+
 /** Token layout: v1.<expiry seconds>.<args digest>.<state digest>.<mac>; digests are keyed, so they reveal nothing. */
 export function mintToken(
   key: Uint8Array,
@@ -62,11 +65,12 @@ export function mintToken(
   args: string,
   state: string,
   expiresAt: number,
+  purpose: TokenPurpose = 'token',
 ): string {
   const exp = String(Math.floor(expiresAt / 1000));
   const a = mac(key, 'args', tool, args).slice(0, 16);
   const s = mac(key, 'state', tool, state).slice(0, 16);
-  return `v1.${exp}.${a}.${s}.${mac(key, 'token', tool, exp, a, s)}`;
+  return `v1.${exp}.${a}.${s}.${mac(key, purpose, tool, exp, a, s)}`;
 }
 
 export type TokenCheck = { ok: true } | { ok: false; reason: 'forged' | 'expired' | 'arguments' | 'state' };
@@ -78,11 +82,12 @@ export function checkToken(
   args: string,
   state: string,
   now = Date.now(),
+  purpose: TokenPurpose = 'token',
 ): TokenCheck {
   const parts = token.split('.');
   if (parts.length !== 5 || parts[0] !== 'v1') return { ok: false, reason: 'forged' };
   const [, exp = '', a = '', s = '', sig = ''] = parts;
-  const expected = Buffer.from(mac(key, 'token', tool, exp, a, s));
+  const expected = Buffer.from(mac(key, purpose, tool, exp, a, s));
   const given = Buffer.from(sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given))
     return { ok: false, reason: 'forged' };
@@ -92,7 +97,36 @@ export function checkToken(
   return { ok: true };
 }
 
-const TOKEN_REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'], string> = {
+/*
+ * Single use under concurrency. The state binding makes a token useless once its action has changed the
+ * state, but two calls racing with one token would both pass before either writes. This process therefore
+ * remembers every token it accepted until it expires, and runs at most one write per tool and environment
+ * at a time. Replicas sharing a key share the state binding, not this memory: a replay racing on another
+ * replica within the same moment is only stopped by Divio itself (for example, it refuses a second
+ * concurrent deploy).
+ */
+const acceptedTokens = new Map<string, number>();
+const writesInFlight = new Set<string>();
+
+/** Records a token as used; false when it already was. */
+export function claimToken(token: string, now = Date.now()): boolean {
+  for (const [t, exp] of acceptedTokens) if (exp < now) acceptedTokens.delete(t);
+  if (acceptedTokens.has(token)) return false;
+  const exp = Number(token.split('.')[1] ?? '0') * 1000;
+  acceptedTokens.set(token, Number.isFinite(exp) && exp > now ? exp : now + 3_600_000);
+  return true;
+}
+
+/** Takes the per-tool, per-environment write slot; returns its release, or null when taken. */
+export function acquireWriteSlot(tool: string, environmentUuid: string): (() => void) | null {
+  const key = `${tool}:${environmentUuid}`;
+  if (writesInFlight.has(key)) return null;
+  writesInFlight.add(key);
+  return () => writesInFlight.delete(key);
+}
+
+const TOKEN_REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'] | 'used', string> = {
+  used: 'was already used',
   forged: 'was not issued by this server for this tool',
   expired: 'has expired',
   arguments: 'was issued for different arguments',
@@ -108,6 +142,15 @@ function matchesEnv(list: readonly string[], t: ConfirmPreview['target']): boole
       e === `${t.app}/${t.environment}`.toLowerCase()
     );
   });
+}
+
+/** Refuses any write to an environment configured read-only, in every confirm mode. */
+export function refuseIfReadOnly(tool: string, t: ConfirmPreview['target'], ctx: ToolContext): void {
+  if (!matchesEnv(ctx.config.readOnlyEnvironments, t)) return;
+  ctx.audit({ tool, app: t.app, environment: t.environment, outcome: 'refused: read-only environment' });
+  throw new ToolError(
+    `${t.app}/${t.environment} is read-only for this server (--read-only-environments), so ${tool} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
+  );
 }
 
 export function isProtected(config: ServerConfig, t: ConfirmPreview['target']): boolean {
@@ -134,18 +177,43 @@ export function writeEnvelope(result: z.ZodObject) {
 const DialogAnswer = z.object({ confirm: z.boolean() });
 
 export type GateOutcome =
-  | { proceed: true; preview: ConfirmPreview; confirmedBy: 'person' | 'token' | 'mode-none' | 'no-write' }
+  | {
+      proceed: true;
+      preview: ConfirmPreview;
+      confirmedBy: 'person' | 'token' | 'mode-none' | 'no-write';
+      /** Frees the per-tool, per-environment write slot; call when the handler is done. */
+      release: () => void;
+    }
   | { proceed: false; result: CallToolResult | InputRequiredResult };
 
-function refuse(text: string): GateOutcome {
+function refuse(text: string): { proceed: false; result: CallToolResult } {
   return { proceed: false, result: { isError: true, content: [{ type: 'text', text }] } };
 }
 
+/** The gate with the write slot: at most one write per tool and environment runs at a time in this process. */
 export async function runGate(
   tool: AnyTool,
   args: Record<string, unknown>,
   ctx: ToolContext,
 ): Promise<GateOutcome> {
+  const outcome = await decide(tool, args, ctx);
+  if (!outcome.proceed) return outcome;
+  if (outcome.confirmedBy === 'no-write') return { ...outcome, release: () => undefined };
+  const t = outcome.preview.target;
+  const release = acquireWriteSlot(tool.name, t.environmentUuid);
+  if (!release) {
+    return refuse(
+      `Another ${tool.name} on ${t.app}/${t.environment} is already running on this server. Nothing new was started. Wait for it to finish, then check the result before trying again.`,
+    );
+  }
+  return { ...outcome, release };
+}
+
+type Decision =
+  | { proceed: true; preview: ConfirmPreview; confirmedBy: 'person' | 'token' | 'mode-none' | 'no-write' }
+  | { proceed: false; result: CallToolResult | InputRequiredResult };
+
+async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolContext): Promise<Decision> {
   const spec = tool.confirm;
   if (!spec) throw new Error(`${tool.name} has no confirmation spec`);
   const { confirm: token, ...actionArgs } = args;
@@ -154,17 +222,7 @@ export async function runGate(
   const t = preview.target;
   const where = `${t.app}/${t.environment}`;
 
-  if (matchesEnv(config.readOnlyEnvironments, t)) {
-    ctx.audit({
-      tool: tool.name,
-      app: t.app,
-      environment: t.environment,
-      outcome: 'refused: read-only environment',
-    });
-    throw new ToolError(
-      `${where} is read-only for this server (--read-only-environments), so ${tool.name} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
-    );
-  }
+  refuseIfReadOnly(tool.name, t, ctx);
   if (preview.noWrite) return { proceed: true, preview, confirmedBy: 'no-write' };
   if (config.confirmMode === 'none') return { proceed: true, preview, confirmedBy: 'mode-none' };
 
@@ -197,7 +255,8 @@ export async function runGate(
             tool.name,
             canonicalArgs(actionArgs),
             preview.state,
-            Date.now() + 600_000,
+            Date.now() + config.confirmTtlSeconds * 1000,
+            'dialog',
           ),
         }),
       };
@@ -219,11 +278,24 @@ export async function runGate(
     const echoed = ctx.mcp.mcpReq.requestState?.();
     const check =
       typeof echoed === 'string'
-        ? checkToken(config.confirmKey, echoed, tool.name, canonicalArgs(actionArgs), preview.state)
+        ? checkToken(
+            config.confirmKey,
+            echoed,
+            tool.name,
+            canonicalArgs(actionArgs),
+            preview.state,
+            Date.now(),
+            'dialog',
+          )
         : ({ ok: false, reason: 'forged' } as const);
-    if (!check.ok) {
+    const reason = !check.ok
+      ? check.reason
+      : typeof echoed === 'string' && !claimToken(echoed)
+        ? 'used'
+        : null;
+    if (reason) {
       return refuse(
-        `The confirmation ${TOKEN_REFUSALS[check.reason]}. Nothing was changed. Call ${tool.name} again to see a fresh preview.`,
+        `The confirmation ${TOKEN_REFUSALS[reason]}. Nothing was changed. Call ${tool.name} again to see a fresh preview.`,
       );
     }
     return { proceed: true, preview, confirmedBy: 'person' };
@@ -243,7 +315,9 @@ export async function runGate(
 
   const argsKey = canonicalArgs(actionArgs);
   if (typeof token === 'string') {
-    const check = checkToken(config.confirmKey, token, tool.name, argsKey, preview.state);
+    const checked = checkToken(config.confirmKey, token, tool.name, argsKey, preview.state);
+    const check: TokenCheck | { ok: false; reason: 'used' } =
+      checked.ok && !claimToken(token) ? { ok: false, reason: 'used' } : checked;
     if (!check.ok) {
       ctx.audit({
         tool: tool.name,

@@ -6,7 +6,7 @@ import { ToolError } from './errors.js';
 import { fenceUntrusted, formatAge } from './format.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, DeploymentSummarySchema, EnvRef, WaitSeconds } from './schemas.js';
-import { waitForOperation } from './wait.js';
+import { stillRunning, waitForOperation } from './wait.js';
 
 type BuildMode = 'AUTO' | 'ADOPT' | 'FORCE';
 
@@ -46,8 +46,12 @@ async function startDeployment(ctx: ToolContext, envUuid: string, buildMode: Bui
     if (running) return ctx.client.deployments.get(running.uuid, { signal: ctx.signal });
     const found = await findDeploymentSince(ctx, envUuid, started);
     if (found) return found;
-    if (error.mayHaveReachedServer && error instanceof TimeoutError) throw error;
-    // The request demonstrably created nothing: one more attempt is safe.
+    if (error.mayHaveReachedServer) {
+      throw new ToolError(
+        `The deploy request was sent but its answer was lost, and no new deployment is visible yet. It may still appear: check list_deployments in a minute before deploying again. (${error.message})`,
+      );
+    }
+    // The request never left this machine: one more attempt is safe.
     return ctx.client.deployments.create(
       { environment: envUuid, build_mode: buildMode },
       { signal: ctx.signal },
@@ -116,7 +120,7 @@ export const deployEnvironment = defineTool({
           'Last deploy': last ? `${deploymentResult(last)}, ${formatAge(last.ended_at)}` : 'never',
         },
         // Any new deployment of this environment changes this, so a token can only start one.
-        state: `last:${last?.uuid ?? 'none'}`,
+        state: `env:${detail.uuid}|branch:${String(detail.branch ?? '')}|last:${last?.uuid ?? 'none'}`,
         target,
       };
     },
@@ -138,6 +142,7 @@ export const deployEnvironment = defineTool({
     if (!running) ctx.client.invalidateCache();
     const outcome = await waitForOperation(
       {
+        initial,
         poll: (signal) => ctx.client.deployments.get(initial.uuid, { signal }),
         isDone: (d) => typeof d.ended_at === 'string',
         describe: (d) => ({
@@ -163,7 +168,10 @@ export const deployEnvironment = defineTool({
       deployment: summary,
       failure_excerpt: excerpt,
       next_step: !outcome.finished
-        ? `Still running. Call get_deployment with deployment=${summary.uuid} to follow it; do not deploy again.`
+        ? stillRunning(
+            outcome,
+            `Call get_deployment with deployment=${summary.uuid} to follow it; do not deploy again.`,
+          )
         : summary.success === false
           ? 'The deploy failed and the previous release keeps serving. Fix the cause shown, then deploy again; get_deployment_log has the full log.'
           : null,

@@ -66,11 +66,26 @@ export function describeError(error: unknown, toolName: string): string {
   if (error instanceof DivioError) {
     return error.message;
   }
-  // Unexpected bugs: say so without leaking internals.
-  const message = error instanceof Error ? error.message : String(error);
-  return `${toolName} failed unexpectedly: ${message}`;
+  // Unexpected bugs: say so without leaking internals; the details go to the server log.
+  return `${toolName} failed unexpectedly (an internal error). Nothing more is known here; the details are in the server's log. Try again once; if it fails again, report it.`;
 }
 
-export function toErrorResult(error: unknown, toolName: string): CallToolResult {
+function isExpected(error: unknown): boolean {
+  return (
+    error instanceof DivioError ||
+    error instanceof ToolError ||
+    error instanceof CursorError ||
+    error instanceof TimeArgumentError
+  );
+}
+
+export function toErrorResult(
+  error: unknown,
+  toolName: string,
+  log?: (line: string) => void,
+): CallToolResult {
+  if (!isExpected(error) && log) {
+    log(`[error] ${toolName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
   return { isError: true, content: [{ type: 'text', text: describeError(error, toolName) }] };
 }

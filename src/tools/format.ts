@@ -5,9 +5,19 @@ const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z
 // Every C0/C1 control character except tab and newline.
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 
-/** Strips terminal escapes and control characters so platform text cannot drive a terminal or hide content. */
+// Invisible format characters (bidi overrides, zero-width, Unicode tags) and line/paragraph separators can
+// hide or reorder text a person reads while the model still sees it.
+const INVISIBLE = /[\p{Cf}\u2028\u2029]/gu;
+
+/** Strips terminal escapes, control and invisible format characters so platform text cannot drive a terminal or hide content. */
 export function sanitizeText(text: string): string {
-  return text.replace(ANSI, '').replace(/\r\n?/g, '\n').replace(CONTROL, '');
+  return text.replace(ANSI, '').replace(/\r\n?/g, '\n').replace(CONTROL, '').replace(INVISIBLE, '');
+}
+
+/** Sanitized and on one line, for short user-written text (notes) shown inside previews and lists. */
+export function oneLine(text: string, max = 200): string {
+  const flat = sanitizeText(text).replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
-import { ConfirmArg, runGate, writeEnvelope } from './confirm.js';
+import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 
 export interface ToolAnnotations {
@@ -94,6 +94,8 @@ export interface ToolDef<I extends AnyObject, O extends AnyObject> {
   links?: (out: z.infer<O>) => ResourceLinkItem[];
   /** Write tools: the preview the confirmation gate shows before the handler may run. */
   confirm?: ConfirmSpec<z.infer<I>>;
+  /** Writes without confirmation: the environment they write to, for the read-only environment policy. */
+  policyTarget?: (args: z.infer<I>, ctx: ToolContext) => Promise<ConfirmPreview['target']>;
   /** Write tools: the API object the write created or changed, for the audit line. */
   auditUuid?: (out: z.infer<O>) => string | null;
 }
@@ -160,6 +162,8 @@ export function selectTools(tools: readonly AnyTool[], config: ServerConfig): An
 }
 
 export interface RegistryDeps {
+  /** Diagnostics to stderr (never stdout): details of unexpected errors the model is not shown. */
+  log: (line: string) => void;
   client: DivioClient;
   config: ServerConfig;
   audit: (entry: Record<string, unknown>) => void;
@@ -230,17 +234,21 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
         };
         if (!tool.confirm) {
           try {
+            // Writes that need no confirmation (create_backup) still obey the read-only environment policy.
+            if (tool.policyTarget) refuseIfReadOnly(tool.name, await tool.policyTarget(args, ctx), ctx);
             const out = await tool.handler(args, ctx);
             return { content: renderContent(tool, out), structuredContent: out };
           } catch (error) {
-            return toErrorResult(error, tool.name);
+            return toErrorResult(error, tool.name, deps.log);
           }
         }
         // Write tools: nothing reaches the API's write endpoints unless the gate says so.
         let target: Record<string, unknown> = {};
+        let release = () => {};
         try {
           const gate = await runGate(tool, args, ctx);
           if (!gate.proceed) return gate.result;
+          release = gate.release;
           const { confirm: _token, ...actionArgs } = args;
           const t = gate.preview.target;
           target = { app: t.app, environment: t.environment, confirmed_by: gate.confirmedBy };
@@ -266,7 +274,9 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
               error: error instanceof Error ? error.name : 'Error',
             });
           }
-          return toErrorResult(error, tool.name);
+          return toErrorResult(error, tool.name, deps.log);
+        } finally {
+          release();
         }
       },
     );

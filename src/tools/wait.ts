@@ -6,8 +6,8 @@ export interface WaitSpec<S> {
   isDone: (state: S) => boolean;
   /** Progress value (0..total), total, and a short status message. */
   describe: (state: S) => { progress: number; total?: number; message: string };
-  /** The state returned by the call that started the operation, if any. */
-  initial?: S;
+  /** The state returned by the call that started the operation (the first poll waits one interval). */
+  initial: S;
   /** Seconds to wait; 0 returns at once with the current state. */
   budgetSeconds: number;
 }
@@ -16,8 +16,19 @@ export interface WaitOutcome<S> {
   state: S;
   finished: boolean;
   /** Why the wait stopped before the operation finished. */
-  stoppedBecause?: 'budget' | 'cancelled';
+  stoppedBecause?: 'budget' | 'cancelled' | 'poll-failed';
+  /** When a poll failed: what went wrong (the operation itself was started and keeps going). */
+  pollError?: string;
   waitedSeconds: number;
+}
+
+/** A sentence for a result that stopped before the operation finished, naming how to follow it. */
+export function stillRunning(outcome: WaitOutcome<unknown>, follow: string): string {
+  const why =
+    outcome.stoppedBecause === 'poll-failed'
+      ? `Lost sight of it while waiting (${outcome.pollError ?? 'the API did not answer'}), but it was started.`
+      : 'Still running.';
+  return `${why} ${follow}`;
 }
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -43,7 +54,7 @@ export async function waitForOperation<S>(spec: WaitSpec<S>, ctx: ToolContext): 
   const started = Date.now();
   const deadline = started + spec.budgetSeconds * 1000;
   const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
-  let state = spec.initial ?? (await spec.poll(ctx.signal));
+  let state = spec.initial;
   for (;;) {
     const { progress, total, message } = spec.describe(state);
     await ctx.progress(progress, total, message);
@@ -55,6 +66,15 @@ export async function waitForOperation<S>(spec: WaitSpec<S>, ctx: ToolContext): 
     await sleep(Math.min(ctx.config.pollIntervalMs, remaining), ctx.signal);
     if (ctx.signal.aborted)
       return { state, finished: false, stoppedBecause: 'cancelled', waitedSeconds: elapsed() };
-    state = await spec.poll(ctx.signal);
+    try {
+      state = await spec.poll(ctx.signal);
+    } catch (error) {
+      // The operation was started before this wait; losing sight of it must not lose it. Hand back the last
+      // state (with its UUID) instead of an error that would invite starting it again.
+      if (ctx.signal.aborted)
+        return { state, finished: false, stoppedBecause: 'cancelled', waitedSeconds: elapsed() };
+      const pollError = error instanceof Error ? error.message : String(error);
+      return { state, finished: false, stoppedBecause: 'poll-failed', pollError, waitedSeconds: elapsed() };
+    }
   }
 }
