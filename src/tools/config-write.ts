@@ -56,6 +56,16 @@ async function target(ctx: ToolContext, appRef: string, envRef: string) {
   };
 }
 
+/** The environment, and the variable if it exists; a variable Divio manages (read-only) is refused. */
+async function locateVariable(ctx: ToolContext, args: { app: string; environment: string; name: string }) {
+  const { env, t } = await target(ctx, args.app, args.environment);
+  const existing = await findVariable(ctx, env.uuid, args.name);
+  if (existing?.is_read_only) {
+    throw new ToolError(`${args.name} is read-only on ${t.app}/${t.environment}; Divio manages it.`);
+  }
+  return { env, t, existing };
+}
+
 export const setEnvironmentVariable = defineTool({
   name: 'set_environment_variable',
   title: 'Set environment variable',
@@ -80,10 +90,7 @@ export const setEnvironmentVariable = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   confirm: {
     preview: async (args, ctx) => {
-      const { env, t } = await target(ctx, args.app, args.environment);
-      const existing = await findVariable(ctx, env.uuid, args.name);
-      if (existing?.is_read_only)
-        throw new ToolError(`${args.name} is read-only on ${t.app}/${t.environment}; Divio manages it.`);
+      const { t, existing } = await locateVariable(ctx, args);
       if (existing && args.sensitive !== undefined && args.sensitive !== (existing.is_sensitive === true)) {
         throw new ToolError(
           `${args.name} already exists and is${existing.is_sensitive ? '' : ' not'} sensitive; Divio cannot change that on an existing variable. Delete it with delete_environment_variable and create it again.`,
@@ -153,15 +160,12 @@ export const deleteEnvironmentVariable = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   confirm: {
     preview: async (args, ctx) => {
-      const { env, t } = await target(ctx, args.app, args.environment);
-      const existing = await findVariable(ctx, env.uuid, args.name);
+      const { t, existing } = await locateVariable(ctx, args);
       if (!existing) {
         throw new ToolError(
           `${args.name} does not exist on ${t.app}/${t.environment}. list_environment_variables shows the names.`,
         );
       }
-      if (existing.is_read_only)
-        throw new ToolError(`${args.name} is read-only on ${t.app}/${t.environment}; Divio manages it.`);
       return {
         summary: `Delete ${args.name} from ${t.app}/${t.environment}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
         details: {
