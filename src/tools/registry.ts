@@ -206,17 +206,31 @@ function clientCanElicit(server: McpServer, ctx: ServerContext): boolean {
   return Object.keys(elicitation).length === 0 || elicitation.form !== undefined;
 }
 
-export function registerTools(server: McpServer, tools: readonly AnyTool[], deps: RegistryDeps): void {
-  for (const tool of selectTools(tools, deps.config)) {
+// The HTTP transport builds a server per request; the advertised schemas of a tool never change, so they
+// are derived once per tool rather than on every registration.
+const schemaCache = new WeakMap<AnyTool, { input: AnyObject; output: AnyObject }>();
+
+function schemasOf(tool: AnyTool): { input: AnyObject; output: AnyObject } {
+  let cached = schemaCache.get(tool);
+  if (!cached) {
     const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
     const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
+    cached = { input: advertisedSchema(input, 'input'), output: advertisedSchema(output, 'output') };
+    schemaCache.set(tool, cached);
+  }
+  return cached;
+}
+
+export function registerTools(server: McpServer, tools: readonly AnyTool[], deps: RegistryDeps): void {
+  for (const tool of selectTools(tools, deps.config)) {
+    const { input, output } = schemasOf(tool);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: advertisedSchema(input, 'input'),
-        outputSchema: advertisedSchema(output, 'output'),
+        inputSchema: input,
+        outputSchema: output,
         annotations: tool.annotations,
       },
       async (
