@@ -1,3 +1,4 @@
+import { fromJsonSchema } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidFromName } from '../src/sandbox/index.js';
 import { allTools } from '../src/tools/index.js';
@@ -11,6 +12,18 @@ type ListedTool = {
   outputSchema?: Record<string, unknown>;
   annotations?: Record<string, unknown>;
 };
+
+/** A copy with object keys in sorted order, arrays kept in order. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, sortKeys(v)]),
+    );
+  return value;
+}
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
 const NAME =
@@ -99,10 +112,45 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
     }
   });
 
-  it('stays under 16 KB of JSON', () => {
-    const size = Buffer.byteLength(JSON.stringify({ tools }), 'utf8');
-    console.log(`tools/list (${era}): ${tools.length} tools, ${size} bytes`);
-    expect(size).toBeLessThan(16_384);
+  it('keeps what a model is shown (name, description, input schema) within 16 KB, all tools together', () => {
+    // Models are shown each tool's name, description and input schema; output schemas go to the client, which
+    // validates structuredContent against them, so they are advertised whole and do not count here.
+    const rows = tools.map((t) => ({
+      name: t.name,
+      bytes: Buffer.byteLength(
+        JSON.stringify({ name: t.name, description: t.description, inputSchema: t.inputSchema }),
+        'utf8',
+      ),
+    }));
+    const total = rows.reduce((sum, r) => sum + r.bytes, 0);
+    console.log(
+      `model-visible tool definitions (${era}): ${tools.length} tools, ${total} bytes\n${rows
+        .map((r) => `  ${r.name.padEnd(30)} ${String(r.bytes).padStart(5)}`)
+        .join('\n')}`,
+    );
+    expect(total).toBeLessThanOrEqual(16_384);
+  });
+
+  it('advertises typed output schemas: every property has a type or a composition, nested objects too', () => {
+    const untyped: string[] = [];
+    const walk = (schema: unknown, at: string): void => {
+      if (!schema || typeof schema !== 'object') return;
+      const s = schema as Record<string, unknown>;
+      const typed = ['type', 'anyOf', 'oneOf', 'allOf', 'enum', 'const', '$ref'].some((k) => k in s);
+      if (!typed) untyped.push(at);
+      for (const [k, v] of Object.entries((s['properties'] ?? {}) as Record<string, unknown>))
+        walk(v, `${at}.${k}`);
+      if (s['items']) walk(s['items'], `${at}[]`);
+      for (const key of ['anyOf', 'oneOf', 'allOf'])
+        for (const [i, v] of ((s[key] ?? []) as unknown[]).entries()) walk(v, `${at}|${i}`);
+    };
+    for (const t of tools) {
+      walk(t.outputSchema, t.name);
+      const props = Object.keys((t.outputSchema?.['properties'] ?? {}) as object);
+      expect(props.length, `${t.name} output properties`).toBeGreaterThan(0);
+      expect(t.outputSchema?.['required'], `${t.name} output required`).toBeDefined();
+    }
+    expect(untyped).toEqual([]);
   });
 
   it('matches the reviewed snapshot', async () => {
@@ -116,7 +164,8 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
     }));
     // One file for both eras: the advertised definitions must not depend on the protocol revision.
     // Stored as .snap so the formatter leaves it byte-exact.
-    await expect(`${JSON.stringify(snapshot, null, 2)}\n`).toMatchFileSnapshot(
+    // Keys sorted: JSON Schema key order carries no meaning and differs between the SDK's conversion paths.
+    await expect(`${JSON.stringify(sortKeys(snapshot), null, 2)}\n`).toMatchFileSnapshot(
       './__snapshots__/tools-list.json.snap',
     );
   });
@@ -160,14 +209,26 @@ describe('read-only mode and toolsets', () => {
   });
 });
 
-describe('structuredContent validates against the full output schemas', () => {
+describe('structuredContent validates against the advertised output schemas', () => {
   let h: Harness;
+  let advertised: Map<string, Record<string, unknown>>;
   beforeAll(async () => {
     h = await startHarness();
+    const listed = (await h.mcp.listTools()).tools as unknown as ListedTool[];
+    advertised = new Map(listed.map((t) => [t.name, t.outputSchema ?? {}]));
   });
   afterAll(async () => {
     await h.close();
   });
+
+  /** Validates with the JSON Schema a client sees (not the zod schema), as a client would. */
+  function validateAdvertised(name: string, data: unknown): string[] {
+    const schema = advertised.get(name);
+    if (!schema) return [`${name} is not listed`];
+    const result = fromJsonSchema(schema)['~standard'].validate(data);
+    if (result instanceof Promise) throw new Error('expected a synchronous validator');
+    return result.issues ? result.issues.map((i) => i.message) : [];
+  }
 
   it('has happy-path arguments for every read-only tool', () => {
     for (const t of allTools.filter((x) => x.annotations.readOnlyHint)) {
@@ -182,7 +243,12 @@ describe('structuredContent validates against the full output schemas', () => {
       const r = await h.call(tool.name, args);
       expect(r.isError, textOf(r)).toBeFalsy();
       expect(() => tool.output.parse(r.structuredContent)).not.toThrow();
+      expect(validateAdvertised(tool.name, r.structuredContent)).toEqual([]);
       expect(textOf(r).length).toBeGreaterThan(0);
     });
   }
+
+  it('rejects a structuredContent that breaks the advertised schema (the check can fail)', () => {
+    expect(validateAdvertised('get_environment', { unexpected: true }).length).toBeGreaterThan(0);
+  });
 });

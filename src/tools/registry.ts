@@ -6,7 +6,7 @@ import {
   type McpServer,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
@@ -111,47 +111,6 @@ export function isWriteTool(tool: AnyTool): boolean {
   return !tool.annotations.readOnlyHint;
 }
 
-type JsonObject = Record<string, unknown>;
-
-/**
- * What `tools/list` advertises. Input schemas go out whole (they are the model's only documentation of the
- * arguments) minus `$schema` and trivial bounds; output schemas are cut to their top-level field names, because clients cap tool-definition
- * size and nested output detail costs tokens on every conversation. Validation still runs against the full
- * zod schemas: the SDK calls zod's own `validate`, only the advertised JSON differs.
- */
-export function advertisedSchema(schema: AnyObject, io: 'input' | 'output'): AnyObject {
-  const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as JsonObject;
-  delete json['$schema'];
-  if (io === 'input') {
-    // Unknown keys are still rejected by the strict zod schema, with a message naming them.
-    delete json['additionalProperties'];
-    // Sanity bounds (non-empty, at most 200 characters, counts from 0 or 1) are enforced but not worth advertising.
-    for (const prop of Object.values((json['properties'] ?? {}) as Record<string, JsonObject>)) {
-      if (prop['minLength'] === 1) delete prop['minLength'];
-      if (prop['minLength'] === undefined) delete prop['maxLength'];
-      // Patterns and item bounds are enforced on every call; the validation error names the field.
-      delete prop['pattern'];
-      if (prop['minimum'] === 0 || prop['minimum'] === 1) delete prop['minimum'];
-      delete prop['maxItems'];
-      if (prop['items'] && typeof prop['items'] === 'object')
-        prop['items'] = { type: (prop['items'] as JsonObject)['type'] };
-    }
-  }
-  if (io === 'output') {
-    const props = (json['properties'] ?? {}) as Record<string, JsonObject>;
-    // Top-level field names only: the text content describes values, and clients mostly need the keys.
-    json['properties'] = Object.fromEntries(Object.keys(props).map((k) => [k, {}]));
-    delete json['additionalProperties'];
-    delete json['required'];
-  }
-  const standard = schema['~standard'];
-  const wrapped = Object.create(schema) as AnyObject;
-  Object.defineProperty(wrapped, '~standard', {
-    value: { ...standard, jsonSchema: { input: () => json, output: () => json } },
-  });
-  return wrapped;
-}
-
 /** Read-only mode hides write tools; `--toolsets` hides whole areas. Hidden tools are not listed at all. */
 export function selectTools(tools: readonly AnyTool[], config: ServerConfig): AnyTool[] {
   return tools.filter((tool) => {
@@ -206,16 +165,18 @@ function clientCanElicit(server: McpServer, ctx: ServerContext): boolean {
   return Object.keys(elicitation).length === 0 || elicitation.form !== undefined;
 }
 
-// The HTTP transport builds a server per request; the advertised schemas of a tool never change, so they
-// are derived once per tool rather than on every registration.
+// The HTTP transport builds a server per request; a tool's schemas never change, so the write tools' extended
+// schemas are built once per tool rather than on every registration. What `tools/list` advertises is the SDK's
+// conversion of these zod schemas, whole: clients validate `structuredContent` against the output schema, and
+// the size budget that matters (what a model is shown) counts only name, description and input schema.
 const schemaCache = new WeakMap<AnyTool, { input: AnyObject; output: AnyObject }>();
 
-function schemasOf(tool: AnyTool): { input: AnyObject; output: AnyObject } {
+export function schemasOf(tool: AnyTool): { input: AnyObject; output: AnyObject } {
   let cached = schemaCache.get(tool);
   if (!cached) {
     const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
     const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
-    cached = { input: advertisedSchema(input, 'input'), output: advertisedSchema(output, 'output') };
+    cached = { input, output };
     schemaCache.set(tool, cached);
   }
   return cached;
