@@ -23,7 +23,7 @@ function textOf(r: Result, maxLines = 18): string {
 }
 
 async function main(): Promise<void> {
-  const entry = fileURLToPath(new URL('./index.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
   const client = new Client(
     { name: 'divio-mcp-demo', version: '1.0.0' },
     { capabilities: { elicitation: { form: {} } } },

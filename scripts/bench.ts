@@ -2,10 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { DivioClient } from './client/index.js';
-import { defaultServerConfig } from './config.js';
-import { startSandbox } from './sandbox/index.js';
-import { createServerFactory } from './server.js';
+import { DivioClient } from '../src/client/index.js';
+import { defaultServerConfig } from '../src/config.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { createServerFactory } from '../src/server.js';
 
 // `npm run bench`: speed and memory figures of the server against the embedded sandbox, through a real MCP
 // client. It reports and never gates: targets get PASS/MISS next to the figure, the exit code stays 0 unless
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   out();
 
   // --- cold start over stdio ---------------------------------------------------------------------------
-  const entry = fileURLToPath(new URL('./index.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
   await coldStart(entry); // warm-up: file system cache, not counted
   const cold: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) cold.push(await coldStart(entry));
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
   out('memory (this process: sandbox, server and client together)');
   out(`  ${memBefore}`);
   out(`  ${memAfter}`);
-  out(`  ${memGc || 'after forced GC        (run node --expose-gc dist/bench.js to see it)'}`);
+  out(`  ${memGc || 'after forced GC        (run node --expose-gc .build/scripts/bench.js to see it)'}`);
   out();
   out('targets');
   for (const v of verdicts) out(`  ${v}`);
