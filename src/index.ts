@@ -31,13 +31,24 @@ async function serve(opts: CliOptions): Promise<void> {
   let closeSandbox: (() => Promise<void>) | undefined;
   if (opts.sandbox) {
     const sandbox = await startSandbox({ speed: opts.sandboxSpeed });
-    clientOptions = { token: sandbox.token, baseUrl: sandbox.url };
+    clientOptions = {
+      token: sandbox.token,
+      baseUrl: sandbox.url,
+      credentials: { token: sandbox.token, source: 'the embedded sandbox', warnings: [] },
+    };
     closeSandbox = () => sandbox.close();
     log(`divio-mcp: using the embedded sandbox at ${sandbox.url} (simulated data, no Divio account needed)`);
-  } else if (!clientOptions.token) {
-    log(
-      'divio-mcp: DIVIO_API_TOKEN is not set. The server starts, but every tool will answer how to create a token. Use --sandbox to try it without an account.',
-    );
+  } else {
+    for (const warning of clientOptions.credentials.warnings) log(`divio-mcp: ${warning}`);
+    if (clientOptions.token) {
+      log(`divio-mcp: Divio token from ${clientOptions.credentials.source}`);
+    } else {
+      log(
+        'divio-mcp: no Divio token found (DIVIO_API_TOKEN is not set and no netrc entry from `divio login` matches this zone). The server starts, but every tool will answer how to create a token. Use --sandbox to try it without an account.',
+      );
+    }
+    if (clientOptions.proxy)
+      log('divio-mcp: reaching the Divio API through the proxy from HTTP_PROXY/HTTPS_PROXY');
   }
   if (opts.config.confirmMode === 'none') {
     log('divio-mcp: WARNING confirm mode is "none": write tools run without asking anyone.');

@@ -65,14 +65,23 @@ afterEach(async () => {
 
 describe('configuration', () => {
   it('reads the environment and derives the base URL from a zone', () => {
-    expect(clientOptionsFromEnv({ DIVIO_API_TOKEN: ' t ' })).toEqual({ token: 't' });
-    expect(clientOptionsFromEnv({ DIVIO_ZONE: 'dev.aldryn.net' })).toEqual({
+    const noNetrc = {
+      readFile: () => {
+        throw Object.assign(new Error('no file'), { code: 'ENOENT' });
+      },
+    };
+    const envOptions = (env: NodeJS.ProcessEnv) => {
+      const { credentials: _credentials, ...rest } = clientOptionsFromEnv(env, noNetrc);
+      return rest;
+    };
+    expect(envOptions({ DIVIO_API_TOKEN: ' t ' })).toEqual({ token: 't' });
+    expect(envOptions({ DIVIO_ZONE: 'dev.aldryn.net' })).toEqual({
       baseUrl: 'https://api.dev.aldryn.net',
     });
-    expect(clientOptionsFromEnv({ DIVIO_ZONE: 'http://localhost:9000' })).toEqual({
+    expect(envOptions({ DIVIO_ZONE: 'http://localhost:9000' })).toEqual({
       baseUrl: 'http://localhost:9000',
     });
-    expect(clientOptionsFromEnv({ DIVIO_API_URL: 'https://x.test', DIVIO_ZONE: 'y' })).toEqual({
+    expect(envOptions({ DIVIO_API_URL: 'https://x.test', DIVIO_ZONE: 'y' })).toEqual({
       baseUrl: 'https://x.test',
     });
     expect(baseUrlFromZone('divio.com')).toBe('https://api.divio.com');

@@ -1,6 +1,7 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { z } from 'zod';
 import { DEFAULT_USER_AGENT, resolveBaseUrl } from './config.js';
+import type { ProxySettings } from './credentials.js';
 import {
   ApiError,
   AuthenticationError,
@@ -51,6 +52,8 @@ export interface DivioClientOptions {
   timeoutMs?: number | undefined;
   /** Injected undici dispatcher (tests use MockAgent). When omitted the client owns a keep-alive Agent. */
   dispatcher?: Dispatcher | undefined;
+  /** HTTP(S) proxy to reach the API through (from HTTP_PROXY/HTTPS_PROXY/NO_PROXY); ignored with a dispatcher. */
+  proxy?: ProxySettings | undefined;
   retry?: RetryOptions | undefined;
   /** Cache lifetime for slug resolution (default 30 s). */
   resolveTtlMs?: number | undefined;
@@ -246,11 +249,9 @@ export class DivioClient implements Resources {
       this.#dispatcher = opts.dispatcher;
       this.#ownsDispatcher = false;
     } else {
-      this.#dispatcher = new Agent({
-        keepAliveTimeout: 10_000,
-        keepAliveMaxTimeout: 60_000,
-        connections: 16,
-      });
+      const pool = { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 16 };
+      // Behind a company proxy (Divio's CLI applies HTTP_PROXY/HTTPS_PROXY explicitly too); NO_PROXY honoured.
+      this.#dispatcher = opts.proxy ? new EnvHttpProxyAgent({ ...pool, ...opts.proxy }) : new Agent(pool);
       this.#ownsDispatcher = true;
     }
     this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000, (text) => redact(text, this.#token));

@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { DivioClientOptions } from './client.js';
+import {
+  type CredentialLookupOptions,
+  type Credentials,
+  findCredentials,
+  proxyFromEnv,
+} from './credentials.js';
 import { ConfigurationError } from './errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.divio.com';
@@ -49,11 +55,21 @@ export function resolveBaseUrl(opts: { baseUrl?: string | undefined; zone?: stri
   return DEFAULT_BASE_URL;
 }
 
-/** Read `DIVIO_API_TOKEN`, `DIVIO_API_URL` and `DIVIO_ZONE` (URL wins over zone). */
-export function clientOptionsFromEnv(env: NodeJS.ProcessEnv): Pick<DivioClientOptions, 'token' | 'baseUrl'> {
-  const out: Pick<DivioClientOptions, 'token' | 'baseUrl'> = {};
-  const token = env.DIVIO_API_TOKEN?.trim();
-  if (token) out.token = token;
+/**
+ * Client options from the environment: the token (`DIVIO_API_TOKEN`, else the netrc entry `divio login` wrote;
+ * see credentials.ts), `DIVIO_API_URL` or `DIVIO_ZONE` (URL wins over zone), and the proxy variables.
+ */
+export function clientOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  lookup: CredentialLookupOptions = {},
+): Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy'> & { credentials: Credentials } {
+  const credentials = findCredentials(env, lookup);
+  const out: Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy'> & { credentials: Credentials } = {
+    credentials,
+  };
+  if (credentials.token) out.token = credentials.token;
+  const proxy = proxyFromEnv(env);
+  if (proxy) out.proxy = proxy;
   const url = env.DIVIO_API_URL?.trim();
   const zone = env.DIVIO_ZONE?.trim();
   if (url) out.baseUrl = url;

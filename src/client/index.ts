@@ -19,6 +19,14 @@ export {
   VERSION,
 } from './config.js';
 export {
+  type Credentials,
+  findCredentials,
+  type ProxySettings,
+  parseNetrc,
+  proxyFromEnv,
+  zoneFromEnv,
+} from './credentials.js';
+export {
   ApiError,
   type ApiErrorDetails,
   AuthenticationError,

@@ -1,0 +1,253 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DivioClient, findCredentials, parseNetrc, proxyFromEnv, zoneFromEnv } from '../src/client/index.js';
+import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+
+const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+
+const files = (map: Record<string, string>) => ({
+  home: '/home/someone',
+  readFile: (p: string) => {
+    const text = map[p];
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+    return text;
+  },
+});
+
+describe('netrc parsing', () => {
+  it('reads machine entries, default, quoted tokens and comments, and skips macros', () => {
+    const entries = parseNetrc(
+      [
+        '# written by divio login',
+        'machine control.divio.com',
+        '  login ops@example.com',
+        '  password s3cret',
+        'machine "api.divio.com" login "a b" password "with \\" quote"',
+        'macdef init',
+        'machine evil.example password fromamacro',
+        '',
+        'default login anon password anonpw',
+      ].join('\n'),
+    );
+    expect(entries).toEqual([
+      { machine: 'control.divio.com', login: 'ops@example.com', password: 's3cret' },
+      { machine: 'api.divio.com', login: 'a b', password: 'with " quote' },
+      { machine: null, login: 'anon', password: 'anonpw' },
+    ]);
+  });
+
+  it('reads one-line entries and ignores unknown tokens', () => {
+    expect(parseNetrc('machine a.example login x password y port 21 account z')).toEqual([
+      { machine: 'a.example', login: 'x', password: 'y', account: 'z' },
+    ]);
+  });
+});
+
+describe('where the token comes from (first found wins)', () => {
+  const netrc = 'machine control.divio.com login ops@example.com password from-control\n';
+
+  it('DIVIO_API_TOKEN wins over netrc', () => {
+    const c = findCredentials({ DIVIO_API_TOKEN: ' from-env ' }, files({ '/home/someone/.netrc': netrc }));
+    expect(c).toEqual({ token: 'from-env', source: 'DIVIO_API_TOKEN', warnings: [] });
+  });
+
+  it('then ~/.netrc machine control.<zone>, as divio login writes it; the source never holds the token', () => {
+    const c = findCredentials({}, files({ '/home/someone/.netrc': netrc }));
+    expect(c.token).toBe('from-control');
+    expect(c.source).toBe('~/.netrc (machine control.divio.com)');
+    expect(c.source).not.toContain('from-control');
+  });
+
+  it('then machine api.<zone> (older CLI versions wrote both)', () => {
+    const c = findCredentials(
+      {},
+      files({ '/home/someone/.netrc': 'machine api.divio.com password from-api\nmachine other password x' }),
+    );
+    expect(c).toMatchObject({ token: 'from-api', source: '~/.netrc (machine api.divio.com)' });
+  });
+
+  it('prefers control.<zone> when both exist, and follows DIVIO_ZONE', () => {
+    const text = [
+      'machine api.divio.com password api-default',
+      'machine api.dev.aldryn.net password api-dev',
+      'machine control.dev.aldryn.net password control-dev',
+    ].join('\n');
+    expect(findCredentials({}, files({ '/home/someone/.netrc': text })).token).toBe('api-default');
+    expect(
+      findCredentials({ DIVIO_ZONE: 'dev.aldryn.net' }, files({ '/home/someone/.netrc': text })).token,
+    ).toBe('control-dev');
+  });
+
+  it('honours NETRC_PATH, and says when it cannot be read', () => {
+    const c = findCredentials(
+      { NETRC_PATH: '/etc/divio/netrc' },
+      files({ '/etc/divio/netrc': netrc, '/home/someone/.netrc': 'machine control.divio.com password no' }),
+    );
+    expect(c).toMatchObject({
+      token: 'from-control',
+      source: 'NETRC_PATH (/etc/divio/netrc) (machine control.divio.com)',
+    });
+    const missing = findCredentials({ NETRC_PATH: '/nope' }, files({}));
+    expect(missing.token).toBeUndefined();
+    expect(missing.warnings).toEqual(['NETRC_PATH points to /nope, which cannot be read (ENOENT).']);
+  });
+
+  it('no token anywhere: source none, no warning for a missing ~/.netrc', () => {
+    expect(findCredentials({}, files({}))).toEqual({ token: undefined, source: 'none', warnings: [] });
+    expect(
+      findCredentials({}, files({ '/home/someone/.netrc': 'machine github.com password x' })).token,
+    ).toBe(undefined);
+  });
+
+  it('derives the zone from DIVIO_ZONE, else from the host of DIVIO_API_URL', () => {
+    expect(zoneFromEnv({})).toBe('divio.com');
+    expect(zoneFromEnv({ DIVIO_ZONE: 'dev.aldryn.net' })).toBe('dev.aldryn.net');
+    expect(zoneFromEnv({ DIVIO_API_URL: 'https://api.example.org/' })).toBe('example.org');
+    expect(zoneFromEnv({ DIVIO_ZONE: 'https://api.zone.test' })).toBe('zone.test');
+  });
+});
+
+describe('a netrc-only user starts with no configuration', () => {
+  let sandbox: Sandbox;
+  let dir: string;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    dir = mkdtempSync(join(tmpdir(), 'divio-netrc-'));
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the token from the netrc entry, says where it came from, and never prints it', async () => {
+    writeFileSync(
+      join(dir, '.netrc'),
+      `machine control.sandbox.test\n  login ops@example.com\n  password ${sandbox.token}\n`,
+      { mode: 0o600 },
+    );
+    const env: Record<string, string> = { ...getDefaultEnvironment(), HOME: dir };
+    env['DIVIO_API_URL'] = sandbox.url;
+    env['DIVIO_ZONE'] = 'sandbox.test';
+    delete env['DIVIO_API_TOKEN'];
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [ENTRY],
+      env,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const client = new Client({ name: 'netrc-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const r = await client.callTool({ name: 'list_applications', arguments: {} });
+      expect(r.isError).toBeFalsy();
+      expect(JSON.stringify(r.structuredContent)).toContain('shop');
+    } finally {
+      await client.close();
+    }
+    expect(stderr).toContain('Divio token from ~/.netrc (machine control.sandbox.test)');
+    expect(stderr).not.toContain(sandbox.token);
+  });
+});
+
+describe('proxies', () => {
+  let sandbox: Sandbox;
+  let proxy: Server;
+  let proxyUrl: string;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    // A forward proxy on loopback: plain-HTTP requests arrive in absolute form and are passed on.
+    proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const target = new URL(req.url ?? '/');
+      const upstream = httpRequest(
+        target,
+        { method: req.method, headers: { ...req.headers, host: target.host } },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    // undici tunnels through CONNECT by default, for http targets too.
+    proxy.on('connect', (req, socket, head) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host ?? '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+    await sandbox.close();
+  });
+
+  it('reads HTTP_PROXY/HTTPS_PROXY/NO_PROXY, lower-case names first', () => {
+    expect(proxyFromEnv({})).toBeUndefined();
+    expect(proxyFromEnv({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'localhost' })).toEqual({
+      httpsProxy: 'http://p:3128',
+      noProxy: 'localhost',
+    });
+    expect(proxyFromEnv({ http_proxy: 'http://lower:1', HTTP_PROXY: 'http://upper:2' })).toEqual({
+      httpProxy: 'http://lower:1',
+    });
+  });
+
+  it('sends API requests through the proxy when one is configured', async () => {
+    const client = new DivioClient({
+      baseUrl: sandbox.url,
+      token: sandbox.token,
+      proxy: { httpProxy: proxyUrl },
+    });
+    try {
+      const page = await client.applications.list({});
+      expect(page.results.length).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+    const host = new URL(sandbox.url).host;
+    expect(
+      seen.some(
+        (line) => line === `CONNECT ${host}` || line.startsWith(`GET ${sandbox.url}/apps/v3/applications/`),
+      ),
+      seen.join('\n'),
+    ).toBe(true);
+  });
+
+  it('bypasses the proxy for hosts in NO_PROXY', async () => {
+    seen.length = 0;
+    const client = new DivioClient({
+      baseUrl: sandbox.url,
+      token: sandbox.token,
+      proxy: { httpProxy: proxyUrl, noProxy: '127.0.0.1' },
+    });
+    try {
+      await client.applications.list({});
+    } finally {
+      await client.close();
+    }
+    expect(seen).toEqual([]);
+  });
+});
