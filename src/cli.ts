@@ -26,7 +26,7 @@ Options:
   --toolsets a,b                  only these toolsets: apps, logs, deploy, backups, config
   --confirm-mode MODE             auto (default), elicit, token or none
   --protected-environments a,b    environments whose writes always need the person's dialog
-  --read-only-environments a,b    environments that refuse every write (slug, app/slug or UUID)
+  --read-only-environments a,b    environments that refuse every write (slug, app/slug or ID)
 
 Environment:
   DIVIO_API_TOKEN      Divio access token (https://control.divio.com/account/access-tokens/)

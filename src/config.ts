@@ -12,9 +12,9 @@ export interface ServerConfig {
   /** null = every toolset. */
   toolsets: ReadonlySet<Toolset> | null;
   confirmMode: ConfirmMode;
-  /** Slugs or UUIDs whose writes always need the human dialog (on top of `live` and production-grade ones). */
+  /** Slugs or IDs whose writes always need the human dialog (on top of `live` and production-grade ones). */
   protectedEnvironments: readonly string[];
-  /** Slugs or UUIDs (optionally `app/env`) that refuse every write. */
+  /** Slugs or IDs (optionally `app/env`) that refuse every write. */
   readOnlyEnvironments: readonly string[];
   /** HMAC key for confirmation tokens; shared by replicas when configured. */
   confirmKey: Uint8Array;

@@ -29,9 +29,11 @@ import {
 
 const BASE = 'https://api.example.test';
 const TOKEN = 'tok_SECRET_9f8e7d6c5b4a';
-const APP = '11111111-1111-4111-8111-111111111111';
-const ENV_TEST = '22222222-2222-4222-8222-222222222222';
-const ENV_LIVE = '33333333-3333-4333-8333-333333333333';
+// IDs in the live shape: 26 lowercase base32 characters (the API's captured responses; see test/ids.test.ts).
+const APP = 'lqt3nqf6ufblletko36vgwmmti';
+const ENV_TEST = 'fwwk5i3acnao5mfq6263ennkfe';
+const ENV_LIVE = 'baln7mifvnci3eaoddqwihz7jm';
+const BLOG = 'gxwethx25rbadiuf3momtgjhnq';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 let agent: MockAgent;
@@ -743,7 +745,7 @@ describe('token redaction', () => {
 describe('resolution', () => {
   const apps = [
     { uuid: APP, slug: 'shop', name: 'Shop' },
-    { uuid: '44444444-4444-4444-8444-444444444444', slug: 'blog', name: 'Blog' },
+    { uuid: BLOG, slug: 'blog', name: 'Blog' },
   ];
   const envs = [
     { uuid: ENV_TEST, slug: 'test', application: APP },
@@ -751,17 +753,66 @@ describe('resolution', () => {
   ];
   const page = (results: unknown[]) => ({ count: results.length, next: null, previous: null, results });
 
-  it('resolves an application by slug (cached) and by UUID', async () => {
+  it('resolves a slug with one request (cached) and an ID-shaped reference by slug and ID at once', async () => {
     pool()
       .intercept({ path: '/apps/v3/applications/?slug=shop', method: 'GET' })
       .reply(200, page([apps[0]]), { headers: JSON_HEADERS });
+    // An ID-shaped reference could be a slug too: both lookups go out, and the one that hits wins.
     pool()
-      .intercept({ path: `/apps/v3/applications/${apps[1]!.uuid}/`, method: 'GET' })
+      .intercept({ path: `/apps/v3/applications/?slug=${BLOG}`, method: 'GET' })
+      .reply(200, page([]), { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: `/apps/v3/applications/${BLOG}/`, method: 'GET' })
       .reply(200, apps[1], { headers: JSON_HEADERS });
     const client = makeClient();
     expect((await client.resolveApplication('shop')).uuid).toBe(APP);
     expect((await client.resolveApplication('shop')).uuid).toBe(APP); // cached: no second interceptor
-    expect((await client.resolveApplication(apps[1]!.uuid)).slug).toBe('blog');
+    const blog = await client.resolveApplication(BLOG);
+    expect(blog.slug).toBe('blog');
+    expect(blog.uuid).toBe(BLOG);
+    agent.assertNoPendingInterceptors();
+  });
+
+  it('resolves an ID-shaped slug by slug when no object has that ID', async () => {
+    const slug = 'efrlmsafhjeb5htwozkc2sgbd4';
+    pool()
+      .intercept({ path: `/apps/v3/applications/?slug=${slug}`, method: 'GET' })
+      .reply(200, page([{ uuid: APP, slug, name: 'Odd' }]), { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: `/apps/v3/applications/${slug}/`, method: 'GET' })
+      .reply(404, { detail: 'Not found.' }, { headers: JSON_HEADERS });
+    expect((await makeClient().resolveApplication(slug)).uuid).toBe(APP);
+    agent.assertNoPendingInterceptors();
+  });
+
+  it('refuses a reference that is one application slug and another application ID, naming both', async () => {
+    // A third application's slug is spelled like blog's ID.
+    const odd = { uuid: 'yvn5jrwaenga7kzevilxs66hd4', slug: BLOG, name: 'Odd' };
+    pool()
+      .intercept({ path: `/apps/v3/applications/?slug=${BLOG}`, method: 'GET' })
+      .reply(200, page([odd]), { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: `/apps/v3/applications/${BLOG}/`, method: 'GET' })
+      .reply(200, apps[1], { headers: JSON_HEADERS });
+    const err = (await makeClient()
+      .resolveApplication(BLOG)
+      .catch((e: unknown) => e)) as ResolutionError;
+    expect(err).toBeInstanceOf(ResolutionError);
+    expect(err.message).toContain('ambiguous');
+    expect(err.message).toContain(`Pass ${odd.uuid} for the first or 'blog' for the second`);
+    expect(err.choices).toEqual([odd.uuid, 'blog']);
+  });
+
+  it('never changes the case of an ID it sends or returns', async () => {
+    const mixed = 'AbCdEfGhIjKlMnOpQrStUvWxYz';
+    pool()
+      .intercept({ path: `/apps/v3/applications/?slug=${mixed}`, method: 'GET' })
+      .reply(200, page([]), { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: `/apps/v3/applications/${mixed}/`, method: 'GET' })
+      .reply(200, { uuid: mixed, slug: 'mixed' }, { headers: JSON_HEADERS });
+    expect((await makeClient().resolveApplication(mixed)).uuid).toBe(mixed);
+    agent.assertNoPendingInterceptors();
   });
 
   it('lists valid choices when an application is not found', async () => {
@@ -797,7 +848,7 @@ describe('resolution', () => {
     expect(err.choices).toHaveLength(30);
   });
 
-  it('resolves an environment by slug or UUID and lists choices otherwise', async () => {
+  it('resolves an environment by slug or ID and lists choices otherwise', async () => {
     pool()
       .intercept({ path: '/apps/v3/applications/?slug=shop', method: 'GET' })
       .reply(200, page([apps[0]]), { headers: JSON_HEADERS });
@@ -812,6 +863,22 @@ describe('resolution', () => {
     expect(err.kind).toBe('environment');
     expect(err.choices).toEqual(['test', 'live']);
     expect(err.message).toContain('Valid environments: test, live.');
+  });
+
+  it('refuses an environment reference that is one slug and another ID, saying what to pass for each', async () => {
+    const odd = { uuid: 'yvn5jrwaenga7kzevilxs66hd4', slug: ENV_LIVE, application: APP };
+    pool()
+      .intercept({ path: `/apps/v3/environments/?application=${APP}&page_size=100`, method: 'GET' })
+      .reply(200, page([...envs, odd]), { headers: JSON_HEADERS });
+    const client = makeClient();
+    const err = (await client
+      .resolveEnvironment(apps[0]!, ENV_LIVE)
+      .catch((e: unknown) => e)) as ResolutionError;
+    expect(err).toBeInstanceOf(ResolutionError);
+    expect(err.message).toContain('ambiguous');
+    expect(err.message).toContain(`pass ${odd.uuid} for the environment with that slug`);
+    expect(err.message).toContain("'live' for the one with that ID");
+    expect((await client.resolveEnvironment(apps[0]!, odd.uuid)).slug).toBe(ENV_LIVE);
   });
 
   it('invalidateCache forces a fresh lookup', async () => {

@@ -232,7 +232,7 @@ describe.each(ERAS)('cancellation over real HTTP (%s era)', (era) => {
       const client = await connect(http.url, era);
       const polls = () =>
         sandbox.requestLog.filter(
-          (e) => e.method === 'GET' && /^\/apps\/v3\/backups\/[0-9a-f-]{36}\/$/.test(e.path),
+          (e) => e.method === 'GET' && /^\/apps\/v3\/backups\/[a-z2-7]{26}\/$/.test(e.path),
         ).length;
       try {
         const controller = new AbortController();

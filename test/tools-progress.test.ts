@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERAS, type Harness, startHarness, textOf } from './helpers/harness.js';
 
-const BACKUP_GET = /^\/apps\/v3\/backups\/[0-9a-f-]{36}\/$/;
+const BACKUP_GET = /^\/apps\/v3\/backups\/[a-z2-7]{26}\/$/;
 
 /** Bounded polling: checks `cond` every 20 ms, at most `ms` in all. */
 async function waitUntil(cond: () => boolean, ms = 5000): Promise<boolean> {

@@ -49,6 +49,6 @@ export {
   ValidationError,
 } from './errors.js';
 export { path } from './path.js';
-export { isUuid } from './resolve.js';
+export { looksLikeId } from './resolve.js';
 export type * from './resources.js';
 export * from './schemas.js';

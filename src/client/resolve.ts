@@ -5,7 +5,10 @@ import { type Application, ApplicationSchema, type Environment } from './schemas
 // Turns what a person types ("shop", "live") into API objects. Results are cached briefly so a burst of tool
 // calls about the same app costs one lookup, and errors list the valid choices so the caller can pick one.
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Object IDs are opaque: the live API spells them as 26 lowercase base32 characters (see the captured responses
+// in the public test repository mebdivio/cdtest1), its reference as dashed UUIDs. Only the shape "could be an
+// ID" is used here, to decide whether a get-by-ID is worth sending; an ID is never reformatted or lower-cased.
+const ID_SHAPE = /^[A-Za-z0-9-]{20,40}$/;
 const MAX_CACHED_APPS = 200;
 const MAX_LISTED_CHOICES = 25;
 // Hard stop for the application listing: a server that keeps handing out fresh `next` links cannot hold us.
@@ -16,8 +19,9 @@ interface Entry<T> {
   expires: number;
 }
 
-export function isUuid(value: string): boolean {
-  return UUID_RE.test(value);
+/** Whether `value` has the shape of an object ID (letters, digits and `-`, 20 to 40 characters). */
+export function looksLikeId(value: string): boolean {
+  return ID_SHAPE.test(value);
 }
 
 /**
@@ -88,10 +92,9 @@ export class Resolver {
     return entry && entry.expires > Date.now() ? entry.value : undefined;
   }
 
-  #remember(app: Application): Application {
-    const entry = { value: app, expires: Date.now() + this.#ttlMs };
-    this.#apps.set(`uuid:${app.uuid.toLowerCase()}`, entry);
-    this.#apps.set(`slug:${app.slug}`, entry);
+  /** Caches the resolution of one exact reference (what the caller typed), not the object's other spellings. */
+  #remember(ref: string, app: Application): Application {
+    this.#apps.set(ref, { value: app, expires: Date.now() + this.#ttlMs });
     return app;
   }
 
@@ -133,7 +136,7 @@ export class Resolver {
 
   /** All environments of one application, cached. */
   listEnvironmentsCached(appUuid: string, signal?: AbortSignal): Promise<Environment[]> {
-    const key = appUuid.toLowerCase();
+    const key = appUuid;
     const cached = this.#fresh(this.#envs.get(key));
     if (cached) return withSignal(cached, signal);
     const promise = (async () => {
@@ -160,36 +163,57 @@ export class Resolver {
     return this.#error('application', ref, choices, `Application '${ref}' ${reason}.${list}`);
   }
 
+  /**
+   * An application by slug or ID, whichever matches exactly. A base32 ID is also a valid slug spelling, so an
+   * ID-shaped reference is looked up both ways at once (the CLI's `?slug=` filter and GetApplication, in
+   * parallel: one round trip); anything else only by slug. A reference that is one application's slug and
+   * another's ID is ambiguous and refused with both named.
+   */
   async resolveApplication(ref: string, signal?: AbortSignal): Promise<Application> {
     const wanted = ref.trim();
     if (!wanted) throw await this.#appNotFound(ref, 'is not a valid application reference', signal);
-
-    if (isUuid(wanted)) {
-      const hit = this.#fresh(this.#apps.get(`uuid:${wanted.toLowerCase()}`));
-      if (hit) return hit;
-      try {
-        return this.#remember(await this.#client.applications.get(wanted, { signal }));
-      } catch (err) {
-        if (err instanceof NotFoundError) throw await this.#appNotFound(wanted, 'was not found', signal);
-        throw err;
-      }
-    }
-
-    const hit = this.#fresh(this.#apps.get(`slug:${wanted}`));
+    const hit = this.#fresh(this.#apps.get(wanted));
     if (hit) return hit;
-    const page = await this.#client.applications.list({ slug: wanted }, { signal });
-    const matches = page.results.filter((a) => a.slug === wanted);
-    const [only] = matches;
-    if (matches.length === 1 && only) return this.#remember(only);
+
+    const bySlug = this.#client.applications
+      .list({ slug: wanted }, { signal })
+      .then((page) => page.results.filter((a) => a.slug === wanted));
+    const byId = looksLikeId(wanted)
+      ? this.#client.applications.get(wanted, { signal }).then(
+          (app): Application | undefined => app,
+          (err: unknown) => {
+            if (err instanceof NotFoundError) return undefined;
+            throw err;
+          },
+        )
+      : Promise.resolve(undefined);
+    // Both settle before either error is thrown, so no rejection is left unhandled.
+    const [slugResult, idResult] = await Promise.allSettled([bySlug, byId]);
+    if (slugResult.status === 'rejected') throw slugResult.reason;
+    if (idResult.status === 'rejected') throw idResult.reason;
+    const matches = slugResult.value;
+    const idMatch = idResult.value;
+
     if (matches.length > 1) {
       const choices = matches.map((a) => a.uuid);
       throw this.#error(
         'application',
         wanted,
         choices,
-        `Application '${wanted}' is ambiguous: it matches ${matches.length} applications (${choices.join(', ')}). Use the application UUID instead.`,
+        `Application '${wanted}' is ambiguous: it matches ${matches.length} applications (${choices.join(', ')}). Pass the ID of the one you mean.`,
       );
     }
+    const [bySlugOnly] = matches;
+    if (bySlugOnly && idMatch && bySlugOnly.uuid !== idMatch.uuid) {
+      throw this.#error(
+        'application',
+        wanted,
+        [bySlugOnly.uuid, idMatch.slug],
+        `Application '${wanted}' is ambiguous: it is the slug of one application (ID ${bySlugOnly.uuid}) and the ID of another (slug '${idMatch.slug}'). Pass ${bySlugOnly.uuid} for the first or '${idMatch.slug}' for the second; ask the user which one they mean.`,
+      );
+    }
+    const found = bySlugOnly ?? idMatch;
+    if (found) return this.#remember(wanted, found);
     throw await this.#appNotFound(wanted, 'was not found', signal);
   }
 
@@ -201,10 +225,8 @@ export class Resolver {
     const application = typeof app === 'string' ? await this.resolveApplication(app, signal) : app;
     const wanted = ref.trim();
     const envs = await this.listEnvironmentsCached(application.uuid, signal);
-    const lower = wanted.toLowerCase();
-    const matches = envs.filter(
-      (e) => e.slug === wanted || (isUuid(wanted) && e.uuid.toLowerCase() === lower),
-    );
+    // Exact match on slug or ID, whichever hits; case is never folded (IDs are opaque).
+    const matches = envs.filter((e) => e.slug === wanted || e.uuid === wanted);
     const [only] = matches;
     if (matches.length === 1 && only) return only;
     const choices = envs.map((e) => e.slug);
@@ -214,7 +236,7 @@ export class Resolver {
         'environment',
         wanted,
         choices,
-        `Environment '${wanted}' is ambiguous in application '${appName}'. Use the environment UUID instead.`,
+        `Environment '${wanted}' is ambiguous in application '${appName}': ${matches.map((e) => (e.slug === wanted ? `pass ${e.uuid} for the environment with that slug` : `'${e.slug}' for the one with that ID`)).join(', or ')}. Ask the user which one they mean.`,
       );
     }
     const list =

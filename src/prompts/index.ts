@@ -53,7 +53,7 @@ const PROMPTS: PromptDef[] = [
       [
         `Deploy ${target(a)} safely.`,
         `1. get_environment: check no deployment is running and note pending commits.`,
-        '2. create_backup of the environment; wait for it and note the backup UUID.',
+        '2. create_backup of the environment; wait for it and note the backup ID.',
         '3. deploy_environment; the user confirms the deploy. Do not work around a refusal.',
         '4. Verify: get_environment for the new deployment result, then get_environment_logs with since="10m" for new errors; on failure read get_deployment_log.',
         '5. If it went wrong, show the evidence and offer restore_backup with the backup from step 2. Restore only if the user agrees.',
@@ -103,9 +103,16 @@ function visible(def: PromptDef, config: ServerConfig): boolean {
 /** Registers the workflow prompts; prompts that need hidden tools are not registered. No I/O. */
 export function registerPrompts(server: McpServer, deps: PromptDeps): void {
   const complete = completers(deps.client);
-  const app = completable(z.string().min(1).max(200).describe('Application slug or UUID'), complete.app);
+  const app = completable(
+    z.string().min(1).max(200).describe('Application slug, or an ID returned by list_applications'),
+    complete.app,
+  );
   const environment = completable(
-    z.string().min(1).max(200).describe('Environment slug (test, live...) or UUID'),
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .describe('Environment slug (test, live...), or an ID returned by get_application'),
     complete.environment,
   );
   const time = (what: string) =>

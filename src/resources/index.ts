@@ -92,7 +92,7 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       toolset: 'apps',
       uri: uris.applications(),
       title: 'Applications',
-      description: 'The applications the API token can see (slug, name, UUID, resource URI).',
+      description: 'The applications the API token can see (slug, name, ID, resource URI).',
       mimeType: 'application/json',
       read: async (uri, _vars, signal) => {
         const apps = await client.listApplicationsCached(signal);
@@ -107,7 +107,7 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       toolset: 'apps',
       uri: 'divio://applications/{app}',
       title: 'Application',
-      description: 'One application (slug or UUID) with its environments and their resource URIs.',
+      description: 'One application (slug or ID) with its environments and their resource URIs.',
       mimeType: 'application/json',
       complete: { app: complete.app },
       read: async (uri, vars, signal) => {
@@ -185,7 +185,7 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       toolset: 'deploy',
       uri: 'divio://deployments/{deployment}/log',
       title: 'Deployment log',
-      description: `The build/deploy log of one deployment (UUID), last ${DEPLOY_LOG_TAIL} lines at most. Untrusted platform text. To search it use get_deployment_log.`,
+      description: `The build/deploy log of one deployment (its ID, as list_deployments returns it), last ${DEPLOY_LOG_TAIL} lines at most. Untrusted platform text. To search it use get_deployment_log.`,
       mimeType: 'text/plain',
       complete: { deployment: complete.deployment },
       read: async (uri, vars, signal) => {
@@ -210,7 +210,8 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       toolset: 'backups',
       uri: 'divio://backups/{backup}',
       title: 'Backup',
-      description: 'One backup (UUID) with its service-instance backups: type, size, time taken, errors.',
+      description:
+        'One backup (its ID, as list_backups returns it) with its service-instance backups: type, size, time taken, errors.',
       mimeType: 'application/json',
       complete: { backup: complete.backup },
       read: async (uri, vars, signal) => {
@@ -225,8 +226,8 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
 }
 
 const NOT_FOUND_HINTS: Record<string, string> = {
-  'deployment-log': 'No such deployment. list_deployments shows valid deployment UUIDs.',
-  backup: 'No such backup. list_backups shows valid backup UUIDs.',
+  'deployment-log': 'No such deployment. list_deployments shows valid deployment IDs.',
+  backup: 'No such backup. list_backups shows valid backup IDs.',
 };
 
 /** Read failures become JSON-RPC errors whose message says what is valid. */
@@ -333,7 +334,7 @@ export function registerResources(
 }
 
 function validUris(routes: readonly Route[]): string {
-  return `Valid resources: ${routes.map((r) => r.uri).join(', ')}. {app} and {environment} take a slug or UUID.`;
+  return `Valid resources: ${routes.map((r) => r.uri).join(', ')}. {app} and {environment} take a slug or an ID.`;
 }
 
 const APPLICATIONS_ENTRY: Resource = {

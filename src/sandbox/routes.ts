@@ -40,7 +40,7 @@ export interface Route {
 
 const ID = '([^/.]+)';
 
-/** Resolve a path id against a map: an invalid UUID or an unknown one is 404, as DRF's get_object_or_404. */
+/** Resolve a path id (base32 or hex, see util.ts) against a map: an invalid or unknown one is 404, as DRF's get_object_or_404. */
 function get<T>(map: Map<string, T>, raw: string): T {
   const id = normaliseUuid(raw);
   const item = id ? map.get(id) : undefined;
@@ -711,7 +711,7 @@ export const routes: Route[] = [
   route('/apps/v3/services/', {
     GET: (ctx) => {
       const s = ctx.state;
-      const regions = ctx.query.getAll('region').filter((r) => r !== '');
+      const regions = uuidListFilter(ctx, 'region');
       const type = ctx.query.get('type');
       const identifier = ctx.query.get('identifier');
       const name = ctx.query.get('name');

@@ -1,13 +1,65 @@
 import { createHash } from 'node:crypto';
 
-/** A v4-shaped UUID derived from a name, so seeded objects are stable across runs. */
+// Object IDs. Responses captured from the live API (the public test repository mebdivio/cdtest1, files
+// `deploy.json` and `environment.json`) and the service-instance-backup example of Divio's "use the API" how-to
+// carry IDs such as `efrlmsafhjeb5htwozkc2sgbd4`: 26 lowercase RFC 4648 base32 characters, i.e. a 128-bit UUID
+// (130 bits, the last two zero) in another spelling. The sandbox issues exactly that shape. On input it also
+// accepts the dashed (or undashed) hex spelling of the same 128 bits, as Django's UUIDField does; whether the
+// live API accepts hex is not established (inferred), and the server never relies on it. Both spellings
+// normalise to the base32 form, which is the key of every map in the state.
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const BASE32_ID_RE = /^[a-z2-7]{25}[aeimquy4]$/;
+const HEX_UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let acc = 0;
+  for (const byte of bytes) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+function hexOfId(id: string): string {
+  let acc = 0n;
+  for (const ch of id) acc = (acc << 5n) | BigInt(BASE32.indexOf(ch));
+  return (acc >> 2n).toString(16).padStart(32, '0');
+}
+
+/** A v4-shaped 128-bit UUID derived from a name, in the live base32 spelling, so seeded objects are stable. */
 export function uuidFromName(name: string): string {
   const h = createHash('sha1').update(`divio-sandbox:${name}`).digest();
   const b = Buffer.from(h.subarray(0, 16));
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  const x = b.toString('hex');
+  return base32(b);
+}
+
+/** The dashed lowercase hex spelling of a base32 ID (the same 128 bits), e.g. for tests of hex input. */
+export function dashedUuid(id: string): string {
+  const key = normaliseUuid(id);
+  if (!key) throw new Error(`not an object ID: ${id}`);
+  const x = hexOfId(key);
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/**
+ * The internal key (base32) of an ID given as base32 or as dashed/undashed hex; null for anything else, which
+ * the callers answer with DRF's "not a valid UUID" 400 (filters, bodies) or 404 (paths). Base32 is accepted in
+ * lowercase only, the only spelling ever seen live (inferred: whether the API folds case is not known).
+ */
+export function normaliseUuid(value: string): string | null {
+  if (BASE32_ID_RE.test(value)) return value;
+  if (!HEX_UUID_RE.test(value)) return null;
+  return base32(Buffer.from(value.replace(/-/g, ''), 'hex'));
 }
 
 export function hashSeed(s: string): number {
@@ -35,15 +87,6 @@ export function pick<T>(rand: () => number, items: readonly T[]): T {
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-/** Django's UUIDField accepts dashed or undashed hex; we normalise to the dashed lowercase form. */
-export function normaliseUuid(value: string): string | null {
-  if (!UUID_RE.test(value)) return null;
-  const x = value.replace(/-/g, '').toLowerCase();
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
 export class HttpError extends Error {

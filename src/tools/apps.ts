@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { Environment } from '../client/index.js';
+import { type Environment, looksLikeId } from '../client/index.js';
 import { appLink, envLink } from '../resources/uris.js';
 import {
   type DeploymentSummary,
@@ -50,7 +50,11 @@ const listApplications = defineTool({
   toolset: 'apps',
   description: 'Applications (slug, name, uuid, organisation), filtered by organisation or name. Paginated.',
   input: z.strictObject({
-    organisation: z.string().max(200).optional().describe('Organisation UUID or exact name'),
+    organisation: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('Exact organisation name, or an ID returned by list_organisations'),
     name: z.string().min(1).max(100).optional().describe('Part of the app name'),
     limit: Limit,
     cursor: Cursor,
@@ -67,12 +71,22 @@ const listApplications = defineTool({
     const orgs = new Map(orgPage.results.map((o) => [o.uuid, String(o.name ?? '')]));
     let orgFilter: string | undefined;
     if (organisation) {
-      orgFilter = /^[0-9a-f-]{36}$/i.test(organisation)
-        ? organisation
-        : [...orgs].find(([, n]) => n.toLowerCase() === organisation.toLowerCase())?.[0];
+      // An exact ID or an exact (case-insensitive) name, whichever hits; an ID-shaped value that is on no
+      // listed organisation goes to the API verbatim (the listing above is one page).
+      const byName = [...orgs]
+        .filter(([, n]) => n.toLowerCase() === organisation.toLowerCase())
+        .map(([id]) => id);
+      const byId = orgs.has(organisation) ? organisation : undefined;
+      const hits = [...new Set([...(byId ? [byId] : []), ...byName])];
+      if (hits.length > 1) {
+        throw new ToolError(
+          `Organisation '${organisation}' is ambiguous: it matches the organisations with IDs ${hits.join(', ')}. Pass one of those IDs; ask the user which one they mean.`,
+        );
+      }
+      orgFilter = hits[0] ?? (looksLikeId(organisation) ? organisation : undefined);
       if (!orgFilter) {
         throw new ToolError(
-          `Organisation '${organisation}' was not found. Valid organisations: ${[...orgs.values()].join(', ') || 'none'}. Pass a name from that list or a UUID from list_organisations.`,
+          `Organisation '${organisation}' was not found. Valid organisations: ${[...orgs.values()].join(', ') || 'none'}. Pass a name from that list or an ID returned by list_organisations.`,
         );
       }
     }

@@ -12,7 +12,7 @@ import { idOf } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, oneLine } from './format.js';
 import { defineTool, type ToolContext } from './registry.js';
-import { Uuid, WaitSeconds } from './schemas.js';
+import { ObjectId, WaitSeconds } from './schemas.js';
 import { stillRunning, waitForOperation } from './wait.js';
 
 interface BackupContext {
@@ -110,7 +110,7 @@ export const restoreBackup = defineTool({
   description:
     'Restore a backup onto its environment, overwriting its database and/or storage; waits with progress. Needs confirmation.',
   input: z.strictObject({
-    backup: Uuid('Backup').describe('From list_backups'),
+    backup: ObjectId('backup', 'list_backups'),
     services: ServicesArg,
     wait_seconds: WaitSeconds,
   }),
@@ -212,7 +212,7 @@ export const getBackupDownloadUrl = defineTool({
   description:
     'Time-limited download URL for one service of a backup. Anyone holding it gets the data: needs confirmation.',
   input: z.strictObject({
-    backup: Uuid('Backup').describe('From list_backups'),
+    backup: ObjectId('backup', 'list_backups'),
     service: z.string().min(1).max(64).default('database').describe('database, storage or a prefix'),
     wait_seconds: WaitSeconds,
   }),

@@ -5,7 +5,7 @@ import { envSlugOf, idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, formatDuration, oneLine, secondsBetween } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
-import { AppRef, Cursor, EnvRef, Limit, PageInfo, Uuid, WaitSeconds } from './schemas.js';
+import { AppRef, Cursor, EnvRef, Limit, ObjectId, PageInfo, WaitSeconds } from './schemas.js';
 import { stillRunning, waitForOperation } from './wait.js';
 
 export const ServiceBackupRow = z.object({
@@ -137,7 +137,7 @@ const getBackup = defineTool({
   title: 'Get backup',
   toolset: 'backups',
   description: 'One backup with its service backups (type, size, time taken, errors).',
-  input: z.strictObject({ backup: Uuid('Backup').describe('From list_backups or create_backup') }),
+  input: z.strictObject({ backup: ObjectId('backup', 'list_backups or create_backup') }),
   output: BackupRow.extend({ environment_uuid: z.string().nullable() }),
   annotations: READ_ONLY,
   handler: async ({ backup }, ctx) => {

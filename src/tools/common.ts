@@ -53,7 +53,7 @@ export async function resolveAppAndEnv(
   return { app, env };
 }
 
-/** An environment's slug for display; null when it cannot be looked up (the UUID is still shown). */
+/** An environment's slug for display; null when it cannot be looked up (the ID is still shown). */
 export async function envSlugOf(
   ctx: Pick<ToolContext, 'client' | 'signal'>,
   envId: string | null,

@@ -132,7 +132,7 @@ const listDomains = defineTool({
   description: 'Domains of an app or environment: primary, TLS, state. Paginated.',
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe('Env slug or UUID; omit for all'),
+    environment: EnvRef.optional().describe('Env slug or ID; omit for all'),
     limit: Limit,
     cursor: Cursor,
   }),

@@ -16,7 +16,7 @@ import { failingExcerpt, logLines } from './deploylog.js';
 import { ToolError } from './errors.js';
 import { capLinesFromEnd, fenceUntrusted, formatDuration, secondsBetween } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
-import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo, Uuid } from './schemas.js';
+import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, ObjectId, PageInfo } from './schemas.js';
 
 const DeploymentRow = DeploymentSummarySchema.extend({
   environment: z.string().nullable(),
@@ -31,9 +31,7 @@ const listDeployments = defineTool({
     'Deployments of an app or environment, newest first: status, result, timing, commit. Paginated.',
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe(
-      'Environment slug or UUID. Omit for every environment of the app.',
-    ),
+    environment: EnvRef.optional().describe('Environment slug or ID. Omit for every environment of the app.'),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -86,7 +84,7 @@ const getDeployment = defineTool({
   title: 'Get deployment',
   toolset: 'deploy',
   description: "One deployment's status, progress, timing, commit and result.",
-  input: z.strictObject({ deployment: Uuid('Deployment').describe('From list_deployments') }),
+  input: z.strictObject({ deployment: ObjectId('deployment', 'list_deployments') }),
   output: DeploymentRow.extend({ environment_uuid: z.string().nullable() }),
   annotations: READ_ONLY,
   handler: async ({ deployment }, ctx) => {
@@ -121,7 +119,9 @@ const getDeploymentLog = defineTool({
   description:
     "Build log of a deployment, or of an environment's latest one: last `tail` lines or lines matching `search`. Capped; untrusted data.",
   input: z.strictObject({
-    deployment: Uuid('Deployment').optional().describe('Or give app and environment'),
+    deployment: ObjectId('deployment', 'list_deployments')
+      .optional()
+      .describe('An ID returned by list_deployments; or give app and environment'),
     app: AppRef.optional(),
     environment: EnvRef.optional(),
     tail: z.number().int().min(1).max(2000).default(100).describe('Last N lines'),
@@ -140,7 +140,9 @@ const getDeploymentLog = defineTool({
     let uuid = args.deployment;
     if (!uuid) {
       if (!args.app || !args.environment) {
-        throw new ToolError('Pass deployment (a UUID from list_deployments), or both app and environment.');
+        throw new ToolError(
+          'Pass deployment (an ID returned by list_deployments), or both app and environment.',
+        );
       }
       const { env } = await resolveTarget(ctx, args.app, args.environment);
       const detail = await ctx.client.environments.get(env.uuid, { signal: ctx.signal });

@@ -20,6 +20,8 @@ export function groupErrors(
   for (const line of lines) {
     const signature = line.message
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<id>')
+      // the live API's own ID spelling: 26 lowercase base32 characters (with a digit, so long words survive)
+      .replace(/\b(?=[a-z2-7]*\d)[a-z2-7]{26}\b/g, '<id>')
       .replace(/0x[0-9a-f]+/gi, '<hex>')
       .replace(/\d+(\.\d+)?/g, '<n>')
       .slice(0, 160);

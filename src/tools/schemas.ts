@@ -2,9 +2,13 @@ import * as z from 'zod';
 
 // Shared argument schemas: every tool that takes an app, environment, limit or cursor uses these.
 
-export const AppRef = z.string().min(1).max(200).describe('Slug or UUID');
+export const AppRef = z.string().min(1).max(200).describe('Slug, or an ID returned by list_applications');
 
-export const EnvRef = z.string().min(1).max(200).describe('test, live... or UUID');
+export const EnvRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('test, live..., or an ID returned by get_application');
 
 export const Limit = z.number().int().min(1).max(100).default(20).describe('Page size');
 
@@ -18,7 +22,16 @@ export const WaitSeconds = z
   .optional()
   .describe('Max wait in s (default 50; 0 = none)');
 
-export const Uuid = (what: string) => z.string().regex(/^[0-9a-fA-F-]{32,36}$/, `must be a ${what} UUID`);
+/**
+ * An object ID, passed through exactly as given: opaque letters, digits and `-` (the live API spells IDs as
+ * 26 lowercase base32 characters, its reference as dashed UUIDs; either passes). `from` names the tools that
+ * return such IDs, for the description and the error.
+ */
+export const ObjectId = (what: string, from: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9-]{20,40}$/, `must be a ${what} ID as returned by ${from}`)
+    .describe(`An ID returned by ${from}`);
 
 /** Output fields every paginated list carries. */
 export const PageInfo = {
