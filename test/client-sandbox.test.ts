@@ -12,7 +12,7 @@ import {
   TimeoutError,
   ValidationError,
 } from '../src/client/index.js';
-import { startSandbox } from '../src/sandbox/index.js';
+import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 
 // Every resource method of the client against the real in-process sandbox (loopback only).
 
@@ -125,10 +125,8 @@ describe('applications and environments', () => {
     expect(slugs).toEqual(['test']);
   });
 
-  it('environments.get of an unknown UUID is NotFoundError', async () => {
-    await expect(client.environments.get('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
+  it('environments.get of an unknown ID is NotFoundError', async () => {
+    await expect(client.environments.get(uuidFromName('missing'))).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('environments.logs and the cursor via logsPage', async () => {

@@ -13,7 +13,7 @@ type Args = Record<string, unknown>;
 
 interface WriteCase {
   tool: string;
-  /** Arguments for a non-protected target, resolved against the harness (backups need a UUID). */
+  /** Arguments for a non-protected target, resolved against the harness (backups need an ID). */
   args: (h: Harness) => Promise<Args>;
   /** The same call with one argument changed. */
   changed: (args: Args) => Args;

@@ -10,7 +10,7 @@ import { ERAS, type Era, type Harness, startHarness, type ToolResult, textOf } f
 
 const SHOP_LIVE_FAILED = uuidFromName('deployment:shop/live:failed');
 const SHOP_LIVE_BACKUP = uuidFromName('backup:shop/live:0');
-const MISSING_UUID = '00000000-0000-4000-8000-000000000000';
+const MISSING_ID = uuidFromName('missing');
 const APPS = ['shop', 'blog', 'api-gateway', 'intranet', 'marketing-site'];
 
 type Content = { uri: string; mimeType?: string; text?: string };
@@ -186,7 +186,7 @@ describe.each(ERAS)('resources (%s era)', (era) => {
     expect(apps.find((a) => a.slug === 'shop')?.uri).toBe('divio://applications/shop');
   });
 
-  it('reads one application by slug and by UUID', async () => {
+  it('reads one application by slug and by ID', async () => {
     const body = await readJson(h, 'divio://applications/api-gateway');
     expect(body['slug']).toBe('api-gateway');
     const envs = body['environments'] as { slug: string; uri: string }[];
@@ -253,10 +253,10 @@ describe.each(ERAS)('resources (%s era)', (era) => {
   });
 
   it('answers unknown deployments, backups and URIs with an error naming what is valid', async () => {
-    const dep = await readError(h, `divio://deployments/${MISSING_UUID}/log`);
+    const dep = await readError(h, `divio://deployments/${MISSING_ID}/log`);
     expect(dep.code).toBe(-32602);
     expect(dep.message).toMatch(/list_deployments/);
-    const backup = await readError(h, `divio://backups/${MISSING_UUID}`);
+    const backup = await readError(h, `divio://backups/${MISSING_ID}`);
     expect(backup.message).toMatch(/list_backups/);
     for (const uri of [
       'divio://nothing/here',

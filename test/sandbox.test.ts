@@ -82,7 +82,7 @@ describe('sandbox: routing, auth and errors', () => {
     expect((await get('/apps/v3/deployments/', xml)).status).toBe(415);
   });
 
-  it('answers unknown paths, unknown objects and invalid path UUIDs with 404 Not found', async () => {
+  it('answers unknown paths, unknown objects and invalid path IDs with 404 Not found', async () => {
     for (const p of [
       '/apps/v3/nope/',
       '/apps/v3/environments/not-a-uuid/',
@@ -101,7 +101,7 @@ describe('sandbox: routing, auth and errors', () => {
     expect(r.res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
   });
 
-  it('validates UUID filters with 400 field errors', async () => {
+  it('validates ID filters with 400 field errors', async () => {
     const r = await get('/apps/v3/backups/?environment=abc');
     expect(r.status).toBe(400);
     expect(r.body).toEqual({ environment: ['“abc” is not a valid UUID.'] });
@@ -304,7 +304,7 @@ describe('sandbox: DRF field semantics and filters', () => {
     expect(d.body).toMatchObject({ provision_services: false, adopt_deployment: previous });
     const bad = await send('POST', '/apps/v3/deployments/', {
       environment: env('blog', 'test'),
-      adopt_deployment: '00000000-0000-4000-8000-000000000000',
+      adopt_deployment: uuidFromName('missing'),
     });
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body)).toEqual(['adopt_deployment']);

@@ -28,7 +28,7 @@ const cursorFor = (url: string) => Buffer.from(url, 'utf8').toString('base64url'
 
 const SHOP_LIVE_FAILED = uuidFromName('deployment:shop/live:failed');
 const SHOP_LIVE_BACKUP = uuidFromName('backup:shop/live:0');
-const MISSING_UUID = '00000000-0000-4000-8000-000000000000';
+const MISSING_ID = uuidFromName('missing');
 
 /** Valid arguments for every read tool (and create_backup), reused by the missing-token test. */
 const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
@@ -201,7 +201,7 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(text).toMatch(/ISO 8601|15m/);
     });
 
-    it('rejects a malformed deployment UUID, naming the field', async () => {
+    it('rejects a malformed deployment ID, naming the field', async () => {
       expectError(await h.call('get_deployment', { deployment: 'abc' }), /deployment/);
     });
   });
@@ -218,7 +218,7 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(textOf(r)).toContain('API Gateway');
     });
 
-    it('accepts a UUID', async () => {
+    it('accepts an ID', async () => {
       const out = sc(await h.call('get_application', { app: uuidFromName('application:blog') }));
       expect(out['slug']).toBe('blog');
     });
@@ -498,9 +498,9 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(textOf(r)).toMatch(/failed/);
     });
 
-    it('get_deployment: an unknown UUID is an error that points to list_deployments', async () => {
+    it('get_deployment: an unknown ID is an error that points to list_deployments', async () => {
       expectError(
-        await h.call('get_deployment', { deployment: MISSING_UUID }),
+        await h.call('get_deployment', { deployment: MISSING_ID }),
         /not found/i,
         /list_deployments/,
       );
@@ -536,9 +536,9 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(out['failure_excerpt']).toBeNull();
     });
 
-    it('get_deployment_log: needs a deployment or app + environment; unknown UUID is an error', async () => {
+    it('get_deployment_log: needs a deployment or app + environment; unknown ID is an error', async () => {
       expectError(await h.call('get_deployment_log', { app: 'shop' }), /deployment/, /app and environment/);
-      expectError(await h.call('get_deployment_log', { deployment: MISSING_UUID }), /not found/i);
+      expectError(await h.call('get_deployment_log', { deployment: MISSING_ID }), /not found/i);
     });
   });
 
@@ -573,9 +573,9 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect((out['services'] as unknown[]).length).toBe(2);
     });
 
-    it('get_backup: an unknown UUID is an error that points to list_backups', async () => {
+    it('get_backup: an unknown ID is an error that points to list_backups', async () => {
       const text = expectError(
-        await h.call('get_backup', { backup: MISSING_UUID }),
+        await h.call('get_backup', { backup: MISSING_ID }),
         /not found/i,
         /list_backups/,
       );

@@ -40,7 +40,7 @@ import {
   UserSchema,
 } from './schemas.js';
 
-// One thin method per endpoint. Paths come from divio-api-facts.md; every path ends in a slash (facts §6).
+// One thin method per endpoint. Paths are the ones Divio's CLI sends (`divio_cli/api_requests.py`).
 // Every method takes `opts?: { signal }` as its last parameter.
 
 type Maybe<T> = T | undefined;
@@ -144,7 +144,7 @@ export interface DomainListParams extends PageParams {
   environment?: Maybe<string>;
 }
 
-/** Cronjobs use DRF limit/offset pagination (REF); the `{count,next,previous,results}` envelope is inferred. */
+/** Cronjobs use DRF limit/offset pagination (the API reference's ListCronjobs); the `{count,next,previous,results}` envelope is inferred. */
 export interface CronjobListParams {
   environment?: Maybe<string>;
   limit?: Maybe<number>;

@@ -209,7 +209,7 @@ export const ServiceSchema = z.looseObject({
   is_self_manageable: bool,
 });
 
-/** Environment log record. Only `timestamp`, `service` and `message` are known (facts §3). */
+/** Environment log record. Only `timestamp`, `service` and `message` are known (the fields the CLI's `cloud.show_log` reads). */
 export const LogEntrySchema = z.looseObject({
   timestamp: str,
   service: str,

@@ -163,7 +163,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         return;
       }
       if (eff.kind === 'rateLimit') {
-        // inferred: 429, Retry-After and DRF's throttle text; facts §8.7: Divio documents no rate limiting
+        // inferred: 429, Retry-After and DRF's throttle text; neither Divio's docs nor its CLI mention rate limiting
         const n = eff.retryAfterSeconds;
         send(res, entry, {
           status: 429,
@@ -229,7 +229,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const matched = matchRoute(ctx.path);
     if (!matched) {
       // Django's APPEND_SLASH: CommonMiddleware answers 301 to the slashed path for any method when DEBUG is
-      // off, so a POST loses its body (inferred: Divio's settings are not known; facts §6 only say it works)
+      // off, so a POST loses its body (inferred: Divio's settings are not known)
       if (!ctx.path.endsWith('/') && matchRoute(`${ctx.path}/`)) {
         return { status: 301, headers: { Location: `${ctx.path}/${url.search}` } };
       }
@@ -253,7 +253,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return handler(ctx, id);
   };
 
-  // inferred: DRF's TokenAuthentication `{detail}` 401 bodies; facts §6/§8.8: no Divio source shows them
+  // inferred: DRF's TokenAuthentication `{detail}` 401 bodies; no Divio source shows them
   const authenticate = (req: IncomingMessage) => {
     const header = req.headers.authorization;
     if (!header) {

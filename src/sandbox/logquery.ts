@@ -113,7 +113,8 @@ export function environmentLogs(ctx: Ctx, env: Environment): Result {
     lo = after;
     hi = picked.length >= limit ? i : Math.max(U, after);
   } else {
-    // inferred (facts §3): with no cursor the first page holds the newest entries, listed oldest-first
+    // inferred (the CLI's `cloud.show_log` prints pages in order, Divio's `export-logs.py` reverses them):
+    // with no cursor the first page holds the newest entries, listed oldest-first
     const startAt = before !== null ? Math.min(before, U) : U;
     let i = startAt - 1;
     for (; i >= L && picked.length < limit; i--) {

@@ -106,7 +106,7 @@ const listDeployments: Handler = (ctx) => {
   const app = uuidFilter(ctx, 'application');
   const env = uuidFilter(ctx, 'environment');
   const isSuccess = boolFilter(ctx, 'is_success');
-  // ignored: `organisation` and `task` are declared by REF, but their semantics are not established
+  // ignored: `organisation` and `task` are declared by the API reference (docs.divio.com/api/apps), but their semantics are not established
   const appEnvs = app ? envsOfApp(s, app) : undefined;
   const items = [...s.deployments.values()]
     .filter(
@@ -124,12 +124,12 @@ const createDeployment: Handler = (ctx) => {
   const v = new BodyValidator(ctx.body);
   const envId = v.pk('environment', (u) => s.environments.has(u));
   const buildMode = v.choice('build_mode', ['AUTO', 'ADOPT', 'FORCE'] as const) ?? 'AUTO';
-  // inferred: copy_from is validated as an existing environment (REF only says "string or null <uuid>")
+  // inferred: copy_from is validated as an existing environment (the API reference only says "string or null <uuid>")
   const copyFrom =
     v.has('copy_from') && v.data['copy_from'] !== null
       ? v.pk('copy_from', (u) => s.environments.has(u))
       : null;
-  // inferred: REF types adopt_deployment as a UUID; that it must name an existing deployment is our guess
+  // inferred: the API reference types adopt_deployment as a UUID; that it must name an existing deployment is our guess
   const adopt = v.has('adopt_deployment') ? v.pk('adopt_deployment', (u) => s.deployments.has(u)) : undefined;
   const provisionServices = v.bool('provision_services') ?? true;
   v.check();
@@ -167,14 +167,14 @@ const createBackup: Handler = (ctx) => {
   const services = v.pkList('services', (u) => s.serviceInstances.has(u));
   const notes = v.string('notes', { maxLength: 255, allowBlank: true }) ?? '';
   const deletion = v.datetime('scheduled_for_deletion_at');
-  // inferred: `trigger` is not in REF's request schema, so DRF ignores a sent value (the CLI sends one); MANUAL
+  // inferred: `trigger` is not in the API reference's CreateBackup request schema, so DRF ignores a sent value (the CLI sends one); MANUAL
   const trigger = 'MANUAL';
   // inferred: DRF allows empty lists by default; refusing one here is our guess at Divio's validation
   if (services && services.length === 0) v.addError('services', 'This list may not be empty.');
   if (envId && services) {
     for (const id of services) {
       const si = s.serviceInstances.get(id);
-      // inferred: membership and provisioning checks and their wording are not in REF or the facts
+      // inferred: membership and provisioning checks and their wording are not in the API reference or Divio's CLI
       if (si && si.environment !== envId)
         v.addError('services', `Service instance ${id} does not belong to environment ${envId}.`);
       else if (si?.service_status === 'NEW')
@@ -300,7 +300,7 @@ const createDownload: Handler = (ctx) => {
   if (sibs && sibs.length === 0) v.addError('service_instance_backups', 'This list may not be empty.');
   v.check();
   const backup = s.backups.get(backupId ?? '') as BackupRecord;
-  // inferred: the belongs-to and download-availability checks (and wording) are not in REF or the facts
+  // inferred: the belongs-to and download-availability checks (and wording) are not in the API reference or Divio's CLI
   for (const id of sibs ?? []) {
     const sib = s.serviceInstanceBackups.get(id);
     if (sib?.backup !== backup.uuid)
@@ -697,7 +697,7 @@ export const routes: Route[] = [
       const uuids = uuidListFilter(ctx, 'uuid');
       const short = ctx.query.get('short_name');
       const name = ctx.query.get('name');
-      // ignored: `organisation` is declared by REF, but its semantics are not established
+      // ignored: `organisation` is declared by the API reference, but its semantics are not established
       const items = [...ctx.state.regions.values()].filter(
         (r) =>
           (uuids.length === 0 || uuids.includes(r.uuid)) &&
