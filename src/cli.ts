@@ -9,6 +9,7 @@ import {
   parseToolsets,
   type ServerConfig,
 } from './config.js';
+import { type HttpLimits, parseDrainSeconds, parseHttpLimits } from './limits.js';
 
 export const HELP = `divio-mcp: an MCP server for the Divio Cloud control-panel API
 
@@ -27,6 +28,7 @@ Options:
   --confirm-mode MODE             auto (default), elicit, token or none
   --protected-environments a,b    environments whose writes always need the person's dialog
   --read-only-environments a,b    environments that refuse every write (slug, app/slug or ID)
+  --drain-seconds N               on SIGTERM/SIGINT, how long in-flight calls may finish (default 25)
 
 Environment:
   DIVIO_API_TOKEN      Divio access token (https://control.divio.com/account/access-tokens/)
@@ -37,6 +39,9 @@ Environment:
   DIVIO_MCP_READ_ONLY=1, DIVIO_MCP_TOOLSETS, DIVIO_MCP_CONFIRM_MODE, DIVIO_MCP_PROTECTED_ENVIRONMENTS,
   DIVIO_MCP_READ_ONLY_ENVIRONMENTS    same as the flags
   DIVIO_MCP_CONFIRM_KEY  HMAC key for confirmation tokens (>= 32 bytes, hex or base64; share across replicas)
+  DIVIO_MCP_DRAIN_SECONDS  same as --drain-seconds
+  DIVIO_MCP_HEADERS_TIMEOUT_MS, DIVIO_MCP_REQUEST_TIMEOUT_MS, DIVIO_MCP_MAX_BATCH, DIVIO_MCP_MAX_CALLS_PER_CLIENT,
+  DIVIO_MCP_MAX_CALLS, DIVIO_MCP_RATE_LIMIT    HTTP limits (see the README)
 `;
 
 export interface CliOptions {
@@ -50,6 +55,9 @@ export interface CliOptions {
   /** Sandbox clock speed; >1 makes deploys and backups finish sooner. */
   sandboxSpeed: number;
   config: ServerConfig;
+  /** Graceful shutdown deadline, in seconds. */
+  drainSeconds: number;
+  httpLimits: HttpLimits;
 }
 
 function truthy(value: string | undefined): boolean {
@@ -89,6 +97,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
       'protected-environments': { type: 'string' },
       'read-only-environments': { type: 'string' },
       speed: { type: 'string' },
+      'drain-seconds': { type: 'string' },
     },
   });
   const sub = positionals[0];
@@ -134,5 +143,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     allowedHosts: parseList(env.DIVIO_MCP_ALLOWED_HOSTS),
     sandboxSpeed: positiveNumber('--speed', values.speed ?? env.DIVIO_SANDBOX_SPEED, 1),
     config,
+    drainSeconds: parseDrainSeconds(values['drain-seconds'], env),
+    httpLimits: parseHttpLimits(env),
   };
 }

@@ -8,6 +8,8 @@ import {
   validateHostHeader,
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
+import type { Drain } from './drain.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import { VERSION } from './version.js';
 
 export interface HttpOptions {
@@ -17,8 +19,18 @@ export interface HttpOptions {
   authToken?: string | undefined;
   /** Extra hostnames allowed in Host and Origin, beyond localhost and the bind address. */
   allowedHosts?: readonly string[];
+  /** Abuse limits; defaults in limits.ts. */
+  limits?: HttpLimits;
+  /** Shutdown drain: while draining, /mcp answers 503 and /readyz fails; in-flight requests are counted. */
+  drain?: Drain;
   log: (line: string) => void;
 }
+
+/** Shortest bearer token accepted: 32 characters, as `openssl rand -hex 32` gives 64. */
+export const MIN_AUTH_TOKEN_LENGTH = 32;
+
+/** Largest POST body read (the SDK's own default bound). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface RunningHttpServer {
   url: string;
@@ -62,6 +74,98 @@ function jsonRpcError(message: string, code = -32000) {
 }
 
 /**
+ * Per-client token bucket: `perMinute` requests a minute, bursts up to the same number. A client is the
+ * remote address of the TCP connection (behind a reverse proxy, that is the proxy: see SECURITY.md).
+ */
+class RateLimiter {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(readonly perMinute: number) {}
+
+  /** Takes `n` tokens; returns 0 when allowed, otherwise the milliseconds until they would be available. */
+  take(client: string, n: number, now = Date.now()): number {
+    if (this.perMinute === 0) return 0;
+    const perMs = this.perMinute / 60_000;
+    const b = this.#buckets.get(client) ?? { tokens: this.perMinute, at: now };
+    b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * perMs);
+    b.at = now;
+    this.#buckets.set(client, b);
+    if (this.#buckets.size > 10_000) this.#prune(now);
+    if (n > this.perMinute) return 60_000;
+    if (b.tokens >= n) {
+      b.tokens -= n;
+      return 0;
+    }
+    return Math.ceil((n - b.tokens) / perMs);
+  }
+
+  /** Forgets clients whose bucket has refilled: they are indistinguishable from new ones. */
+  #prune(now: number): void {
+    for (const [client, b] of this.#buckets)
+      if (b.tokens + (now - b.at) * (this.perMinute / 60_000) >= this.perMinute) this.#buckets.delete(client);
+  }
+}
+
+/** Running tool calls per client and in all; a reservation is all-or-nothing. */
+class CallSlots {
+  readonly #perClient = new Map<string, number>();
+  #total = 0;
+  constructor(
+    readonly maxPerClient: number,
+    readonly maxTotal: number,
+  ) {}
+
+  reserve(client: string, n: number): 'client' | 'total' | (() => void) {
+    if (n === 0) return () => undefined;
+    const mine = this.#perClient.get(client) ?? 0;
+    if (mine + n > this.maxPerClient) return 'client';
+    if (this.#total + n > this.maxTotal) return 'total';
+    this.#perClient.set(client, mine + n);
+    this.#total += n;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total -= n;
+      const left = (this.#perClient.get(client) ?? n) - n;
+      if (left <= 0) this.#perClient.delete(client);
+      else this.#perClient.set(client, left);
+    };
+  }
+}
+
+/** Reads a request body up to `max` bytes; null when it is larger. */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) return null;
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+interface MessageCounts {
+  messages: number;
+  /** Messages with a method and an id: each one is answered and counts against the rate limit. */
+  requests: number;
+  toolCalls: number;
+}
+
+function countMessages(body: unknown): MessageCounts {
+  const list = Array.isArray(body) ? body : [body];
+  let requests = 0;
+  let toolCalls = 0;
+  for (const m of list) {
+    if (!m || typeof m !== 'object' || !('method' in m) || !('id' in m)) continue;
+    requests += 1;
+    if ((m as { method: unknown }).method === 'tools/call') toolCalls += 1;
+  }
+  return { messages: list.length, requests, toolCalls };
+}
+
+/**
  * Streamable HTTP at /mcp (stateless: a fresh server per request, so replicas need no affinity),
  * with the checks the spec requires and the SDK handler leaves to us: Host and Origin validation
  * against DNS rebinding, and client authentication for anything not bound to loopback.
@@ -77,39 +181,156 @@ export async function startHttpServer(
       `Refusing to listen on ${opts.host} without client authentication. Set DIVIO_MCP_AUTH_TOKEN (clients send it as "Authorization: Bearer <token>"), or bind to 127.0.0.1.`,
     );
   }
+  if (opts.authToken !== undefined && opts.authToken.trim().length < MIN_AUTH_TOKEN_LENGTH) {
+    throw new HttpConfigError(
+      `DIVIO_MCP_AUTH_TOKEN is too short (${opts.authToken.trim().length} characters); it must be at least ${MIN_AUTH_TOKEN_LENGTH}, random, and secret. Make one with: openssl rand -hex 32`,
+    );
+  }
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  const rate = new RateLimiter(limits.ratePerMinute);
+  const slots = new CallSlots(limits.maxCallsPerClient, limits.maxCalls);
+  const drain = opts.drain;
   const allowed = [...LOOPBACK_HOSTS, opts.host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase());
   const handler = createMcpHandler(factory, { onerror: (e) => opts.log(`[http] ${e.message}`) });
   const node = toNodeHandler(handler, { onerror: (e) => opts.log(`[http] ${e.message}`) });
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/healthz') {
-      sendJson(res, 200, { status: 'ok', name: 'divio-mcp', version: VERSION });
-      return;
+  const serveMcp = async (req: IncomingMessage, res: ServerResponse, client: string): Promise<void> => {
+    let parsed: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req, MAX_BODY_BYTES);
+      if (raw === null) {
+        sendJson(res, 413, jsonRpcError(`Request body over ${MAX_BODY_BYTES} bytes.`), {
+          connection: 'close',
+        });
+        return;
+      }
+      try {
+        parsed = JSON.parse(raw.toString('utf8'));
+      } catch {
+        sendJson(res, 400, jsonRpcError('Parse error: the body is not valid JSON.', -32700));
+        return;
+      }
+      const counts = countMessages(parsed);
+      if (Array.isArray(parsed) && counts.messages > limits.maxBatch) {
+        sendJson(
+          res,
+          400,
+          jsonRpcError(
+            `Batch of ${counts.messages} messages refused: this server accepts at most ${limits.maxBatch} JSON-RPC messages per POST (DIVIO_MCP_MAX_BATCH). Nothing in the batch was run. Send them in smaller batches or one at a time.`,
+            -32600,
+          ),
+        );
+        return;
+      }
+      // The POST itself was paid for before the body was read.
+      const waitMs = rate.take(client, Math.max(0, counts.requests - 1));
+      if (waitMs > 0) {
+        tooManyRequests(res, waitMs);
+        return;
+      }
+      const reserved = slots.reserve(client, counts.toolCalls);
+      if (reserved === 'client' || reserved === 'total') {
+        const cap = reserved === 'client' ? limits.maxCallsPerClient : limits.maxCalls;
+        const who =
+          reserved === 'client'
+            ? `this client already has tool calls running (at most ${cap} at once, DIVIO_MCP_MAX_CALLS_PER_CLIENT)`
+            : `the server is running its maximum of ${cap} tool calls (DIVIO_MCP_MAX_CALLS)`;
+        sendJson(
+          res,
+          reserved === 'client' ? 429 : 503,
+          jsonRpcError(
+            `Tool call refused: ${who}. Nothing was run. Wait for a running call to finish, then send it again.`,
+          ),
+          { 'retry-after': '5' },
+        );
+        return;
+      }
+      res.on('close', reserved);
     }
-    if (url.pathname !== '/mcp') {
-      sendJson(res, 404, { error: 'Not found. The MCP endpoint is /mcp; health is /healthz.' });
-      return;
-    }
-    const hostCheck = validateHostHeader(req.headers.host, allowed);
-    if (!hostCheck.ok) {
-      sendJson(res, 403, jsonRpcError(`Host header not allowed: ${hostCheck.message}`));
-      return;
-    }
-    const originCheck = validateOriginHeader(req.headers.origin, allowed);
-    if (!originCheck.ok) {
-      sendJson(res, 403, jsonRpcError(`Origin not allowed: ${originCheck.message}`));
-      return;
-    }
-    if (opts.authToken && !bearerMatches(req.headers.authorization, opts.authToken)) {
-      sendJson(res, 401, jsonRpcError('Missing or invalid bearer token.'), { 'www-authenticate': 'Bearer' });
-      return;
-    }
-    node(req as Parameters<typeof node>[0], res).catch((error: unknown) => {
-      opts.log(`[http] ${error instanceof Error ? error.message : String(error)}`);
-      if (!res.headersSent) sendJson(res, 500, jsonRpcError('Internal error', -32603));
-    });
-  });
+    await node(req as Parameters<typeof node>[0], res, parsed);
+  };
+
+  const tooManyRequests = (res: ServerResponse, waitMs: number) => {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    sendJson(
+      res,
+      429,
+      jsonRpcError(
+        `Rate limit: this client may send ${limits.ratePerMinute} requests a minute (DIVIO_MCP_RATE_LIMIT). Nothing was run. Retry after ${seconds} s.`,
+      ),
+      { 'retry-after': String(seconds) },
+    );
+  };
+
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts on this interval (30 s by default), so a slow-header socket would
+      // otherwise live up to 30 s past its timeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname === '/healthz') {
+        // Liveness: the process is up, draining or not.
+        sendJson(res, 200, { status: 'ok', name: 'divio-mcp', version: VERSION });
+        return;
+      }
+      if (url.pathname === '/readyz') {
+        if (drain?.draining) sendJson(res, 503, { status: 'draining', name: 'divio-mcp', version: VERSION });
+        else sendJson(res, 200, { status: 'ready', name: 'divio-mcp', version: VERSION });
+        return;
+      }
+      if (url.pathname !== '/mcp') {
+        sendJson(res, 404, {
+          error: 'Not found. The MCP endpoint is /mcp; liveness is /healthz, readiness /readyz.',
+        });
+        return;
+      }
+      if (drain?.draining) {
+        sendJson(
+          res,
+          503,
+          jsonRpcError(
+            'This server is shutting down and accepts no new requests. Retry on another instance.',
+          ),
+          { connection: 'close', 'retry-after': '5' },
+        );
+        return;
+      }
+      const hostCheck = validateHostHeader(req.headers.host, allowed);
+      if (!hostCheck.ok) {
+        sendJson(res, 403, jsonRpcError(`Host header not allowed: ${hostCheck.message}`));
+        return;
+      }
+      const originCheck = validateOriginHeader(req.headers.origin, allowed);
+      if (!originCheck.ok) {
+        sendJson(res, 403, jsonRpcError(`Origin not allowed: ${originCheck.message}`));
+        return;
+      }
+      const client = req.socket.remoteAddress ?? 'unknown';
+      // Before authentication, so guessing the bearer token is throttled too.
+      const waitMs = rate.take(client, 1);
+      if (waitMs > 0) {
+        tooManyRequests(res, waitMs);
+        return;
+      }
+      if (opts.authToken && !bearerMatches(req.headers.authorization, opts.authToken)) {
+        sendJson(res, 401, jsonRpcError('Missing or invalid bearer token.'), {
+          'www-authenticate': 'Bearer',
+        });
+        return;
+      }
+      const leave = drain?.enter();
+      if (leave) res.on('close', leave);
+      serveMcp(req, res, client).catch((error: unknown) => {
+        opts.log(`[http] ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) sendJson(res, 500, jsonRpcError('Internal error', -32603));
+        else res.destroy();
+      });
+    },
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { type CliOptions, HELP, parseCli } from './cli.js';
 import { clientOptionsFromEnv, DivioClient } from './client/index.js';
 import { ConfigError } from './config.js';
+import { Drain } from './drain.js';
 import { HttpConfigError, startHttpServer } from './http.js';
 import { startSandbox } from './sandbox/index.js';
 import { createServerFactory } from './server.js';
+import { DrainingTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -54,13 +56,39 @@ async function serve(opts: CliOptions): Promise<void> {
     log('divio-mcp: WARNING confirm mode is "none": write tools run without asking anyone.');
   }
   const client = new DivioClient(clientOptions);
-  const factory = createServerFactory({ client, config: opts.config, log });
+  const drain = new Drain();
+  const factory = createServerFactory({ client, config: opts.config, log, stopWaiting: drain.stopWaiting });
 
-  const shutdown = async (closeTransport: () => Promise<void>) => {
+  let exiting = false;
+  const shutdown = async (closeTransport: () => Promise<void>, code = 0) => {
+    if (exiting) return;
+    exiting = true;
     await closeTransport().catch(() => undefined);
     await client.close().catch(() => undefined);
     await closeSandbox?.().catch(() => undefined);
-    process.exit(0);
+    // Answers and audit lines are written before the process goes.
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    process.exit(code);
+  };
+
+  /*
+   * SIGTERM/SIGINT: stop taking requests, give the ones in flight until the deadline (long waits stop a
+   * little before it and answer with their operation's handle), then exit 0. A second signal exits at once.
+   */
+  const onSignal = (closeTransport: () => Promise<void>) => (signal: NodeJS.Signals) => {
+    if (drain.draining) {
+      log(`divio-mcp: ${signal} again: exiting without waiting for ${drain.inFlight} open request(s).`);
+      process.exit(1);
+    }
+    log(
+      `divio-mcp: ${signal}: draining (no new requests; ${drain.inFlight} in flight get up to ${opts.drainSeconds} s).`,
+    );
+    void drain.begin(opts.drainSeconds * 1000).then((how) => {
+      if (how === 'deadline')
+        log(`divio-mcp: drain deadline reached with ${drain.inFlight} request(s) unanswered; exiting.`);
+      else log('divio-mcp: drained; exiting.');
+      return shutdown(closeTransport, how === 'clean' ? 0 : 1);
+    });
   };
 
   if (opts.transport === 'http') {
@@ -69,18 +97,30 @@ async function serve(opts: CliOptions): Promise<void> {
       port: opts.port,
       authToken: opts.authToken,
       allowedHosts: opts.allowedHosts,
+      limits: opts.httpLimits,
+      drain,
       log,
     });
-    log(`divio-mcp ${VERSION}: MCP endpoint ${http.url} (health: ${http.url.replace(/\/mcp$/, '/healthz')})`);
-    process.on('SIGINT', () => void shutdown(http.close));
-    process.on('SIGTERM', () => void shutdown(http.close));
+    const base = http.url.replace(/\/mcp$/, '');
+    log(
+      `divio-mcp ${VERSION}: MCP endpoint ${http.url} (liveness: ${base}/healthz, readiness: ${base}/readyz)`,
+    );
+    process.on('SIGINT', onSignal(http.close));
+    process.on('SIGTERM', onSignal(http.close));
     return;
   }
-  const handle = serveStdio(factory);
+  const handle = serveStdio(factory, { transport: new DrainingTransport(new StdioServerTransport(), drain) });
   log(`divio-mcp ${VERSION}: serving MCP on stdio`);
+  // The client closed its end: nobody is left to answer, so there is nothing to drain.
   process.stdin.on('end', () => void shutdown(() => handle.close()));
-  process.on('SIGINT', () => void shutdown(() => handle.close()));
-  process.on('SIGTERM', () => void shutdown(() => handle.close()));
+  process.on(
+    'SIGINT',
+    onSignal(() => handle.close()),
+  );
+  process.on(
+    'SIGTERM',
+    onSignal(() => handle.close()),
+  );
 }
 
 async function main(): Promise<void> {

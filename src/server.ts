@@ -20,6 +20,8 @@ export interface ServerDeps {
   config: ServerConfig;
   /** Diagnostics and audit lines; stderr in production. Never stdout. */
   log: (line: string) => void;
+  /** Aborted when the process starts draining for shutdown; long waits then return their handle. */
+  stopWaiting?: AbortSignal | undefined;
 }
 
 /** Builds the factory both transports call; every instance shares one Divio client. */
@@ -31,7 +33,13 @@ export function createServerFactory(deps: ServerDeps): () => McpServer {
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
       { instructions: INSTRUCTIONS },
     );
-    registerTools(server, allTools, { client: deps.client, config: deps.config, audit, log: deps.log });
+    registerTools(server, allTools, {
+      client: deps.client,
+      config: deps.config,
+      audit,
+      log: deps.log,
+      stopWaiting: deps.stopWaiting,
+    });
     registerResources(server, deps);
     registerPrompts(server, deps);
     return server;

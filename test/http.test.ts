@@ -14,7 +14,7 @@ import { ERAS, type Era } from './helpers/harness.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = `${ROOT}dist/index.js`;
 const BASE_ENV = { ...getDefaultEnvironment(), DIVIO_SANDBOX_SPEED: '20' };
-const AUTH_TOKEN = 'test-bearer-5f1c2a9e';
+const AUTH_TOKEN = 'test-bearer-5f1c2a9e-0123456789abcdef';
 
 interface Spawned {
   child: ChildProcess;

@@ -265,6 +265,21 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
       answer.kind === 'elicit' && answer.action === 'accept' ? DialogAnswer.safeParse(answer.content) : null;
     if (!accepted?.success || accepted.data.confirm !== true) {
       const how = answer.kind === 'elicit' ? answer.action : 'an unreadable answer';
+      // A declined dialog's state is burned like a used token: replaying it with "accept" is refused.
+      const declined = ctx.mcp.mcpReq.requestState?.();
+      if (
+        typeof declined === 'string' &&
+        checkToken(
+          config.confirmKey,
+          declined,
+          tool.name,
+          canonicalArgs(actionArgs),
+          preview.state,
+          Date.now(),
+          'dialog',
+        ).ok
+      )
+        claimToken(declined);
       ctx.audit({
         tool: tool.name,
         app: t.app,

@@ -56,6 +56,8 @@ export interface ToolContext {
   confirmation?: 'person' | 'token' | 'mode-none' | 'no-write';
   /** Writes one structured audit line to stderr. */
   audit: (entry: Record<string, unknown>) => void;
+  /** Aborted when the server starts its shutdown drain: waits return their handle instead of waiting on. */
+  stopWaiting?: AbortSignal | undefined;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry erases per-tool schema types.
@@ -126,6 +128,8 @@ export interface RegistryDeps {
   client: DivioClient;
   config: ServerConfig;
   audit: (entry: Record<string, unknown>) => void;
+  /** See ToolContext.stopWaiting. */
+  stopWaiting?: AbortSignal | undefined;
 }
 
 function makeProgress(ctx: ServerContext): ProgressFn {
@@ -206,6 +210,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           progress: makeProgress(sdkCtx),
           mcp: sdkCtx,
           audit: deps.audit,
+          stopWaiting: deps.stopWaiting,
         };
         if (!tool.confirm) {
           try {

@@ -10,13 +10,18 @@ export interface WaitSpec<S> {
   initial: S;
   /** Seconds to wait; 0 returns at once with the current state. */
   budgetSeconds: number;
+  /**
+   * Identifies the operation for poll sharing: every call waiting on the same key shares one poll per
+   * interval. Defaults to the `uuid` of `initial` (each Divio operation object has its own UUID).
+   */
+  key?: string;
 }
 
 export interface WaitOutcome<S> {
   state: S;
   finished: boolean;
   /** Why the wait stopped before the operation finished. */
-  stoppedBecause?: 'budget' | 'cancelled' | 'poll-failed';
+  stoppedBecause?: 'budget' | 'cancelled' | 'poll-failed' | 'shutdown';
   /** When a poll failed: what went wrong (the operation itself was started and keeps going). */
   pollError?: string;
   waitedSeconds: number;
@@ -27,7 +32,9 @@ export function stillRunning(outcome: WaitOutcome<unknown>, follow: string): str
   const why =
     outcome.stoppedBecause === 'poll-failed'
       ? `Lost sight of it while waiting (${outcome.pollError ?? 'the API did not answer'}), but it was started.`
-      : 'Still running.';
+      : outcome.stoppedBecause === 'shutdown'
+        ? 'Still running: this MCP server is shutting down, so it stopped waiting; the operation itself keeps going on Divio.'
+        : 'Still running.';
   return `${why} ${follow}`;
 }
 
@@ -44,30 +51,119 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/*
+ * One poll per operation per interval, however many calls wait on it. Every waiter keeps its own loop
+ * (its own budget, cancellation and progress), but its poll goes through this table: a poll already in
+ * flight for the operation is joined, and a result younger than the poll interval is reused. Fifty calls
+ * attached to one deployment therefore cost Divio one GET per interval, not fifty. A joined poll is only
+ * aborted when every waiter on it has gone. The table is per Divio client, so two clients (two accounts,
+ * or two sandboxes in one test process) never see each other's results.
+ */
+interface SharedPoll {
+  promise: Promise<unknown>;
+  /** When the poll settled successfully; undefined while in flight. */
+  settledAt?: number;
+  controller: AbortController;
+  waiters: number;
+}
+
+const sharedPolls = new WeakMap<object, Map<string, SharedPoll>>();
+
+function operationKey(spec: WaitSpec<unknown>): string | undefined {
+  if (spec.key) return spec.key;
+  const initial = spec.initial as { uuid?: unknown } | null;
+  return initial && typeof initial.uuid === 'string' ? initial.uuid : undefined;
+}
+
+async function pollShared<S>(
+  scope: object,
+  key: string | undefined,
+  poll: (signal: AbortSignal) => Promise<S>,
+  freshMs: number,
+  signal: AbortSignal,
+): Promise<S> {
+  if (key === undefined) return poll(signal);
+  let table = sharedPolls.get(scope);
+  if (!table) {
+    table = new Map();
+    sharedPolls.set(scope, table);
+  }
+  const now = Date.now();
+  for (const [k, entry] of table)
+    if (entry.settledAt !== undefined && now - entry.settledAt >= freshMs) table.delete(k);
+  let entry = table.get(key);
+  if (!entry) {
+    const controller = new AbortController();
+    const created: SharedPoll = { controller, waiters: 0, promise: poll(controller.signal) };
+    created.promise.then(
+      () => {
+        created.settledAt = Date.now();
+      },
+      () => {
+        // A failed poll is never reused: the next waiter asks again.
+        if (table.get(key) === created) table.delete(key);
+      },
+    );
+    table.set(key, created);
+    entry = created;
+  }
+  if (entry.settledAt !== undefined) return entry.promise as Promise<S>;
+  const joined = entry;
+  joined.waiters += 1;
+  const leave = () => {
+    joined.waiters -= 1;
+    if (joined.waiters === 0 && joined.settledAt === undefined) {
+      joined.controller.abort();
+      if (table.get(key) === joined) table.delete(key);
+    }
+  };
+  try {
+    return await new Promise<S>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      (joined.promise as Promise<S>).then(resolve, reject).finally(() => {
+        signal.removeEventListener('abort', onAbort);
+      });
+    });
+  } finally {
+    leave();
+  }
+}
+
 /**
  * Waits for a long-running Divio operation (deploy, backup, restore, download).
- * Sends progress while it waits, stops at once when the request is cancelled, and
- * gives up at the budget, returning the last state so the caller can hand back a
- * handle: the operation itself is never lost.
+ * Sends progress while it waits, stops at once when the request is cancelled, stops early when the
+ * server starts shutting down (`ctx.stopWaiting`), and gives up at the budget, returning the last state
+ * so the caller can hand back a handle: the operation itself is never lost.
  */
 export async function waitForOperation<S>(spec: WaitSpec<S>, ctx: ToolContext): Promise<WaitOutcome<S>> {
   const started = Date.now();
   const deadline = started + spec.budgetSeconds * 1000;
   const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
+  const key = operationKey(spec as WaitSpec<unknown>);
+  // Sleeping wakes on cancellation and on shutdown; the poll itself is only aborted by cancellation.
+  const wake = ctx.stopWaiting ? AbortSignal.any([ctx.signal, ctx.stopWaiting]) : ctx.signal;
   let state = spec.initial;
+  const stopped = (): WaitOutcome<S> | null =>
+    ctx.signal.aborted
+      ? { state, finished: false, stoppedBecause: 'cancelled', waitedSeconds: elapsed() }
+      : ctx.stopWaiting?.aborted
+        ? { state, finished: false, stoppedBecause: 'shutdown', waitedSeconds: elapsed() }
+        : null;
   for (;;) {
     const { progress, total, message } = spec.describe(state);
     await ctx.progress(progress, total, message);
     if (spec.isDone(state)) return { state, finished: true, waitedSeconds: elapsed() };
-    if (ctx.signal.aborted)
-      return { state, finished: false, stoppedBecause: 'cancelled', waitedSeconds: elapsed() };
+    const before = stopped();
+    if (before) return before;
     const remaining = deadline - Date.now();
     if (remaining <= 0) return { state, finished: false, stoppedBecause: 'budget', waitedSeconds: elapsed() };
-    await sleep(Math.min(ctx.config.pollIntervalMs, remaining), ctx.signal);
-    if (ctx.signal.aborted)
-      return { state, finished: false, stoppedBecause: 'cancelled', waitedSeconds: elapsed() };
+    await sleep(Math.min(ctx.config.pollIntervalMs, remaining), wake);
+    const after = stopped();
+    if (after) return after;
     try {
-      state = await spec.poll(ctx.signal);
+      state = await pollShared(ctx.client, key, spec.poll, ctx.config.pollIntervalMs, ctx.signal);
     } catch (error) {
       // The operation was started before this wait; losing sight of it must not lose it. Hand back the last
       // state (with its UUID) instead of an error that would invite starting it again.
