@@ -126,7 +126,7 @@ describe('declined dialogs (2026-07-28)', () => {
       const res = await handler.fetch(
         new Request('http://divio-mcp.test/mcp', {
           method: 'POST',
-          headers: answered?.headers,
+          headers: answered?.headers ?? {},
           body: JSON.stringify(replay),
         }),
       );
