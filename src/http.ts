@@ -194,7 +194,12 @@ export async function startHttpServer(
   const handler = createMcpHandler(factory, { onerror: (e) => opts.log(`[http] ${e.message}`) });
   const node = toNodeHandler(handler, { onerror: (e) => opts.log(`[http] ${e.message}`) });
 
-  const serveMcp = async (req: IncomingMessage, res: ServerResponse, client: string): Promise<void> => {
+  const serveMcp = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    client: string,
+    leave: (() => void) | undefined,
+  ): Promise<void> => {
     let parsed: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, MAX_BODY_BYTES);
@@ -210,6 +215,9 @@ export async function startHttpServer(
         sendJson(res, 400, jsonRpcError('Parse error: the body is not valid JSON.', -32700));
         return;
       }
+      // A 2026-07-28 subscription stream stays open until the client leaves: it is not a call the shutdown
+      // drain should wait for (the connection is closed when the server exits).
+      if ((parsed as { method?: unknown } | null)?.method === 'subscriptions/listen') leave?.();
       const counts = countMessages(parsed);
       if (Array.isArray(parsed) && counts.messages > limits.maxBatch) {
         sendJson(
@@ -324,7 +332,7 @@ export async function startHttpServer(
       }
       const leave = drain?.enter();
       if (leave) res.on('close', leave);
-      serveMcp(req, res, client).catch((error: unknown) => {
+      serveMcp(req, res, client, leave).catch((error: unknown) => {
         opts.log(`[http] ${error instanceof Error ? error.message : String(error)}`);
         if (!res.headersSent) sendJson(res, 500, jsonRpcError('Internal error', -32603));
         else res.destroy();
