@@ -12,7 +12,7 @@ export interface WaitSpec<S> {
   budgetSeconds: number;
   /**
    * Identifies the operation for poll sharing: every call waiting on the same key shares one poll per
-   * interval. Defaults to the `uuid` of `initial` (each Divio operation object has its own UUID).
+   * interval. Defaults to the `uuid` of `initial` (each Divio operation object has its own ID).
    */
   key?: string;
 }
