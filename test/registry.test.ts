@@ -131,6 +131,20 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
     expect(total).toBeLessThanOrEqual(16_384);
   });
 
+  it('spells nullable values as anyOf branches, never as a type array (portable to single-type dialects)', () => {
+    const arrays: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${at}[${i}]`));
+      else if (node && typeof node === 'object')
+        for (const [k, v] of Object.entries(node)) {
+          if (k === 'type' && Array.isArray(v)) arrays.push(at);
+          walk(v, `${at}.${k}`);
+        }
+    };
+    for (const t of tools) walk({ input: t.inputSchema, output: t.outputSchema }, t.name);
+    expect(arrays).toEqual([]);
+  });
+
   it('advertises typed output schemas: every property has a type or a composition, nested objects too', () => {
     const untyped: string[] = [];
     const walk = (schema: unknown, at: string): void => {

@@ -5,12 +5,14 @@ import {
   type InputRequiredResult,
   type McpServer,
   type ServerContext,
+  type StandardSchemaWithJSON,
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
+import { mcpSchema } from './json-schema.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -169,18 +171,19 @@ function clientCanElicit(server: McpServer, ctx: ServerContext): boolean {
   return Object.keys(elicitation).length === 0 || elicitation.form !== undefined;
 }
 
-// The HTTP transport builds a server per request; a tool's schemas never change, so the write tools' extended
-// schemas are built once per tool rather than on every registration. What `tools/list` advertises is the SDK's
-// conversion of these zod schemas, whole: clients validate `structuredContent` against the output schema, and
-// the size budget that matters (what a model is shown) counts only name, description and input schema.
-const schemaCache = new WeakMap<AnyTool, { input: AnyObject; output: AnyObject }>();
+// The HTTP transport builds a server per request; a tool's schemas never change, so they are converted once per
+// tool rather than on every registration. `tools/list` advertises them whole (see json-schema.ts): clients
+// validate `structuredContent` against the output schema, and the size budget that matters (what a model is
+// shown) counts only name, description and input schema.
+type McpSchema = StandardSchemaWithJSON<Record<string, unknown>, Record<string, unknown>>;
+const schemaCache = new WeakMap<AnyTool, { input: McpSchema; output: McpSchema }>();
 
-export function schemasOf(tool: AnyTool): { input: AnyObject; output: AnyObject } {
+export function schemasOf(tool: AnyTool): { input: McpSchema; output: McpSchema } {
   let cached = schemaCache.get(tool);
   if (!cached) {
     const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
     const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
-    cached = { input, output };
+    cached = { input: mcpSchema(input) as McpSchema, output: mcpSchema(output) as McpSchema };
     schemaCache.set(tool, cached);
   }
   return cached;
