@@ -35,7 +35,7 @@ const json = (run: Run) => {
 
 const stdio = ['node', ENTRY, '--sandbox'];
 
-describe.concurrent('MCP Inspector CLI over stdio', () => {
+describe('MCP Inspector CLI over stdio', { timeout: 60_000 }, () => {
   it('lists every tool with typed schemas and no schema-portability warnings', async () => {
     const run = await inspector([...stdio, '--method', 'tools/list']);
     expect(run.stderr).not.toMatch(/Schema portability: \d+ errors?, [1-9]\d* warnings?/);
@@ -95,7 +95,7 @@ describe.concurrent('MCP Inspector CLI over stdio', () => {
   });
 });
 
-describe('MCP Inspector CLI over HTTP', () => {
+describe('MCP Inspector CLI over HTTP', { timeout: 60_000 }, () => {
   let server: ChildProcess;
   let url: string;
   beforeAll(async () => {
