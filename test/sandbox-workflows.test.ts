@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('sandbox: deployments', () => {
-  it('runs queued → building → deploying → success and updates the environment', async () => {
+  it('runs queued → building → deploying → done and updates the environment', async () => {
     const envId = env('blog', 'test');
     const created = await call('POST', '/apps/v3/deployments/', { environment: envId, build_mode: 'FORCE' });
     expect(created.status).toBe(201);
@@ -59,7 +59,7 @@ describe('sandbox: deployments', () => {
     expect(deploying.body['percent']).toBe(65);
     advance(100);
     const done = await call('GET', `/apps/v3/deployments/${id}/`);
-    expect(done.body).toMatchObject({ status: 'success', success: true, percent: 100, is_usable: true });
+    expect(done.body).toMatchObject({ status: 'done', success: true, percent: 100, is_usable: true });
     expect(done.body['ended_at']).toEqual(expect.any(String));
 
     const after = await call('GET', `/apps/v3/environments/${envId}/`);
@@ -352,7 +352,7 @@ describe('sandbox: real clock', () => {
         await new Promise((r) => setTimeout(r, 20));
         body = (await call('GET', `/apps/v3/deployments/${created.body['uuid']}/`, undefined, real)).body;
       }
-      expect(body).toMatchObject({ status: 'success', success: true });
+      expect(body).toMatchObject({ status: 'done', success: true });
     } finally {
       await real.close();
     }

@@ -172,6 +172,44 @@ describe('sandbox: seed', () => {
     expect(logs.body['logs']).toMatch(/No matching distribution found[\s\S]*non-zero code: 1/);
   });
 
+  it('environments carry the fields of a live list response; a successful deployment says done', async () => {
+    const list = await get(`/apps/v3/environments/?application=${uuidFromName('application:shop')}`);
+    const live = (list.body['results'] as Record<string, unknown>[]).find((e) => e['slug'] === 'live');
+    const detail = (await get(`/apps/v3/environments/${env('shop', 'live')}/`)).body;
+    const released = detail['currently_released_deployment'] as Record<string, unknown>;
+    expect(released['status']).toBe('done');
+    expect(released['success']).toBe(true);
+    const domains = await get(`/apps/v3/domains/?environment=${env('shop', 'live')}`);
+    const primary = (domains.body['results'] as { uuid: string; is_primary: boolean }[]).find(
+      (d) => d.is_primary,
+    );
+    for (const e of [live, detail]) {
+      expect(e).toBeDefined();
+      const v = e as Record<string, unknown>;
+      for (const key of [
+        'uuid',
+        'application',
+        'app_name',
+        'slug',
+        'branch',
+        'primary_domain',
+        'pending_commits_lookup',
+        'ondemand_backup_retention_config',
+        'scheduled_backup_config',
+        'environment_variables',
+        'is_production_grade',
+      ])
+        expect(v, key).toHaveProperty(key);
+      expect(v['app_name']).toMatch(/^shop-live-[0-9a-f]{32}$/);
+      expect(v['pending_commits_lookup']).toBe(`${released['git_commit']}..${v['branch']}`);
+      expect(v['primary_domain']).toBe(primary?.uuid);
+      expect(v['environment_variables']).toEqual(
+        expect.arrayContaining(['SECRET_KEY', 'DEFAULT_DATABASE_DSN']),
+      );
+      expect((v['environment_variables'] as unknown[]).every((n) => typeof n === 'string')).toBe(true);
+    }
+  });
+
   it('has service instances (intranet test storage NEW), env vars with real sensitive values', async () => {
     const si = await get(`/apps/v3/service-instances/?environment=${env('intranet', 'test')}`);
     const items = si.body['results'] as { type: string; service_status: string; prefix: string }[];

@@ -8,6 +8,8 @@ const str = z.string().nullish();
 const num = z.number().nullish();
 const bool = z.boolean().nullish();
 const uuidList = z.array(z.string()).nullish();
+/** A related object: its ID, or (in some detail views) the nested object. */
+const idRef = z.union([z.string(), z.looseObject({ uuid: z.string() })]).nullish();
 
 export const OrganisationSchema = z.looseObject({
   uuid: z.string(),
@@ -45,13 +47,24 @@ export const DeploymentRefSchema = z.looseObject({
   ended_at: str,
 });
 
+// A live ListEnvironments response (saved in the public repository mebdivio/cdtest1, `environment.json`) carries
+// uuid, application, app_name, slug, branch, primary_domain, pending_commits_lookup,
+// ondemand_backup_retention_config, scheduled_backup_config, environment_variables and is_production_grade; the
+// rest come from the reference's GetEnvironment sample.
 export const EnvironmentSchema = z.looseObject({
   uuid: z.string(),
   slug: z.string(),
-  // A UUID in the list view, a nested object in the detail view.
-  application: z.union([z.string(), z.looseObject({ uuid: z.string() })]).nullish(),
+  // An ID in the list view, a nested object in the detail view.
+  application: idRef,
   branch: str,
   is_production_grade: bool,
+  /** A git range `<released commit>..<branch>`, what GetRepositoryCommits takes as `lookup`. */
+  pending_commits_lookup: str,
+  primary_domain: idRef,
+  ondemand_backup_retention_config: idRef,
+  scheduled_backup_config: idRef,
+  /** Variable names only (values come from ListEnvironmentVariables); read with `variableNames`. */
+  environment_variables: z.unknown().optional(),
   deployed_url: str,
   last_finished_deployment: DeploymentRefSchema.nullish(),
   currently_running_deployment: DeploymentRefSchema.nullish(),

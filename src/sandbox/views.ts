@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   Application,
   BackupDownloadRecord,
@@ -17,17 +18,20 @@ import type {
 import { iso, uuidFromName } from './util.js';
 
 /**
- * Deployment status values. Only "failure" is confirmed by the CLI; the intermediate names
- * (queued, building, deploying) and "success" are inferred.
+ * Deployment status values. "done" for a successful deployment is what a live GetDeployment response says (saved
+ * in the public repository mebdivio/cdtest1, `deploy.json`); "failure" is the value `divio_cli/cloud.py` once
+ * compared with. The intermediate names (queued, building, deploying) are inferred. Clients read the outcome
+ * from `success` (null while running), never from these names.
  */
-export type DeploymentStatus = 'queued' | 'building' | 'deploying' | 'success' | 'failure';
+export type DeploymentStatus = 'queued' | 'building' | 'deploying' | 'done' | 'failure';
 
 export function deploymentPhase(
   s: SandboxState,
   d: DeploymentRecord,
 ): { status: DeploymentStatus; done: boolean } {
   const elapsed = s.now() - d.startedMs;
-  if (s.now() >= s.deploymentEndMs(d)) return { status: d.outcome, done: true };
+  if (s.now() >= s.deploymentEndMs(d))
+    return { status: d.outcome === 'success' ? 'done' : 'failure', done: true };
   if (elapsed < d.durationMs * 0.1) return { status: 'queued', done: false };
   if (elapsed < d.durationMs * 0.6) return { status: 'building', done: false };
   return { status: 'deploying', done: false };
@@ -114,38 +118,77 @@ export function applicationView(s: SandboxState, a: Application): Record<string,
   };
 }
 
+const BUILT_IN_VARIABLES = ['DEFAULT_DATABASE_DSN', 'DEFAULT_STORAGE_DSN', 'DOMAIN', 'STAGE'];
+
+/**
+ * Names of an environment's variables, as the live list shows them: the environment's own variables, then the
+ * built-in ones (inferred: the live sample mixes both, e.g. `SECRET_KEY` and `DEFAULT_DATABASE_DSN`; the order is
+ * not established).
+ */
+function variableNamesOf(s: SandboxState, envUuid: string): string[] {
+  const own = [...s.environmentVariables.values()]
+    .filter((v) => v.environment === envUuid)
+    .sort((a, b) => a.order - b.order)
+    .map((v) => v.name);
+  return [...new Set([...own, ...BUILT_IN_VARIABLES])];
+}
+
+/**
+ * The fields the live list and detail views share. `app_name` is `<app>-<env>-<32 hex>` and
+ * `pending_commits_lookup` is the git range `<released commit>..<branch>` in a live response (mebdivio/cdtest1,
+ * `environment.json`); null before anything was released is inferred.
+ */
+function liveEnvironmentFields(
+  s: SandboxState,
+  e: Environment,
+  slug: string,
+  released: DeploymentRecord | undefined,
+): Record<string, unknown> {
+  const primary = [...s.domains.values()].find((d) => d.environment === e.uuid && d.is_primary);
+  const suffix = createHash('sha1').update(`divio-sandbox:app-name:${e.uuid}`).digest('hex').slice(0, 32);
+  return {
+    app_name: `${slug}-${e.slug}-${suffix}`,
+    primary_domain: primary?.uuid ?? null,
+    pending_commits_lookup: released ? `${released.git_commit}..${e.branch}` : null,
+    ondemand_backup_retention_config: uuidFromName('backup-retention:default'),
+    scheduled_backup_config: uuidFromName(`scheduled-backup:${e.is_production_grade ? 'daily' : 'none'}`),
+    environment_variables: variableNamesOf(s, e.uuid),
+  };
+}
+
 export function environmentView(s: SandboxState, e: Environment, detail: boolean): Record<string, unknown> {
   const app = s.applications.get(e.application);
   const slug = app?.slug ?? 'app';
   const { running, lastFinished, released } = environmentDeployments(s, e.uuid);
   const host = `${slug}-${e.slug}.eu.aldryn.io`;
-  const primary = [...s.domains.values()].find((d) => d.environment === e.uuid && d.is_primary);
+  const live = liveEnvironmentFields(s, e, slug, released);
   return {
     uuid: e.uuid,
     application: detail && app ? applicationView(s, app) : e.application,
     slug: e.slug,
     branch: e.branch,
     is_production_grade: e.is_production_grade,
-    pending_commits_lookup: 'DONE',
+    pending_commits_lookup: live['pending_commits_lookup'],
     has_pending_commits: e.pending_commit_count > 0,
     alternative_dockerfile: e.alternative_dockerfile,
     deployed_url: released ? `https://${host}` : null,
     last_finished_deployment: lastFinished ? deploymentView(s, lastFinished) : null,
     currently_running_deployment: running ? deploymentView(s, running) : null,
     currently_released_deployment: released ? deploymentView(s, released) : null,
-    app_name: `${slug}-${e.slug}`,
-    primary_domain: primary?.uuid ?? null,
+    app_name: live['app_name'],
+    primary_domain: live['primary_domain'],
     divio_domain: host,
     application_config: null,
     ssh_endpoint: { host: 'ssh.eu.aldryn.io', port: 22, user: `${slug}-${e.slug}` },
-    ondemand_backup_retention_config: uuidFromName('backup-retention:default'),
-    scheduled_backup_config: uuidFromName(`scheduled-backup:${e.is_production_grade ? 'daily' : 'none'}`),
+    ondemand_backup_retention_config: live['ondemand_backup_retention_config'],
+    scheduled_backup_config: live['scheduled_backup_config'],
     next_scheduled_backup_occurence: e.is_production_grade ? iso(s.startedAt + 6 * 3_600_000) : null,
     pending_commit_count: e.pending_commit_count,
     has_pending_changes: false,
     pending_changes: [],
     running_tasks: running ? [{ type: 'DEPLOYMENT', uuid: running.uuid }] : [],
-    built_in_environment_variables: ['DEFAULT_DATABASE_DSN', 'DEFAULT_STORAGE_DSN', 'DOMAIN', 'STAGE'],
+    built_in_environment_variables: [...BUILT_IN_VARIABLES],
+    environment_variables: live['environment_variables'],
   };
 }
 

@@ -7,8 +7,10 @@ import {
   idOf,
   onePage,
   pageInfo,
+  releasedCommitOf,
   resolveTarget,
   summariseDeployment,
+  variableNames,
 } from './common.js';
 import { ToolError } from './errors.js';
 import { defineTool, READ_ONLY } from './registry.js';
@@ -214,6 +216,8 @@ export const EnvironmentStatus = z.object({
   last_finished_deployment: DeploymentSummarySchema.nullable(),
   released_deployment: DeploymentSummarySchema.nullable(),
   pending_commits: z.number().nullable(),
+  released_commit: z.string().nullable(),
+  variable_names: z.array(z.string()).nullable(),
   service_instances: z.array(
     z.object({ uuid: z.string(), type: z.string(), prefix: z.string(), status: z.string() }),
   ),
@@ -248,6 +252,11 @@ export async function loadEnvironmentStatus(
     last_finished_deployment: summariseDeployment(detail.last_finished_deployment as never),
     released_deployment: summariseDeployment(detail.currently_released_deployment as never),
     pending_commits: pending,
+    released_commit:
+      releasedCommitOf(detail.pending_commits_lookup) ??
+      summariseDeployment(detail.currently_released_deployment as never)?.git_commit ??
+      null,
+    variable_names: variableNames(detail.environment_variables) ?? variableNames(env.environment_variables),
     service_instances: instances.results.map((s) => ({
       uuid: s.uuid,
       type: String(s.type ?? 'UNKNOWN'),
@@ -265,12 +274,17 @@ function fmtDeploy(label: string, d: DeploymentSummary | null): string {
 export function renderEnvironmentStatus(out: EnvironmentStatusOut): string {
   return [
     `${out.app}/${out.environment}${out.production_grade ? ' [production]' : ''} (${out.uuid})`,
-    `branch ${out.branch ?? '?'}, URL ${out.url ?? 'none'}, pending commits: ${out.pending_commits ?? 'unknown'}`,
+    `branch ${out.branch ?? '?'}, URL ${out.url ?? 'none'}, pending commits: ${out.pending_commits ?? 'unknown'}${out.released_commit ? ` (released commit ${out.released_commit.slice(0, 10)})` : ''}`,
     fmtDeploy('running deployment', out.running_deployment),
     fmtDeploy('last finished deployment', out.last_finished_deployment),
     fmtDeploy('released deployment', out.released_deployment),
     `services: ${out.service_instances.map((s) => `${s.type} ${s.prefix} (${s.status})`).join(', ') || 'none'}`,
-  ].join('\n');
+    out.variable_names
+      ? `variables (names only; values via list_environment_variables): ${out.variable_names.join(', ') || 'none'}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 const getEnvironment = defineTool({

@@ -1,5 +1,5 @@
 import type { Application, Deployment, Environment, Page } from '../client/index.js';
-import { decodeCursor, encodeCursor } from './format.js';
+import { decodeCursor, encodeCursor, oneLine } from './format.js';
 import type { ToolContext } from './registry.js';
 
 export interface Target {
@@ -101,9 +101,51 @@ export function deploymentSummary(d: Partial<Deployment> & { uuid: string }): De
   };
 }
 
+/**
+ * A deployment's outcome, read from `success` alone: null = still running, true = succeeded, false = failed, as
+ * Divio's `ci-cd.py` (divio/scripts) reads it; `divio_cli/cloud.py` also checks `success`, no longer `status`.
+ * `status` names are not documented (a live response says `done`, the CLI once compared with `failure`), so
+ * they are only ever shown as text.
+ */
+export function deploymentOutcome(d: Pick<DeploymentSummary, 'success'>): 'running' | 'succeeded' | 'failed' {
+  if (d.success === null) return 'running';
+  return d.success ? 'succeeded' : 'failed';
+}
+
 export function deploymentResult(d: DeploymentSummary | null): string {
   if (!d) return 'never deployed';
-  if (d.ended_at === null)
+  const outcome = deploymentOutcome(d);
+  if (outcome === 'running')
     return `running (${d.status ?? 'in progress'}${d.percent !== null ? `, ${d.percent}%` : ''})`;
-  return d.success ? 'succeeded' : `failed (${d.status ?? 'failure'})`;
+  return outcome === 'succeeded' ? 'succeeded' : `failed${d.status ? ` (${d.status})` : ''}`;
+}
+
+/**
+ * The commit an environment runs, from `pending_commits_lookup`: a git range `<released commit>..<branch>` in a
+ * live ListEnvironments response. Anything else (no release yet, a new format) gives null.
+ */
+export function releasedCommitOf(lookup: unknown): string | null {
+  if (typeof lookup !== 'string') return null;
+  const m = /^([0-9a-fA-F]{7,64})\.\.\S+$/.exec(lookup.trim());
+  return m?.[1] ?? null;
+}
+
+const MAX_VARIABLE_NAMES = 300;
+
+/**
+ * Variable names from an `environment_variables` field: a list of names in environments and deployments (live
+ * responses), a name -> value object on GetDeploymentEnvironmentVariables. Values are never read. Null when the
+ * field is absent or has another shape.
+ */
+export function variableNames(value: unknown): string[] | null {
+  let names: unknown[];
+  if (Array.isArray(value))
+    names = value.map((v) => (v && typeof v === 'object' && 'name' in v ? v.name : v));
+  else if (value && typeof value === 'object') names = Object.keys(value);
+  else return null;
+  return names
+    .filter((n): n is string => typeof n === 'string')
+    .map((n) => oneLine(n, 120))
+    .filter(Boolean)
+    .slice(0, MAX_VARIABLE_NAMES);
 }

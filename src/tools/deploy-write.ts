@@ -144,7 +144,8 @@ export const deployEnvironment = defineTool({
       {
         initial,
         poll: (signal) => ctx.client.deployments.get(initial.uuid, { signal }),
-        isDone: (d) => typeof d.ended_at === 'string',
+        // `success` stays null while the deployment runs; `status` names are not documented.
+        isDone: (d) => typeof d.success === 'boolean',
         describe: (d) => ({
           progress: typeof d.percent === 'number' ? d.percent : 0,
           total: 100,
