@@ -1,5 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler, InMemoryTransport } from '@modelcontextprotocol/server';
+import { createMcpHandler, InMemoryTransport, type McpServer } from '@modelcontextprotocol/server';
+import type { Dispatcher } from 'undici';
 import { DivioClient } from '../../src/client/index.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
@@ -58,32 +59,22 @@ export function textOf(result: ToolResult): string {
     .join('\n');
 }
 
-/**
- * A sandbox, the shared Divio client, and a real MCP Client connected to our server factory:
- * 2026-07-28 through the stateless HTTP handler (in-process fetch, no socket), 2025-era through a linked
- * in-memory pair, which is how a stdio client sees the server (elicitation is pushed to the client).
- */
-export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const era = opts.era ?? 'modern';
-  const sandbox = await startSandbox({ timings: FAST, ...opts.sandbox });
-  const divio = new DivioClient({
-    token: sandbox.token,
-    baseUrl: sandbox.url,
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-  });
-  const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
-  const logs: string[] = [];
-  const factory = createServerFactory({ client: divio, config, log: (line) => logs.push(line) });
+/** A real MCP Client connected to a server factory in the given protocol era (see startHarness). */
+async function connectMcp(
+  factory: () => McpServer,
+  era: Era,
+  elicit: ElicitHandler | undefined,
+): Promise<{ mcp: Client; elicitations: { message: string }[]; closeServer: () => Promise<void> }> {
   const elicitations: { message: string }[] = [];
   const mcp = new Client(
     { name: 'divio-mcp-tests', version: '1.0.0' },
     {
-      capabilities: opts.elicit ? { elicitation: { form: {} } } : {},
+      capabilities: elicit ? { elicitation: { form: {} } } : {},
       versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
     },
   );
-  if (opts.elicit) {
-    const handler = opts.elicit;
+  if (elicit) {
+    const handler = elicit;
     mcp.setRequestHandler('elicitation/create', async (request) => {
       const params = request.params as { message: string; requestedSchema?: unknown };
       elicitations.push({ message: params.message });
@@ -106,6 +97,26 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await mcp.connect(clientSide);
     closeServer = () => server.close();
   }
+  return { mcp, elicitations, closeServer };
+}
+
+/**
+ * A sandbox, the shared Divio client, and a real MCP Client connected to our server factory:
+ * 2026-07-28 through the stateless HTTP handler (in-process fetch, no socket), 2025-era through a linked
+ * in-memory pair, which is how a stdio client sees the server (elicitation is pushed to the client).
+ */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const era = opts.era ?? 'modern';
+  const sandbox = await startSandbox({ timings: FAST, ...opts.sandbox });
+  const divio = new DivioClient({
+    token: sandbox.token,
+    baseUrl: sandbox.url,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
+  const logs: string[] = [];
+  const factory = createServerFactory({ client: divio, config, log: (line) => logs.push(line) });
+  const { mcp, elicitations, closeServer } = await connectMcp(factory, era, opts.elicit);
   let closed = false;
   return {
     sandbox,
@@ -126,6 +137,50 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await closeServer().catch(() => undefined);
       await divio.close();
       await sandbox.close();
+    },
+  };
+}
+
+export interface DispatcherHarnessOptions {
+  /** Answers every API request (tests pass an undici MockAgent with net connect disabled). */
+  dispatcher: Dispatcher;
+  /** The API origin the dispatcher answers for. */
+  baseUrl: string;
+  era?: Era;
+  config?: Partial<ServerConfig>;
+}
+
+export type DispatcherHarness = Omit<Harness, 'sandbox' | 'elicitations'>;
+
+/** Like startHarness, but the Divio client talks to an injected dispatcher instead of a sandbox. */
+export async function startDispatcherHarness(opts: DispatcherHarnessOptions): Promise<DispatcherHarness> {
+  const divio = new DivioClient({
+    token: 'fixture-token-0123456789abcdef0123456789',
+    baseUrl: opts.baseUrl,
+    dispatcher: opts.dispatcher,
+    retry: { maxRetries: 0 },
+  });
+  const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
+  const logs: string[] = [];
+  const factory = createServerFactory({ client: divio, config, log: (line) => logs.push(line) });
+  const { mcp, closeServer } = await connectMcp(factory, opts.era ?? 'modern', undefined);
+  let closed = false;
+  return {
+    divio,
+    mcp,
+    config,
+    logs,
+    call: async (name, args = {}, callOpts = {}) =>
+      (await mcp.callTool(
+        { name, arguments: args },
+        callOpts as Parameters<Client['callTool']>[1],
+      )) as unknown as ToolResult,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await mcp.close().catch(() => undefined);
+      await closeServer().catch(() => undefined);
+      await divio.close();
     },
   };
 }
