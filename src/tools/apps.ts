@@ -291,7 +291,8 @@ const getEnvironment = defineTool({
   name: 'get_environment',
   title: 'Get environment status',
   toolset: 'apps',
-  description: 'Environment status: branch, URL, running and last deployment, pending commits, services.',
+  description:
+    'Environment status: branch, URL, running and last deployment, pending commits, services, variable names.',
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: EnvironmentStatus,
   annotations: READ_ONLY,
