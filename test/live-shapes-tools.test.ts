@@ -162,12 +162,13 @@ describe('apps tools on live shapes', () => {
 
   it('get_environment reads outcomes from success, whatever status says', async () => {
     const live = fixture('environment-live');
-    // A finished deployment whose status name says done but whose success is false failed; a status name that
-    // sounds final with success null is still running.
+    // A finished deployment whose status name says done but whose success is false failed; one whose status
+    // sounds final and that already has an end time is still running while success is null.
     live['last_finished_deployment'] = { ...(live['last_finished_deployment'] as Json), status: 'done' };
     live['currently_running_deployment'] = {
       ...(live['currently_running_deployment'] as Json),
       status: 'failure',
+      ended_at: '2026-12-01T09:44:02Z',
     };
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLive(live), ROUTE.serviceInstances(100));
     const text = textOf(await h.call('get_environment', { app: 'harbour', environment: 'live' }));
@@ -323,6 +324,32 @@ describe('deploy tools on live shapes', () => {
     expect(out['deployment']).toBe(ID.depRunning);
     expect(out['failure_excerpt']).toBeNull();
     expect((out['lines'] as string[]).at(-1)).toBe('Step 5/9 : RUN pip install -r requirements.txt');
+  });
+});
+
+describe('deploy_environment on live shapes', () => {
+  it('attaching to a running deployment waits for success, not for ended_at or a final-sounding status', async () => {
+    serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLive());
+    const running = fixture('deployment-running');
+    // Inferred transitional state: the deployment has an end time and a final-sounding status, but no result yet.
+    const finishing = { ...running, status: 'done', ended_at: '2026-12-01T09:44:02Z' };
+    const done = { ...finishing, is_usable: true, success: true };
+    const pool = agent.get(FIXTURE_BASE);
+    for (const body of [running, finishing, done]) {
+      pool
+        .intercept({ path: `/apps/v3/deployments/${ID.depRunning}/`, method: 'GET' })
+        .reply(200, body, { headers: { 'content-type': 'application/json' } });
+    }
+    const r = await h.call('deploy_environment', { app: 'harbour', environment: 'live', wait_seconds: 30 });
+    expect(sc(r)['result']).toMatchObject({
+      attached: true,
+      finished: true,
+      deployment: { uuid: ID.depRunning, status: 'done', success: true },
+      failure_excerpt: null,
+    });
+    expect(textOf(r)).toContain(
+      `Attached to the running deployment ${ID.depRunning} of harbour/live: succeeded.`,
+    );
   });
 });
 
