@@ -1,5 +1,6 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allTools } from '../src/tools/index.js';
 import {
   type DispatcherHarness,
   type Era,
@@ -41,6 +42,15 @@ afterEach(async () => {
   await agent.close();
 });
 
+/** Tools that answered a fixture-backed call without error in this file (checked by the last test). */
+const answered = new Set<string>();
+
+async function call(name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
+  const r = await h.call(name, args);
+  if (!r.isError) answered.add(name);
+  return r;
+}
+
 const sc = (r: ToolResult): Json => {
   expect(r.isError, textOf(r)).toBeFalsy();
   expect(r.structuredContent).toBeDefined();
@@ -58,7 +68,7 @@ const LIVE_VARIABLE_NAMES = (resultsOf('environments').find((e) => e['slug'] ===
 describe('apps tools on live shapes', () => {
   it('list_organisations passes base32 IDs through unchanged', async () => {
     serve(agent, ROUTE.organisations(20));
-    const r = await h.call('list_organisations');
+    const r = await call('list_organisations');
     expect(rows(r, 'organisations')).toEqual([
       { uuid: ID.orgHarbour, name: 'Harbour Logistics' },
       { uuid: ID.orgBeacon, name: 'Beacon Studio' },
@@ -69,7 +79,7 @@ describe('apps tools on live shapes', () => {
 
   it('list_applications names each organisation from its base32 ID', async () => {
     serve(agent, ROUTE.organisations(100), ROUTE.applications(20));
-    const r = await h.call('list_applications');
+    const r = await call('list_applications');
     expect(rows(r, 'applications')).toEqual([
       { slug: 'harbour', name: 'Harbour Tracking', uuid: ID.app, organisation: 'Harbour Logistics' },
       { slug: 'lantern', name: 'Lantern Site', uuid: ID.otherApp, organisation: 'Beacon Studio' },
@@ -83,14 +93,14 @@ describe('apps tools on live shapes', () => {
     ];
     serve(agent, ROUTE.organisations(100), byOrg);
     for (const organisation of ['beacon studio', ID.orgBeacon]) {
-      const r = await h.call('list_applications', { organisation });
+      const r = await call('list_applications', { organisation });
       expect(rows(r, 'applications').map((a) => a['uuid'])).toEqual([ID.otherApp]);
     }
   });
 
   it('get_application reads done as success and a running deployment as running', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLive(), ROUTE.envTest());
-    const r = await h.call('get_application', { app: 'harbour' });
+    const r = await call('get_application', { app: 'harbour' });
     const out = sc(r);
     expect(out['uuid']).toBe(ID.app);
     expect(out['organisation']).toBe(ID.orgHarbour);
@@ -111,7 +121,7 @@ describe('apps tools on live shapes', () => {
 
   it('get_environment shows the released commit from the git range and the variable names', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLive(), ROUTE.serviceInstances(100));
-    const r = await h.call('get_environment', { app: 'harbour', environment: 'live' });
+    const r = await call('get_environment', { app: 'harbour', environment: 'live' });
     const out = sc(r);
     expect(out).toMatchObject({
       app: 'harbour',
@@ -148,7 +158,7 @@ describe('apps tools on live shapes', () => {
     delete live['has_pending_commits'];
     delete live['environment_variables'];
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLive(live), ROUTE.serviceInstances(100));
-    const r = await h.call('get_environment', { app: 'harbour', environment: 'live' });
+    const r = await call('get_environment', { app: 'harbour', environment: 'live' });
     // The names fall back to the list view the environment was resolved from.
     expect(sc(r)).toMatchObject({
       pending_commits: null,
@@ -171,7 +181,7 @@ describe('apps tools on live shapes', () => {
       ended_at: '2026-12-01T09:44:02Z',
     };
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLive(live), ROUTE.serviceInstances(100));
-    const text = textOf(await h.call('get_environment', { app: 'harbour', environment: 'live' }));
+    const text = textOf(await call('get_environment', { app: 'harbour', environment: 'live' }));
     expect(text).toContain(`last finished deployment: failed (done) — ${ID.depFailed}`);
     expect(text).toContain(`running deployment: running (failure) — ${ID.depRunning}`);
   });
@@ -187,7 +197,7 @@ describe('apps tools on live shapes', () => {
       ROUTE.backups(50),
       ROUTE.deploymentLogs(ID.depFailed, 'deployment-logs-failed'),
     );
-    const r = await h.call('diagnose_environment', {
+    const r = await call('diagnose_environment', {
       app: 'harbour',
       environment: 'live',
       since: '2026-12-01T08:00:00Z',
@@ -223,7 +233,7 @@ describe('apps tools on live shapes', () => {
     await h.close();
     await start('legacy');
     serve(agent, ROUTE.organisations(20));
-    const r = await h.call('list_organisations');
+    const r = await call('list_organisations');
     expect(rows(r, 'organisations').map((o) => o['uuid'])).toEqual([ID.orgHarbour, ID.orgBeacon]);
   });
 });
@@ -231,7 +241,7 @@ describe('apps tools on live shapes', () => {
 describe('logs tool on live shapes', () => {
   it('get_environment_logs reads the cursor envelope, sanitizes entries and pages back through previous', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.envLogs('limit=5'), ROUTE.envLogsOlder());
-    const first = await h.call('get_environment_logs', { app: 'harbour', environment: 'live', limit: 5 });
+    const first = await call('get_environment_logs', { app: 'harbour', environment: 'live', limit: 5 });
     const entries = rows(first, 'entries');
     expect(entries.map((e) => e['service'])).toEqual(['web', 'web', 'web', 'cronjob', 'worker']);
     expect(entries[1]?.['message']).toBe('ERROR django.request: Internal Server Error: /api/shipments/8812/');
@@ -241,7 +251,7 @@ describe('logs tool on live shapes', () => {
     expect(sc(first)['has_more']).toBe(true);
     const cursor = sc(first)['next_cursor'];
     expect(cursor).toEqual(expect.any(String));
-    const older = await h.call('get_environment_logs', {
+    const older = await call('get_environment_logs', {
       app: 'harbour',
       environment: 'live',
       limit: 5,
@@ -258,7 +268,7 @@ describe('logs tool on live shapes', () => {
 describe('deploy tools on live shapes', () => {
   it('list_deployments: done is success, null success is running, IDs and slugs unchanged', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.deployments());
-    const r = await h.call('list_deployments', { app: 'harbour' });
+    const r = await call('list_deployments', { app: 'harbour' });
     const deployments = rows(r, 'deployments');
     expect(deployments.map((d) => [d['uuid'], d['environment'], d['status'], d['success']])).toEqual([
       [ID.depRunning, 'live', 'deploying', null],
@@ -277,7 +287,7 @@ describe('deploy tools on live shapes', () => {
 
   it('get_deployment takes a base32 ID and reads done as success', async () => {
     serve(agent, ROUTE.deployment(ID.depDone, 'deployment-done'), ROUTE.envLive());
-    const r = await h.call('get_deployment', { deployment: ID.depDone });
+    const r = await call('get_deployment', { deployment: ID.depDone });
     expect(sc(r)).toMatchObject({
       uuid: ID.depDone,
       status: 'done',
@@ -296,7 +306,7 @@ describe('deploy tools on live shapes', () => {
       ROUTE.deploymentLogs(ID.depFailed, 'deployment-logs-failed'),
       ROUTE.deployment(ID.depFailed, 'deployment-failed'),
     );
-    const r = await h.call('get_deployment_log', { deployment: ID.depFailed, tail: 3 });
+    const r = await call('get_deployment_log', { deployment: ID.depFailed, tail: 3 });
     const out = sc(r);
     expect(out['deployment']).toBe(ID.depFailed);
     expect(out['total_lines']).toBe(11);
@@ -319,7 +329,7 @@ describe('deploy tools on live shapes', () => {
       ROUTE.deploymentLogs(ID.depRunning, 'deployment-logs-running'),
       ROUTE.deployment(ID.depRunning, 'deployment-running'),
     );
-    const r = await h.call('get_deployment_log', { app: 'harbour', environment: 'live' });
+    const r = await call('get_deployment_log', { app: 'harbour', environment: 'live' });
     const out = sc(r);
     expect(out['deployment']).toBe(ID.depRunning);
     expect(out['failure_excerpt']).toBeNull();
@@ -340,7 +350,7 @@ describe('deploy_environment on live shapes', () => {
         .intercept({ path: `/apps/v3/deployments/${ID.depRunning}/`, method: 'GET' })
         .reply(200, body, { headers: { 'content-type': 'application/json' } });
     }
-    const r = await h.call('deploy_environment', { app: 'harbour', environment: 'live', wait_seconds: 30 });
+    const r = await call('deploy_environment', { app: 'harbour', environment: 'live', wait_seconds: 30 });
     expect(sc(r)['result']).toMatchObject({
       attached: true,
       finished: true,
@@ -362,7 +372,7 @@ describe('backup tools on live shapes', () => {
       ROUTE.backups(20),
       ROUTE.serviceInstanceBackups([ID.sibDb, ID.sibStorage, ID.sibPartial]),
     );
-    const r = await h.call('list_backups', { app: 'harbour', environment: 'live' });
+    const r = await call('list_backups', { app: 'harbour', environment: 'live' });
     const backups = rows(r, 'backups');
     expect(backups.map((b) => [b['uuid'], b['state'], b['success']])).toEqual([
       [ID.backup, 'COMPLETED', 'SUCCESS'],
@@ -380,7 +390,7 @@ describe('backup tools on live shapes', () => {
 
   it('get_backup takes a base32 ID', async () => {
     serve(agent, ROUTE.backup(), ROUTE.serviceInstanceBackups([ID.sibDb, ID.sibStorage]), ROUTE.envLive());
-    const r = await h.call('get_backup', { backup: ID.backup });
+    const r = await call('get_backup', { backup: ID.backup });
     expect(sc(r)).toMatchObject({
       uuid: ID.backup,
       environment: 'live',
@@ -395,7 +405,7 @@ describe('backup tools on live shapes', () => {
 describe('config tools on live shapes', () => {
   it('list_service_instances shows type, prefix and status per base32 ID', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.serviceInstances(20));
-    const r = await h.call('list_service_instances', { app: 'harbour', environment: 'live' });
+    const r = await call('list_service_instances', { app: 'harbour', environment: 'live' });
     expect(rows(r, 'services')).toEqual([
       {
         uuid: 'eo7mnsqkrvgwfgua5smt5d2y7e',
@@ -417,7 +427,7 @@ describe('config tools on live shapes', () => {
 
   it('list_environment_variables never returns the sensitive value the API sent', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.environmentVariables());
-    const r = await h.call('list_environment_variables', { app: 'harbour', environment: 'live' });
+    const r = await call('list_environment_variables', { app: 'harbour', environment: 'live' });
     expect(rows(r, 'variables').map((v) => [v['name'], v['value'], v['sensitive'], v['read_only']])).toEqual([
       ['SITE_NAME', 'Harbour Tracking', false, false],
       ['DEBUG', 'False', false, false],
@@ -431,7 +441,7 @@ describe('config tools on live shapes', () => {
 
   it('list_domains maps environment IDs to slugs', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.domains());
-    const r = await h.call('list_domains', { app: 'harbour' });
+    const r = await call('list_domains', { app: 'harbour' });
     expect(rows(r, 'domains')).toEqual([
       {
         uuid: ID.primaryDomain,
@@ -462,7 +472,7 @@ describe('config tools on live shapes', () => {
 
   it('list_cronjobs pages through the limit/offset envelope', async () => {
     serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.cronjobs(), ROUTE.cronjobsPage2());
-    const first = await h.call('list_cronjobs', { app: 'harbour', environment: 'live', limit: 2 });
+    const first = await call('list_cronjobs', { app: 'harbour', environment: 'live', limit: 2 });
     expect(rows(first, 'cronjobs')).toEqual([
       {
         uuid: 'co6adkuuivdg7aaopg2o7edkhy',
@@ -480,7 +490,7 @@ describe('config tools on live shapes', () => {
       },
     ]);
     expect(sc(first)['has_more']).toBe(true);
-    const second = await h.call('list_cronjobs', {
+    const second = await call('list_cronjobs', {
       app: 'harbour',
       environment: 'live',
       limit: 2,
@@ -496,5 +506,14 @@ describe('config tools on live shapes', () => {
       },
     ]);
     expect(sc(second)['has_more']).toBe(false);
+  });
+});
+
+describe('coverage', () => {
+  // Runs last (tests in a file run in order): a new read tool without a fixture-backed test fails here.
+  it('every read tool answered a fixture-backed call above', () => {
+    const readTools = allTools.filter((t) => t.annotations.readOnlyHint === true).map((t) => t.name);
+    expect(readTools.length).toBeGreaterThanOrEqual(15);
+    expect(readTools.filter((name) => !answered.has(name))).toEqual([]);
   });
 });
