@@ -134,7 +134,7 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
   it('spells nullable values as anyOf branches, never as a type array (portable to single-type dialects)', () => {
     const arrays: string[] = [];
     const walk = (node: unknown, at: string): void => {
-      if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${at}[${i}]`));
+      if (Array.isArray(node)) for (const [i, v] of node.entries()) walk(v, `${at}[${i}]`);
       else if (node && typeof node === 'object')
         for (const [k, v] of Object.entries(node)) {
           if (k === 'type' && Array.isArray(v)) arrays.push(at);
