@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { CLIENTS, type ClientName } from './cli/snippets.js';
+import { didYouMean } from './cli/suggest.js';
 import {
   ConfigError,
   type ConfirmMode,
@@ -16,6 +18,9 @@ export const HELP = `divio-mcp: an MCP server for the Divio Cloud control-panel 
 Usage:
   divio-mcp [options]                 serve MCP (stdio by default)
   divio-mcp sandbox [--port N]        run only the simulated Divio API and print its URL and token
+  divio-mcp doctor [--sandbox]        check Node, credentials, proxy and the token against the API; exit 1 if not ready
+  divio-mcp config CLIENT [flags]     print the config snippet for claude-desktop, claude-code, cursor, vscode or
+                                      windsurf (absolute paths; --sandbox, --read-only, --toolsets passed through)
   divio-mcp --help | --version
 
 Options:
@@ -44,8 +49,14 @@ Environment:
   DIVIO_MCP_MAX_CALLS, DIVIO_MCP_RATE_LIMIT    HTTP limits (see the README)
 `;
 
+export const COMMANDS = ['serve', 'sandbox', 'doctor', 'config', 'version', 'help'] as const;
+
 export interface CliOptions {
-  command: 'serve' | 'sandbox' | 'help' | 'version';
+  command: 'serve' | 'sandbox' | 'doctor' | 'config' | 'help' | 'version';
+  /** `config <client>`: which client's snippet to print. */
+  configClient: ClientName | undefined;
+  /** Flags given on this command line that a client config should pass on (`config`). */
+  passFlags: string[];
   sandbox: boolean;
   transport: 'stdio' | 'http';
   port: number;
@@ -101,8 +112,19 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     },
   });
   const sub = positionals[0];
-  if (sub !== undefined && sub !== 'sandbox' && sub !== 'serve') {
-    throw new ConfigError(`Unknown command '${sub}'. Run divio-mcp --help.`);
+  if (sub !== undefined && !(COMMANDS as readonly string[]).includes(sub)) {
+    throw new ConfigError(
+      `Unknown command '${sub}'.${didYouMean(sub, COMMANDS)} Commands: ${COMMANDS.join(', ')}. Run divio-mcp --help.`,
+    );
+  }
+  let configClient: ClientName | undefined;
+  if (sub === 'config') {
+    const name = positionals[1];
+    if (!name || !(CLIENTS as readonly string[]).includes(name)) {
+      const hint = name ? `Unknown client '${name}'.${didYouMean(name, CLIENTS)} ` : '';
+      throw new ConfigError(`${hint}divio-mcp config needs one of: ${CLIENTS.join(', ')}.`);
+    }
+    configClient = name as ClientName;
   }
   const transport = values.transport ?? 'stdio';
   if (transport !== 'stdio' && transport !== 'http') {
@@ -132,9 +154,20 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ),
     defaultWaitSeconds: positiveNumber('DIVIO_MCP_WAIT_SECONDS', env.DIVIO_MCP_WAIT_SECONDS, 50),
   });
-  const command = values.help ? 'help' : values.version ? 'version' : sub === 'sandbox' ? 'sandbox' : 'serve';
+  const command: CliOptions['command'] =
+    values.help || sub === 'help'
+      ? 'help'
+      : values.version || sub === 'version'
+        ? 'version'
+        : ((sub ?? 'serve') as CliOptions['command']);
+  const passFlags: string[] = [];
+  if (values.sandbox) passFlags.push('--sandbox');
+  if (values['read-only']) passFlags.push('--read-only');
+  if (values.toolsets) passFlags.push('--toolsets', values.toolsets);
   return {
     command,
+    configClient,
+    passFlags,
     sandbox,
     transport,
     port: values.port !== undefined ? parsePort(values.port) : command === 'sandbox' ? 0 : 8808,

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
+import { formatDoctor, runDoctor } from './cli/doctor.js';
+import { type ClientName, formatSnippet, snippetFor } from './cli/snippets.js';
 import { type CliOptions, HELP, parseCli } from './cli.js';
 import { clientOptionsFromEnv, DivioClient } from './client/index.js';
 import { ConfigError } from './config.js';
@@ -134,9 +138,42 @@ async function main(): Promise<void> {
       return;
     case 'sandbox':
       return runSandboxOnly(opts);
+    case 'doctor':
+      return doctor(opts);
+    case 'config': {
+      const client = opts.configClient as ClientName;
+      const snippet = snippetFor({
+        client,
+        node: process.execPath,
+        entry: realpathSync(fileURLToPath(import.meta.url)),
+        flags: opts.passFlags,
+        platform: process.platform,
+      });
+      process.stdout.write(formatSnippet(client, snippet));
+      return;
+    }
     case 'serve':
       return serve(opts);
   }
+}
+
+/** `divio-mcp doctor`: is this machine ready to serve? Exit code 0 when it is, 1 when a check failed. */
+async function doctor(opts: CliOptions): Promise<void> {
+  let clientOptions = clientOptionsFromEnv(process.env);
+  let closeSandbox: (() => Promise<void>) | undefined;
+  if (opts.sandbox) {
+    const sandbox = await startSandbox({ speed: opts.sandboxSpeed });
+    closeSandbox = () => sandbox.close();
+    clientOptions = {
+      token: sandbox.token,
+      baseUrl: sandbox.url,
+      credentials: { token: sandbox.token, source: 'the embedded sandbox (--sandbox)', warnings: [] },
+    };
+  }
+  const report = await runDoctor({ env: process.env, client: clientOptions });
+  await closeSandbox?.();
+  process.stdout.write(formatDoctor(report));
+  process.exitCode = report.ready ? 0 : 1;
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,182 @@
+import {
+  type Credentials,
+  DivioClient,
+  type DivioClientOptions,
+  DivioError,
+  type ProxySettings,
+  zoneFromEnv,
+} from '../client/index.js';
+
+/** One line of `divio-mcp doctor`: `ok` true/false is a verdict, null is information. */
+export interface DoctorCheck {
+  name: string;
+  ok: boolean | null;
+  detail: string;
+  /** What to do when it failed. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ready: boolean;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorInput {
+  env: NodeJS.ProcessEnv;
+  /** The client options the server would start with (token, base URL, proxy) and where the token came from. */
+  client: Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy' | 'dispatcher'> & {
+    credentials: Credentials;
+  };
+  nodeVersion?: string;
+  platform?: NodeJS.Platform;
+  /** Bounds the token check; the default keeps doctor snappy even when the API does not answer. */
+  timeoutMs?: number;
+}
+
+const MIN_NODE = [20, 18, 1] as const;
+
+function nodeOk(version: string): boolean {
+  const parts = version.replace(/^v/, '').split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const have = parts[i] ?? 0;
+    const want = MIN_NODE[i] ?? 0;
+    if (have !== want) return have > want;
+  }
+  return true;
+}
+
+/** Platform text shown on a terminal: one line, quoted, control and bidi characters escaped or removed. */
+function shown(value: unknown): string {
+  const text = String(value ?? '')
+    .replace(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g, '')
+    .slice(0, 120);
+  return JSON.stringify(text);
+}
+
+function proxyDetail(proxy: ProxySettings | undefined): string {
+  if (!proxy) return 'none (HTTP_PROXY/HTTPS_PROXY not set)';
+  const hide = (u: string | undefined) => {
+    if (!u) return undefined;
+    try {
+      const url = new URL(u);
+      url.username = url.username ? '***' : '';
+      url.password = url.password ? '***' : '';
+      return url.toString();
+    } catch {
+      return '(unparsable URL)';
+    }
+  };
+  return [
+    proxy.httpProxy && `HTTP_PROXY ${hide(proxy.httpProxy)}`,
+    proxy.httpsProxy && `HTTPS_PROXY ${hide(proxy.httpsProxy)}`,
+    proxy.noProxy && `NO_PROXY ${proxy.noProxy}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** Where each client keeps the stderr of the MCP servers it starts, per operating system. */
+export function logLocations(platform: NodeJS.Platform): string[] {
+  const desktop =
+    platform === 'darwin'
+      ? '~/Library/Logs/Claude/mcp-server-divio.log'
+      : platform === 'win32'
+        ? '%APPDATA%\\Claude\\logs\\mcp-server-divio.log'
+        : '~/.config/Claude/logs/mcp-server-divio.log (Claude Desktop has no official Linux build)';
+  return [
+    `Claude Desktop: ${desktop}`,
+    'Claude Code: run `claude --debug`, or `/mcp` in a session to see the server status',
+    'Cursor: Output panel, channel "MCP Logs"',
+    'VS Code: Command Palette, "MCP: List Servers", pick divio, "Show Output"',
+  ];
+}
+
+export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const version = input.nodeVersion ?? process.version;
+  const nodeGood = nodeOk(version);
+  checks.push({
+    name: 'Node.js',
+    ok: nodeGood,
+    detail: version,
+    ...(nodeGood ? {} : { fix: 'Install Node.js 20.18.1 or newer (20, 22 and 24 are supported).' }),
+  });
+
+  const client = new DivioClient({
+    token: input.client.token,
+    baseUrl: input.client.baseUrl,
+    proxy: input.client.proxy,
+    dispatcher: input.client.dispatcher,
+    timeoutMs: input.timeoutMs ?? 10_000,
+    retry: { maxRetries: 0 },
+  });
+  const zone = zoneFromEnv(input.env);
+  checks.push({ name: 'Divio API', ok: null, detail: `${client.baseUrl} (zone ${zone})` });
+
+  const { credentials } = input.client;
+  for (const warning of credentials.warnings)
+    checks.push({ name: 'Credentials', ok: false, detail: warning });
+  if (!input.client.token) {
+    checks.push({
+      name: 'Token',
+      ok: false,
+      detail: 'none found (DIVIO_API_TOKEN is not set; no netrc entry for this zone)',
+      fix: `Run \`divio login\` (Divio's CLI), or create a token at https://control.${zone}/account/access-tokens/ and set DIVIO_API_TOKEN. Or try everything without an account: divio-mcp --sandbox.`,
+    });
+  } else {
+    checks.push({ name: 'Token', ok: null, detail: `from ${credentials.source}` });
+  }
+  checks.push({ name: 'Proxy', ok: null, detail: proxyDetail(input.client.proxy) });
+
+  if (input.client.token) {
+    try {
+      const me = await client.users.me();
+      const who = [me.first_name, me.last_name].filter(Boolean).join(' ');
+      checks.push({
+        name: 'Token check',
+        ok: true,
+        detail: `GET /iam/v3/me/ answered: ${shown(me.email ?? who ?? me.uuid)}${who && me.email ? ` (${shown(who)})` : ''}`,
+      });
+      const page = await client.organisations.list({ page_size: 20 });
+      const names = page.results.map((o) => shown(o.name ?? o.uuid));
+      const more =
+        page.count !== undefined && page.count > names.length ? ` and ${page.count - names.length} more` : '';
+      checks.push({
+        name: 'Organisations',
+        ok: names.length > 0 ? true : null,
+        detail: names.length > 0 ? `${names.join(', ')}${more}` : 'none visible to this token',
+      });
+    } catch (error) {
+      const message = error instanceof DivioError || error instanceof Error ? error.message : String(error);
+      checks.push({
+        name: 'Token check',
+        ok: false,
+        detail: message,
+        fix:
+          error instanceof DivioError && /401|403|token/i.test(message)
+            ? `Create a new token at https://control.${zone}/account/access-tokens/ (or run \`divio login\`).`
+            : 'Check the network path to the API (proxy variables, firewall) and DIVIO_API_URL/DIVIO_ZONE.',
+      });
+    }
+  }
+  await client.close().catch(() => undefined);
+
+  for (const line of logLocations(input.platform ?? process.platform))
+    checks.push({ name: 'Logs', ok: null, detail: line });
+  return { ready: checks.every((c) => c.ok !== false), checks };
+}
+
+export function formatDoctor(report: DoctorReport): string {
+  const mark = (ok: boolean | null) => (ok === true ? 'ok  ' : ok === false ? 'FAIL' : '    ');
+  const lines = report.checks.map((c) => {
+    const head = `${mark(c.ok)} ${c.name.padEnd(14)} ${c.detail}`;
+    return c.fix ? `${head}\n     ${''.padEnd(14)} fix: ${c.fix}` : head;
+  });
+  lines.push(
+    '',
+    report.ready
+      ? 'Ready: the server can reach the Divio API with this token.'
+      : 'Not ready: fix the FAIL lines above.',
+  );
+  return `${lines.join('\n')}\n`;
+}
