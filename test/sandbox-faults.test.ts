@@ -78,6 +78,64 @@ describe('sandbox: faults', () => {
     expect(body.results[0]?.ended_at).toBeNull();
   });
 
+  it('errorAfterHandling creates the deployment, then answers the error', async () => {
+    const other = uuidFromName('environment:marketing-site/test');
+    sb.faults.set({
+      method: 'POST',
+      path: '/apps/v3/deployments/',
+      count: 1,
+      errorAfterHandling: { status: 502 },
+    });
+    const before = sb.state.deployments.size;
+    const r = await fetch(`${sb.url}/apps/v3/deployments/`, {
+      method: 'POST',
+      headers: { ...headers(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ environment: other }),
+    });
+    expect(r.status).toBe(502);
+    expect(await r.json()).toEqual({ detail: 'Bad Gateway' });
+    expect(sb.state.deployments.size).toBe(before + 1);
+    expect(sb.requestLog.at(-1)).toMatchObject({ method: 'POST', status: 502, fault: 'errorAfterHandling' });
+  });
+
+  it('malformedJson after a write keeps its 201 and its side effect', async () => {
+    const other = uuidFromName('environment:marketing-site/live');
+    sb.faults.set({ method: 'POST', path: '/apps/v3/deployments/', count: 1, malformedJson: true });
+    const before = sb.state.deployments.size;
+    const r = await fetch(`${sb.url}/apps/v3/deployments/`, {
+      method: 'POST',
+      headers: { ...headers(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ environment: other }),
+    });
+    expect(r.status).toBe(201);
+    const text = await r.text();
+    expect(() => JSON.parse(text)).toThrow();
+    expect(sb.state.deployments.size).toBe(before + 1);
+  });
+
+  it('afterwards rules apply once their rule has fired, ahead of the others', async () => {
+    const other = uuidFromName('environment:api-gateway/test');
+    sb.faults.set([
+      {
+        method: 'POST',
+        path: '/apps/v3/deployments/',
+        count: 1,
+        error: { status: 503 },
+        afterwards: [{ method: 'GET', path: '/apps/v3/deployments/', count: 1, error: { status: 500 } }],
+      },
+    ]);
+    const list = () => fetch(`${sb.url}/apps/v3/deployments/?environment=${other}`, { headers: headers() });
+    expect((await list()).status).toBe(200);
+    const post = await fetch(`${sb.url}/apps/v3/deployments/`, {
+      method: 'POST',
+      headers: { ...headers(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ environment: other }),
+    });
+    expect(post.status).toBe(503);
+    expect((await list()).status).toBe(500);
+    expect((await list()).status).toBe(200);
+  });
+
   it('slowBody sends headers first, then the body in pieces over time', async () => {
     sb.faults.set({ path: '/apps/v3/applications/', slowBody: { durationMs: 200, chunks: 4 } });
     const t = Date.now();

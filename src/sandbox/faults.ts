@@ -19,10 +19,17 @@ export interface FaultRule {
   reset?: boolean;
   /** handle the request fully (side effects happen), then destroy the socket instead of answering */
   resetAfterHandling?: boolean;
+  /** handle the request fully (side effects happen), then answer this status instead of the real answer */
+  errorAfterHandling?: { status: 500 | 502 | 503 | 504; body?: unknown };
   /** send headers, then the body in pieces spread over this many ms */
   slowBody?: { durationMs: number; chunks?: number };
-  /** answer 200 with a truncated JSON body */
+  /**
+   * handle the request fully (side effects happen), then answer its 2xx status (200 for an empty 204) with a
+   * truncated JSON body; a request the sandbox refused keeps its error answer
+   */
   malformedJson?: boolean;
+  /** rules that become active (ahead of the others) once this rule has applied, e.g. failing lookups after a write */
+  afterwards?: FaultRule[];
 }
 
 export interface FaultConfig {
@@ -52,6 +59,7 @@ export interface AppliedFault {
     | { kind: 'rateLimit'; retryAfterSeconds: number }
     | { kind: 'reset' }
     | { kind: 'resetAfterHandling' }
+    | { kind: 'errorAfterHandling'; status: number; body: unknown }
     | { kind: 'slowBody'; durationMs: number; chunks: number }
     | { kind: 'malformedJson' };
 }
@@ -103,6 +111,7 @@ export class Faults implements FaultController {
         if (rule.count <= 0) continue;
         rule.count -= 1;
       }
+      if (rule.afterwards) this.active.unshift(...rule.afterwards.map((f) => ({ ...f })));
       return { latencyMs: rule.latencyMs ?? 0, effect: effectOf(rule) };
     }
     if (this.errorRate > 0 && path.startsWith(this.errorRatePath) && this.rand() < this.errorRate) {
@@ -123,6 +132,7 @@ function errorBody(status: number): unknown {
   // not DRF: gateway/server errors in front of Django come back as plain detail objects (inferred)
   if (status === 502) return { detail: 'Bad Gateway' };
   if (status === 503) return { detail: 'Service Unavailable' };
+  if (status === 504) return { detail: 'Gateway Timeout' };
   return { detail: 'A server error occurred.' };
 }
 
@@ -136,6 +146,12 @@ function effectOf(rule: FaultRule): AppliedFault['effect'] {
     };
   if (rule.rateLimit) return { kind: 'rateLimit', retryAfterSeconds: rule.rateLimit.retryAfterSeconds };
   if (rule.resetAfterHandling) return { kind: 'resetAfterHandling' };
+  if (rule.errorAfterHandling)
+    return {
+      kind: 'errorAfterHandling',
+      status: rule.errorAfterHandling.status,
+      body: rule.errorAfterHandling.body ?? errorBody(rule.errorAfterHandling.status),
+    };
   if (rule.slowBody)
     return { kind: 'slowBody', durationMs: rule.slowBody.durationMs, chunks: rule.slowBody.chunks ?? 5 };
   if (rule.malformedJson) return { kind: 'malformedJson' };

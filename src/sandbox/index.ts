@@ -196,10 +196,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       req.socket.destroy();
       return;
     }
-    if (fault?.effect.kind === 'malformedJson') {
+    if (fault?.effect.kind === 'errorAfterHandling') {
+      send(res, entry, { status: fault.effect.status, body: fault.effect.body });
+      return;
+    }
+    if (fault?.effect.kind === 'malformedJson' && result.status < 400) {
+      // The write happened; only its answer is unreadable. A 204 cannot carry a body, so it becomes a 200.
+      const status = result.status >= 200 && result.status < 300 && result.status !== 204 ? result.status : 200;
       const text = JSON.stringify(result.body ?? {});
-      entry.status = 200;
-      res.writeHead(200, { 'Content-Type': JSON_TYPE });
+      entry.status = status;
+      res.writeHead(status, { 'Content-Type': JSON_TYPE });
       res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
       return;
     }
