@@ -599,7 +599,7 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
         .filter((l) => l.includes('"type":"audit"'))
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .find((a) => a['tool'] === 'create_backup' && a['uuid'] === backup.uuid);
-      expect(audit).toMatchObject({ app: 'blog', environment: 'test', outcome: 'started' });
+      expect(audit).toMatchObject({ app: 'blog', environment: 'test', outcome: 'ok', write: 'done' });
     });
 
     it('create_backup filters services by kind and by prefix', async () => {

@@ -412,6 +412,7 @@ export class DivioClient implements Resources {
       try {
         return await this.#once(method, url, opts);
       } catch (err) {
+        if (err instanceof DivioError) err.attempts = attempt + 1;
         if (!retryable || attempt >= this.#retry.maxRetries || !isRetryable(err)) throw err;
         const delay = this.#delayFor(attempt, err);
         // Never wait past the budget: hand the error back at once instead (e.g. a long Retry-After).

@@ -8,6 +8,11 @@ export const TOKEN_ENV = 'DIVIO_API_TOKEN';
 export class DivioError extends Error {
   /** Stable machine-readable code, e.g. `not_found`. */
   readonly code: string;
+  /**
+   * How many times the request was sent before this error was given up on: more than 1 only for a GET or HEAD
+   * the client retried. Writes are sent once, so a message may only say "after retries" when this is above 1.
+   */
+  attempts = 1;
 
   constructor(message: string, code = 'divio_error', options?: { cause?: unknown }) {
     super(message, options);

@@ -1,16 +1,10 @@
 import * as z from 'zod';
-import {
-  type Backup,
-  type BackupRestore,
-  ConnectionError,
-  type Environment,
-  type ServiceInstanceBackup,
-  TimeoutError,
-} from '../client/index.js';
+import type { Backup, BackupRestore, Environment, ServiceInstanceBackup } from '../client/index.js';
 import { loadServiceBackups } from './backups.js';
 import { idOf } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, oneLine } from './format.js';
+import { createdSince, performWrite, readAll } from './outcome.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { ObjectId, WaitSeconds } from './schemas.js';
 import { stillRunning, waitForOperation } from './wait.js';
@@ -155,19 +149,26 @@ export const restoreBackup = defineTool({
       service_instance_restores: chosen.map((s) => ({ service_instance_backup: s.uuid })),
       notes: 'Restore via divio-mcp',
     };
-    const before = await latestRestore(ctx, b.env.uuid);
-    let created: BackupRestore;
-    try {
-      created = await ctx.client.backupRestores.create(body, { signal: ctx.signal });
-    } catch (error) {
-      if (!(error instanceof ConnectionError || error instanceof TimeoutError)) throw error;
-      // Never re-send a restore blindly: look for the one this request may have created.
-      const now = await latestRestore(ctx, b.env.uuid);
-      if (now && now.uuid !== before?.uuid && idOf(now.backup) === b.backup.uuid) created = now;
-      else if (!error.mayHaveReachedServer)
-        created = await ctx.client.backupRestores.create(body, { signal: ctx.signal });
-      else throw error;
-    }
+    const created = await performWrite(ctx, {
+      what: `the restore of backup ${b.backup.uuid} onto ${b.app}/${b.env.slug}`,
+      kind: 'restore',
+      send: () => ctx.client.backupRestores.create(body, { signal: ctx.signal }),
+      handle: (r) => r.uuid,
+      lookup: async (since) => {
+        const all = await readAll(ctx, () =>
+          ctx.client.backupRestores.list({ environment: b.env.uuid, page_size: 100 }, { signal: ctx.signal }),
+        );
+        const mine = all.filter(
+          (r) =>
+            (idOf(r.environment) ?? b.env.uuid) === b.env.uuid &&
+            idOf(r.backup) === b.backup.uuid &&
+            (r.notes ?? body.notes) === body.notes,
+        );
+        return createdSince(mine, (r) => r.started_at ?? r['created'], since)[0] ?? null;
+      },
+      checkWith: `get_environment (app ${b.app}, environment ${b.env.slug}) and list_backups`,
+      ifNotDone: 'The environment keeps its current data. Call restore_backup again to restore (that asks for confirmation again).',
+    });
     const outcome = await waitForOperation(
       {
         initial: created,
@@ -248,19 +249,41 @@ export const getBackupDownloadUrl = defineTool({
     requireUsable(b);
     const [sib] = pickSibs(b.sibs, [args.service]);
     if (!sib) throw new ToolError(`Backup ${args.backup} has no '${args.service}' service.`);
-    const download = await ctx.client.backupDownloads.create(
-      { backup: b.backup.uuid, service_instance_backups: [sib.uuid], trigger: 'MANUAL' },
-      { signal: ctx.signal },
-    );
+    const downloadId = await performWrite(ctx, {
+      what: `the download link for backup ${b.backup.uuid}`,
+      kind: 'download',
+      send: async () =>
+        (
+          await ctx.client.backupDownloads.create(
+            { backup: b.backup.uuid, service_instance_backups: [sib.uuid], trigger: 'MANUAL' },
+            { signal: ctx.signal },
+          )
+        ).uuid,
+      handle: (id) => id,
+      lookup: async (since) => {
+        // REF's filter on ListBackupDownloadServiceInstances: the files prepared for this service backup.
+        const all = await readAll(ctx, () =>
+          ctx.client.backupDownloadServiceInstances.list(
+            { service_instance_backup: sib.uuid, page_size: 100 },
+            { signal: ctx.signal },
+          ),
+        );
+        const mine = all.filter((x) => (idOf(x.service_instance_backup) ?? sib.uuid) === sib.uuid);
+        const found = createdSince(mine, (x) => x.queued_at ?? x.started_at, since)[0];
+        return found ? idOf(found.backup_download) : null;
+      },
+      checkWith: `list_backups (app ${b.app}, environment ${b.env.slug})`,
+      ifNotDone: 'No link was created. Call get_backup_download_url again to create one (that asks for confirmation again).',
+    });
     // The CLI filters with `backup=`, which the API's documented filter name does not include; use backup_download.
     const items = await ctx.client.backupDownloadServiceInstances.list(
-      { backup_download: download.uuid },
+      { backup_download: downloadId },
       { signal: ctx.signal },
     );
     const item = items.results[0];
     if (!item)
       throw new ToolError(
-        `Divio created download ${download.uuid} but listed no file for it. Try again later.`,
+        `Divio created download ${downloadId} but has not listed its file yet, so there is no URL to give. Do not create another link now: another needs a new confirmation, and this one may still become ready.`,
       );
     const outcome = await waitForOperation(
       {

@@ -3,6 +3,7 @@ import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from
 import { backupLink, envLink } from '../resources/uris.js';
 import { envSlugOf, idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
+import { createdSince, performWrite, readAll } from './outcome.js';
 import { formatAge, formatBytes, formatDuration, oneLine, secondsBetween } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, ObjectId, PageInfo, WaitSeconds } from './schemas.js';
@@ -234,21 +235,40 @@ const createBackup = defineTool({
     if (services.length === 0) {
       throw new ToolError(`${app.slug}/${env.slug} has no provisioned database or storage to back up.`);
     }
-    const created = await ctx.client.backups.create(
-      {
-        environment: env.uuid,
-        services: services.map((s) => s.uuid),
-        notes: args.notes ?? 'Backup via divio-mcp',
+    const notes = args.notes ?? 'Backup via divio-mcp';
+    const wanted = new Set(services.map((s) => s.uuid));
+    const created = await performWrite(ctx, {
+      what: `the backup of ${app.slug}/${env.slug}`,
+      kind: 'backup',
+      send: () =>
+        ctx.client.backups.create(
+          { environment: env.uuid, services: [...wanted], notes },
+          { signal: ctx.signal },
+        ),
+      handle: (b) => b.uuid,
+      lookup: async (since) => {
+        const all = await readAll(ctx, () =>
+          ctx.client.backups.list({ environment: env.uuid, page_size: 100 }, { signal: ctx.signal }),
+        );
+        const candidates = createdSince(
+          all.filter((b) => (idOf(b.environment) ?? env.uuid) === env.uuid && (b.notes ?? '') === notes),
+          (b) => b.created,
+          since,
+        );
+        if (candidates.length === 0) return null;
+        // A backup of other services is not this one; service backups not listed yet do not rule one out.
+        const sibs = await loadServiceBackups(ctx.client, candidates, ctx.signal);
+        return (
+          candidates.find((b) =>
+            (Array.isArray(b.service_instance_backups) ? b.service_instance_backups : []).every((id) => {
+              const instance = sibs.get(idOf(id) ?? '')?.service_instance;
+              return typeof instance !== 'string' || wanted.has(instance);
+            }),
+          ) ?? null
+        );
       },
-      { signal: ctx.signal },
-    );
-    ctx.audit({
-      tool: 'create_backup',
-      app: app.slug,
-      environment: env.slug,
-      target: services.map((s) => s.type),
-      outcome: 'started',
-      uuid: created.uuid,
+      checkWith: `list_backups (app ${app.slug}, environment ${env.slug})`,
+      ifNotDone: 'Call create_backup again to take the backup.',
     });
     const outcome = await waitForOperation(
       {

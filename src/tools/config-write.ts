@@ -4,6 +4,7 @@ import type { EnvironmentVariable } from '../client/index.js';
 import { resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
 import { sanitizeText } from './format.js';
+import { LookupIncomplete, performWrite } from './outcome.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, EnvRef } from './schemas.js';
 
@@ -114,21 +115,36 @@ export const setEnvironmentVariable = defineTool({
   handler: async (args, ctx) => {
     const { env, t } = await target(ctx, args.app, args.environment);
     const existing = await findVariable(ctx, env.uuid, args.name);
-    const saved = existing
-      ? await ctx.client.environmentVariables.update(
-          existing.uuid,
-          { value: args.value },
-          { signal: ctx.signal },
-        )
-      : await ctx.client.environmentVariables.create(
-          {
-            name: args.name,
-            environment: env.uuid,
-            value: args.value,
-            is_sensitive: args.sensitive === true,
-          },
-          { signal: ctx.signal },
-        );
+    const saved = await performWrite(ctx, {
+      what: `the ${existing ? 'change' : 'creation'} of ${args.name} on ${t.app}/${t.environment}`,
+      kind: 'variable',
+      send: () =>
+        existing
+          ? ctx.client.environmentVariables.update(existing.uuid, { value: args.value }, { signal: ctx.signal })
+          : ctx.client.environmentVariables.create(
+              {
+                name: args.name,
+                environment: env.uuid,
+                value: args.value,
+                is_sensitive: args.sensitive === true,
+              },
+              { signal: ctx.signal },
+            ),
+      handle: (v) => v.uuid,
+      lookup: async () => {
+        const now = await findVariable(ctx, env.uuid, args.name);
+        if (!now) return null;
+        if (typeof now.value === 'string') return now.value === args.value ? now : null;
+        // The value is not shown (inferred: Divio may withhold sensitive values): a new variable, or a
+        // changed modification time, is the write.
+        if (!existing || now.uuid !== existing.uuid) return now;
+        if (typeof now.date_modified !== 'string' || typeof existing.date_modified !== 'string')
+          throw new LookupIncomplete("the variable's value and modification time are not shown");
+        return now.date_modified !== existing.date_modified ? now : null;
+      },
+      checkWith: `list_environment_variables (app ${t.app}, environment ${t.environment})`,
+      ifNotDone: `${args.name} keeps its ${existing ? 'old value' : 'absence'}. Call set_environment_variable again to set it (that asks for confirmation again).`,
+    });
     return {
       app: t.app,
       environment: t.environment,
@@ -183,7 +199,21 @@ export const deleteEnvironmentVariable = defineTool({
     const existing = await findVariable(ctx, env.uuid, args.name);
     if (!existing)
       throw new ToolError(`${args.name} no longer exists on ${t.app}/${t.environment}. Nothing was changed.`);
-    await ctx.client.environmentVariables.delete(existing.uuid, { signal: ctx.signal });
+    await performWrite(ctx, {
+      what: `the deletion of ${args.name} from ${t.app}/${t.environment}`,
+      kind: 'variable',
+      send: async () => {
+        await ctx.client.environmentVariables.delete(existing.uuid, { signal: ctx.signal });
+        return existing;
+      },
+      handle: (v) => v.uuid,
+      lookup: async () => {
+        const now = await findVariable(ctx, env.uuid, args.name);
+        return now?.uuid === existing.uuid ? null : existing;
+      },
+      checkWith: `list_environment_variables (app ${t.app}, environment ${t.environment})`,
+      ifNotDone: `${args.name} still exists. Call delete_environment_variable again to delete it (that asks for confirmation again).`,
+    });
     return {
       app: t.app,
       environment: t.environment,

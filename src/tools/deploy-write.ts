@@ -1,62 +1,41 @@
 import * as z from 'zod';
-import { ConnectionError, type Deployment, TimeoutError } from '../client/index.js';
-import { deploymentResult, deploymentSummary, resolveTarget, summariseDeployment } from './common.js';
+import type { Deployment } from '../client/index.js';
+import { deploymentResult, deploymentSummary, idOf, resolveTarget, summariseDeployment } from './common.js';
 import { failingExcerpt } from './deploylog.js';
 import { ToolError } from './errors.js';
 import { fenceUntrusted, formatAge } from './format.js';
+import { createdSince, performWrite, readAll } from './outcome.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, DeploymentSummarySchema, EnvRef, WaitSeconds } from './schemas.js';
 import { stillRunning, waitForOperation } from './wait.js';
 
 type BuildMode = 'AUTO' | 'ADOPT' | 'FORCE';
 
-/** The newest deployment of an environment that started at or after `since` (ms), if any. */
-async function findDeploymentSince(
+/** Starts a deployment once; a lost answer is settled by looking for the deployment it may have started. */
+function startDeployment(
   ctx: ToolContext,
-  envUuid: string,
-  since: number,
-): Promise<Deployment | null> {
-  const page = await ctx.client.deployments.list(
-    { environment: envUuid, page_size: 5 },
-    { signal: ctx.signal },
-  );
-  // Allow for clock skew between this machine and Divio's.
-  return (
-    page.results.find(
-      (d) => typeof d.started_at === 'string' && Date.parse(d.started_at) >= since - 60_000,
-    ) ?? null
-  );
-}
-
-/**
- * Starts a deployment without ever sending the POST twice blindly: when the response is lost, look for
- * the deployment it may have created before trying again.
- */
-async function startDeployment(ctx: ToolContext, envUuid: string, buildMode: BuildMode): Promise<Deployment> {
-  const started = Date.now();
-  try {
-    return await ctx.client.deployments.create(
-      { environment: envUuid, build_mode: buildMode },
-      { signal: ctx.signal },
-    );
-  } catch (error) {
-    if (!(error instanceof ConnectionError || error instanceof TimeoutError)) throw error;
-    const detail = await ctx.client.environments.get(envUuid, { signal: ctx.signal });
-    const running = summariseDeployment(detail.currently_running_deployment as never);
-    if (running) return ctx.client.deployments.get(running.uuid, { signal: ctx.signal });
-    const found = await findDeploymentSince(ctx, envUuid, started);
-    if (found) return found;
-    if (error.mayHaveReachedServer) {
-      throw new ToolError(
-        `The deploy request was sent but its answer was lost, and no new deployment is visible yet. It may still appear: check list_deployments in a minute before deploying again. (${error.message})`,
+  where: string,
+  env: { uuid: string; app: string; slug: string },
+  buildMode: BuildMode,
+  known: ReadonlySet<string>,
+): Promise<Deployment> {
+  return performWrite(ctx, {
+    what: `the deploy of ${where}`,
+    kind: 'deployment',
+    send: () =>
+      ctx.client.deployments.create({ environment: env.uuid, build_mode: buildMode }, { signal: ctx.signal }),
+    handle: (d) => d.uuid,
+    lookup: async (since) => {
+      const all = await readAll(ctx, () =>
+        ctx.client.deployments.list({ environment: env.uuid, page_size: 100 }, { signal: ctx.signal }),
       );
-    }
-    // The request never left this machine: one more attempt is safe.
-    return ctx.client.deployments.create(
-      { environment: envUuid, build_mode: buildMode },
-      { signal: ctx.signal },
-    );
-  }
+      // The list is filtered by environment; an item naming another one is not this write's.
+      const mine = all.filter((d) => (idOf(d.environment) ?? env.uuid) === env.uuid && !known.has(d.uuid));
+      return createdSince(mine, (d) => d.started_at, since)[0] ?? null;
+    },
+    checkWith: `list_deployments (app ${env.app}, environment ${env.slug})`,
+    ifNotDone: `The previous release keeps serving. Call deploy_environment again to start it (that asks for confirmation again).`,
+  });
 }
 
 export const deployEnvironment = defineTool({
@@ -136,9 +115,22 @@ export const deployEnvironment = defineTool({
         `The deployment of ${app.slug}/${env.slug} this call would have attached to has already finished. Nothing new was started. Check it with list_deployments, or call deploy_environment again to start a new deploy (that asks for confirmation).`,
       );
     }
+    // Deployments that existed before this call can never be the one it started.
+    const known = new Set(
+      [detail.last_finished_deployment, detail.currently_released_deployment]
+        .map((d) => summariseDeployment(d as never)?.uuid)
+        .filter((u): u is string => typeof u === 'string'),
+    );
+    const slug = String(app.slug ?? app.uuid);
     const initial = running
       ? await ctx.client.deployments.get(running.uuid, { signal: ctx.signal })
-      : await startDeployment(ctx, env.uuid, args.build_mode);
+      : await startDeployment(
+          ctx,
+          `${slug}/${env.slug}`,
+          { uuid: env.uuid, app: slug, slug: env.slug },
+          args.build_mode,
+          known,
+        );
     if (!running) ctx.client.invalidateCache();
     const outcome = await waitForOperation(
       {

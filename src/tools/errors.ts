@@ -24,6 +24,11 @@ export class ToolError extends Error {
 const TOKEN_HELP =
   'Create a token at https://control.divio.com/account/access-tokens/ and set it as DIVIO_API_TOKEN in the MCP server configuration (or start the server with --sandbox to try it without an account).';
 
+/** " (tried 3 times)" when the client retried the request (GET and HEAD only); writes are sent once. */
+function tried(error: DivioError): string {
+  return error.attempts > 1 ? ` (tried ${error.attempts} times)` : '';
+}
+
 /** Turns any failure into a result that tells the model what to do next. Never includes a raw body or the token. */
 export function describeError(error: unknown, toolName: string): string {
   if (error instanceof ToolError || error instanceof CursorError || error instanceof TimeArgumentError) {
@@ -49,10 +54,10 @@ export function describeError(error: unknown, toolName: string): string {
   }
   if (error instanceof RateLimitError) {
     const wait = error.retryAfterMs ? ` Wait about ${Math.ceil(error.retryAfterMs / 1000)} s.` : '';
-    return `Divio is rate-limiting requests (429) even after retries.${wait} Try again later; do not loop.`;
+    return `Divio is rate-limiting requests (429)${tried(error)}.${wait} Try again later; do not loop.`;
   }
   if (error instanceof ServerError) {
-    return `Divio's API failed (${error.status}) even after retries. This is on Divio's side; try again in a minute, and check https://status.divio.com if it persists.`;
+    return `Divio's API failed (${error.status})${tried(error)}. This is on Divio's side; try again in a minute, and check https://status.divio.com if it persists.`;
   }
   if (error instanceof TimeoutError || error instanceof ConnectionError) {
     return `Could not reach the Divio API (${error.message}). Check the network or DIVIO_API_URL, then try again.`;

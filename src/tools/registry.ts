@@ -13,6 +13,7 @@ import type { ServerConfig, Toolset } from '../config.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
+import { type AuditWho, auditWrite, newWriteRecord, type WriteRecord } from './outcome.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -56,7 +57,9 @@ export interface ToolContext {
    * would be written (e.g. attaching to a running deploy): the handler must keep that promise.
    */
   confirmation?: 'person' | 'token' | 'mode-none' | 'no-write';
-  /** Writes one structured audit line to stderr. */
+  /** Write tools: what became of the write, filled in by `performWrite` (outcome.ts) for the audit line. */
+  write?: WriteRecord;
+  /** Writes one structured audit line to stderr. The confirmation gate's refusals only; writes are audited by the registry. */
   audit: (entry: Record<string, unknown>) => void;
   /** Aborted when the server starts its shutdown drain: waits return their handle instead of waiting on. */
   stopWaiting?: AbortSignal | undefined;
@@ -216,17 +219,26 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           stopWaiting: deps.stopWaiting,
         };
         if (!tool.confirm) {
+          const write = isWriteTool(tool) ? newWriteRecord() : undefined;
+          let who: AuditWho | null = null;
           try {
             // Writes that need no confirmation (create_backup) still obey the read-only environment policy.
-            if (tool.policyTarget) refuseIfReadOnly(tool.name, await tool.policyTarget(args, ctx), ctx);
-            const out = await tool.handler(args, ctx);
-            return { content: renderContent(tool, out), structuredContent: out };
+            if (tool.policyTarget) {
+              const t = await tool.policyTarget(args, ctx);
+              refuseIfReadOnly(tool.name, t, ctx);
+              who = { app: t.app, environment: t.environment };
+            }
+            const out = await tool.handler(args, write ? { ...ctx, write } : ctx);
+            if (who && write) auditWrite(deps.audit, tool, who, write, { out });
+            return { content: renderContent(tool, out, write), structuredContent: out };
           } catch (error) {
+            if (who && write) auditWrite(deps.audit, tool, who, write, { error });
             return toErrorResult(error, tool.name, deps.log);
           }
         }
         // Write tools: nothing reaches the API's write endpoints unless the gate says so.
-        let target: Record<string, unknown> = {};
+        let who: AuditWho | null = null;
+        const write = newWriteRecord();
         let release = () => {};
         try {
           const gate = await runGate(tool, args, ctx);
@@ -234,12 +246,12 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           release = gate.release;
           const { confirm: _token, ...actionArgs } = args;
           const t = gate.preview.target;
-          target = { app: t.app, environment: t.environment, confirmed_by: gate.confirmedBy };
-          const out = await tool.handler(actionArgs, { ...ctx, confirmation: gate.confirmedBy });
-          deps.audit({ tool: tool.name, ...target, outcome: 'ok', uuid: tool.auditUuid?.(out) ?? null });
+          who = { app: t.app, environment: t.environment, confirmed_by: gate.confirmedBy };
+          const out = await tool.handler(actionArgs, { ...ctx, confirmation: gate.confirmedBy, write });
+          auditWrite(deps.audit, tool, who, write, { out });
           const { summary, details } = gate.preview;
           return {
-            content: renderContent(tool, out),
+            content: renderContent(tool, out, write),
             structuredContent: {
               confirmation_required: false,
               preview: { summary, details },
@@ -249,14 +261,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
             },
           };
         } catch (error) {
-          if (Object.keys(target).length > 0) {
-            deps.audit({
-              tool: tool.name,
-              ...target,
-              outcome: 'error',
-              error: error instanceof Error ? error.name : 'Error',
-            });
-          }
+          if (who) auditWrite(deps.audit, tool, who, write, { error });
           return toErrorResult(error, tool.name, deps.log);
         } finally {
           release();
@@ -266,8 +271,10 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
   }
 }
 
-function renderContent(tool: AnyTool, out: unknown): CallToolResult['content'] {
-  const content: CallToolResult['content'] = [{ type: 'text', text: tool.render(out) }];
+function renderContent(tool: AnyTool, out: unknown, write?: WriteRecord): CallToolResult['content'] {
+  // A write whose answer was lost but was found says so first, so nobody starts it a second time.
+  const text = write?.note ? `${write.note}\n${tool.render(out)}` : tool.render(out);
+  const content: CallToolResult['content'] = [{ type: 'text', text }];
   if (tool.links) content.push(...tool.links(out));
   return content;
 }

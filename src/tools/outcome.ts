@@ -1,0 +1,237 @@
+import {
+  ApiError,
+  ConnectionError,
+  DivioError,
+  type Page,
+  ResponseFormatError,
+  ServerError,
+  TimeoutError,
+} from '../client/index.js';
+import { ToolError } from './errors.js';
+import type { AnyTool, ToolContext } from './registry.js';
+import { sleep } from './wait.js';
+
+/*
+ * One outcome for every write. The client never re-sends a write (only GET and HEAD are retried), so a write
+ * whose answer was lost, unreadable, a 5xx or late may or may not have landed. Before answering, the write is
+ * looked up on the platform, and the answer is exactly one of:
+ *  - it happened: the handle of what it created or changed; the tool carries on as if the write had answered;
+ *  - it did not happen: nothing was changed, and what the person can do;
+ *  - could not tell: which read tool to check with before trying again.
+ * A write is never answered with "try again" before it was looked up. (Divio CLI `divio_cli/api_requests.py`
+ * never repeats a POST either.)
+ */
+
+/** What became of a tool's write, as its audit line records it. */
+export type WriteState = 'none' | 'done' | 'not_done' | 'unknown';
+
+export interface WriteRecord {
+  state: WriteState;
+  /** The ID of what the write created or changed, once known. */
+  handle: string | null;
+  /** Set when the write's own answer was lost and the lookup found it: one sentence for the result. */
+  note: string | null;
+}
+
+export function newWriteRecord(): WriteRecord {
+  return { state: 'none', handle: null, note: null };
+}
+
+/** A write that did not happen, or whose outcome could not be told; the message says which and what to do. */
+export class WriteOutcomeError extends ToolError {
+  override name = 'WriteOutcomeError';
+  readonly outcome: 'not_done' | 'unknown';
+
+  constructor(outcome: 'not_done' | 'unknown', message: string) {
+    super(message);
+    this.outcome = outcome;
+  }
+}
+
+export interface WriteSpec<T> {
+  /** The write as a noun phrase, for messages: "the deploy of blog/test". */
+  what: string;
+  /** What the handle names, for "it happened: <kind> <handle>": "deployment". */
+  kind: string;
+  /** Sends the write, once. */
+  send: () => Promise<T>;
+  /** The ID of what the write created or changed. */
+  handle: (value: T) => string;
+  /**
+   * After an ambiguous answer: the write's effect when it is visible (as the write would have answered), else
+   * null. `since` is when the write was sent (this machine's clock, ms). Throws when it cannot look.
+   */
+  lookup: (since: number) => Promise<T | null>;
+  /** The read tool a person or model checks with, with its arguments: "list_deployments (app blog, environment test)". */
+  checkWith: string;
+  /** What can be done when the write did not happen. */
+  ifNotDone: string;
+}
+
+/** Why an answer leaves the write's fate open, or null when it does not. */
+function ambiguity(error: unknown): string | null {
+  if (error instanceof ConnectionError && error.mayHaveReachedServer)
+    return 'the connection broke after the request was sent';
+  if (error instanceof TimeoutError) return 'no answer came in time';
+  if (error instanceof ServerError) return `Divio answered with a server error (${error.status})`;
+  if (error instanceof ResponseFormatError) return 'Divio answered, but the answer could not be read';
+  return null;
+}
+
+/** A short account of why a lookup failed, built from the error's kind only (no platform text). */
+function failure(error: unknown): string {
+  if (error instanceof ApiError) return `Divio answered ${error.status}`;
+  if (error instanceof TimeoutError) return 'no answer came in time';
+  if (error instanceof ConnectionError) return 'Divio could not be reached';
+  if (error instanceof ResponseFormatError) return 'the answer could not be read';
+  if (error instanceof LookupIncomplete) return error.message;
+  return 'an unexpected error';
+}
+
+/** A lookup that saw too little to tell whether the write landed. */
+export class LookupIncomplete extends Error {
+  override name = 'LookupIncomplete';
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function record(ctx: ToolContext, state: WriteState, handle: string | null, note: string | null = null): void {
+  if (!ctx.write) return;
+  ctx.write.state = state;
+  if (handle !== null) ctx.write.handle = handle;
+  if (note !== null) ctx.write.note = note;
+}
+
+/**
+ * Sends one write and settles its outcome. Returns what the write answered, or what the lookup found when
+ * its answer was lost; throws a WriteOutcomeError when it did not happen or could not be told, and rethrows
+ * Divio's refusals (4xx) as they are: those say why nothing was changed.
+ */
+export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Promise<T> {
+  const since = Date.now();
+  let why: string | null;
+  try {
+    const value = await spec.send();
+    record(ctx, 'done', spec.handle(value));
+    return value;
+  } catch (error) {
+    why = ambiguity(error);
+    if (why === null) {
+      if (error instanceof ConnectionError) {
+        record(ctx, 'not_done', null);
+        throw new WriteOutcomeError(
+          'not_done',
+          `${capitalise(spec.what)} did not happen: Divio could not be reached, so the request was never sent. Nothing was changed. ${spec.ifNotDone}`,
+        );
+      }
+      // A refusal (4xx) changed nothing; anything else (a cancelled call) leaves the outcome open.
+      record(ctx, error instanceof ApiError ? 'not_done' : 'unknown', null);
+      throw error;
+    }
+  }
+  let found: T | null;
+  try {
+    found = await spec.lookup(since);
+    if (!found) {
+      // A gateway can answer before the API has finished handling the write: look once more, one poll
+      // interval later (inferred: Divio documents neither its gateway timeouts nor its commit timing).
+      await sleep(ctx.config.pollIntervalMs, ctx.signal);
+      found = await spec.lookup(since);
+    }
+  } catch (lookupError) {
+    record(ctx, 'unknown', null);
+    throw new WriteOutcomeError(
+      'unknown',
+      `Could not tell whether ${spec.what} happened: ${why}, and looking it up failed too (${failure(lookupError)}). Check with ${spec.checkWith} before trying again.`,
+    );
+  }
+  if (found) {
+    const handle = spec.handle(found);
+    record(
+      ctx,
+      'done',
+      handle,
+      `The answer to ${spec.what} was lost (${why}); looking it up showed it happened: ${spec.kind} ${handle}.`,
+    );
+    return found;
+  }
+  record(ctx, 'not_done', null);
+  throw new WriteOutcomeError(
+    'not_done',
+    `${capitalise(spec.what)} did not happen: ${why}, and looking it up found no trace of it since ${new Date(since).toISOString()}. Nothing was changed. ${spec.ifNotDone}`,
+  );
+}
+
+/*
+ * Clock skew allowed between this machine and Divio when matching "created since the call" (inferred: no
+ * source states Divio's clock discipline). Generous on purpose: mistaking a same-kind write of the last minute
+ * for this one names an equivalent object, while missing this one would invite doing it twice.
+ */
+const SKEW_MS = 60_000;
+
+/** Items stamped at or after `since` (less the allowed skew), newest first by that stamp; list order is not trusted. */
+export function createdSince<T>(items: readonly T[], stamp: (item: T) => unknown, since: number): T[] {
+  const at = (item: T): number => {
+    const value = stamp(item);
+    return typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  };
+  return items
+    .filter((item) => at(item) >= since - SKEW_MS)
+    .sort((a, b) => at(b) - at(a));
+}
+
+const MAX_LOOKUP_PAGES = 10;
+
+/** Every item of a list, following `next` (same origin, checked by the client); too many to read is LookupIncomplete. */
+export async function readAll<T>(ctx: ToolContext, first: () => Promise<Page<T>>): Promise<T[]> {
+  let page = await first();
+  const items = [...page.results];
+  for (let n = 1; page.next; n++) {
+    if (n >= MAX_LOOKUP_PAGES) throw new LookupIncomplete(`more than ${MAX_LOOKUP_PAGES} pages to read`);
+    page = await ctx.client.getPageByUrl<T>(page.next, undefined, ctx.signal);
+    items.push(...page.results);
+  }
+  return items;
+}
+
+export interface AuditWho {
+  app: string;
+  environment: string;
+  confirmed_by?: string;
+}
+
+/**
+ * The one audit line of a write tool's call, whatever became of it: `outcome` is whether the tool answered
+ * (`ok`) or failed (`error`), `write` whether the write happened (`done`, `not_done`, `unknown`, or `none`
+ * when the call promised no write), `uuid` the handle.
+ */
+export function auditWrite(
+  audit: (entry: Record<string, unknown>) => void,
+  tool: AnyTool,
+  who: AuditWho,
+  write: WriteRecord,
+  result: { out: unknown } | { error: unknown },
+): void {
+  if ('out' in result) {
+    audit({
+      tool: tool.name,
+      ...who,
+      outcome: 'ok',
+      write: write.state,
+      uuid: write.handle ?? tool.auditUuid?.(result.out) ?? null,
+    });
+    return;
+  }
+  const { error } = result;
+  audit({
+    tool: tool.name,
+    ...who,
+    outcome: 'error',
+    // A failure before any write was sent changed nothing.
+    write: write.state === 'none' ? 'not_done' : write.state,
+    uuid: write.handle,
+    error: error instanceof DivioError || error instanceof Error ? error.name : 'Error',
+  });
+}
