@@ -202,7 +202,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     if (fault?.effect.kind === 'malformedJson' && result.status < 400) {
       // The write happened; only its answer is unreadable. A 204 cannot carry a body, so it becomes a 200.
-      const status = result.status >= 200 && result.status < 300 && result.status !== 204 ? result.status : 200;
+      const status =
+        result.status >= 200 && result.status < 300 && result.status !== 204 ? result.status : 200;
       const text = JSON.stringify(result.body ?? {});
       entry.status = status;
       res.writeHead(status, { 'Content-Type': JSON_TYPE });

@@ -167,7 +167,8 @@ export const restoreBackup = defineTool({
         return createdSince(mine, (r) => r.started_at ?? r['created'], since)[0] ?? null;
       },
       checkWith: `get_environment (app ${b.app}, environment ${b.env.slug}) and list_backups`,
-      ifNotDone: 'The environment keeps its current data. Call restore_backup again to restore (that asks for confirmation again).',
+      ifNotDone:
+        'The environment keeps its current data. Call restore_backup again to restore (that asks for confirmation again).',
     });
     const outcome = await waitForOperation(
       {
@@ -273,7 +274,8 @@ export const getBackupDownloadUrl = defineTool({
         return found ? idOf(found.backup_download) : null;
       },
       checkWith: `list_backups (app ${b.app}, environment ${b.env.slug})`,
-      ifNotDone: 'No link was created. Call get_backup_download_url again to create one (that asks for confirmation again).',
+      ifNotDone:
+        'No link was created. Call get_backup_download_url again to create one (that asks for confirmation again).',
     });
     // The CLI filters with `backup=`, which the API's documented filter name does not include; use backup_download.
     const items = await ctx.client.backupDownloadServiceInstances.list(

@@ -3,8 +3,8 @@ import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from
 import { backupLink, envLink } from '../resources/uris.js';
 import { envSlugOf, idOf, onePage, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
-import { createdSince, performWrite, readAll } from './outcome.js';
 import { formatAge, formatBytes, formatDuration, oneLine, secondsBetween } from './format.js';
+import { createdSince, performWrite, readAll } from './outcome.js';
 import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, ObjectId, PageInfo, WaitSeconds } from './schemas.js';
 import { stillRunning, waitForOperation } from './wait.js';

@@ -120,7 +120,11 @@ export const setEnvironmentVariable = defineTool({
       kind: 'variable',
       send: () =>
         existing
-          ? ctx.client.environmentVariables.update(existing.uuid, { value: args.value }, { signal: ctx.signal })
+          ? ctx.client.environmentVariables.update(
+              existing.uuid,
+              { value: args.value },
+              { signal: ctx.signal },
+            )
           : ctx.client.environmentVariables.create(
               {
                 name: args.name,

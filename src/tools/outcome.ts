@@ -97,7 +97,12 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function record(ctx: ToolContext, state: WriteState, handle: string | null, note: string | null = null): void {
+function record(
+  ctx: ToolContext,
+  state: WriteState,
+  handle: string | null,
+  note: string | null = null,
+): void {
   if (!ctx.write) return;
   ctx.write.state = state;
   if (handle !== null) ctx.write.handle = handle;
@@ -177,9 +182,7 @@ export function createdSince<T>(items: readonly T[], stamp: (item: T) => unknown
     const value = stamp(item);
     return typeof value === 'string' ? Date.parse(value) : Number.NaN;
   };
-  return items
-    .filter((item) => at(item) >= since - SKEW_MS)
-    .sort((a, b) => at(b) - at(a));
+  return items.filter((item) => at(item) >= since - SKEW_MS).sort((a, b) => at(b) - at(a));
 }
 
 const MAX_LOOKUP_PAGES = 10;

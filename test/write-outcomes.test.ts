@@ -1,0 +1,276 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FaultRule } from '../src/sandbox/index.js';
+import { type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
+
+// Every write tool, when Divio's answer to its write is lost, unreadable or a 5xx: the write is looked up
+// before answering, sent exactly once, and the answer says which of done / not done / could not tell it is.
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+const TIMINGS = { deployMs: 150, backupMs: 100, restoreMs: 100, downloadMs: 100 };
+
+async function harness(): Promise<Harness> {
+  h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { timings: TIMINGS } });
+  return h;
+}
+
+async function blogTest(x: Harness): Promise<string> {
+  return (await x.divio.resolveEnvironment(await x.divio.resolveApplication('blog'), 'test')).uuid;
+}
+
+async function goodBackup(x: Harness): Promise<string> {
+  const env = await blogTest(x);
+  const s = x.sandbox.state;
+  const b = [...s.backups.values()].find(
+    (b) => b.environment === env && s.backupState(b) === 'COMPLETED' && b.outcome === 'SUCCESS',
+  );
+  if (!b) throw new Error('the sandbox seed has no successful blog/test backup');
+  return b.uuid;
+}
+
+function variable(x: Harness, env: string, name: string) {
+  return [...x.sandbox.state.environmentVariables.values()].find(
+    (v) => v.environment === env && v.name === name,
+  );
+}
+
+interface Case {
+  tool: string;
+  /** The write request: its method and path prefix. */
+  method: 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  /** The list the lookup reads. */
+  lookup: string;
+  /** What the tool names the handle: "it happened: <kind> <handle>". */
+  kind: string;
+  /** The read tool the "could not tell" answer names. */
+  checkWith: string;
+  args: (x: Harness) => Promise<Record<string, unknown>>;
+  /** The handles of what the write created or changed in the sandbox since `t0` (empty when it did not land). */
+  effects: (x: Harness, t0: number) => Promise<string[]>;
+}
+
+const NEW_VALUE = 'changed-by-write-outcome-test';
+
+const CASES: Case[] = [
+  {
+    tool: 'deploy_environment',
+    method: 'POST',
+    path: '/apps/v3/deployments/',
+    lookup: '/apps/v3/deployments/',
+    kind: 'deployment',
+    checkWith: 'list_deployments',
+    args: async () => ({ app: 'blog', environment: 'test' }),
+    effects: async (x, t0) => {
+      const env = await blogTest(x);
+      return [...x.sandbox.state.deployments.values()]
+        .filter((d) => d.environment === env && d.startedMs >= t0)
+        .map((d) => d.uuid);
+    },
+  },
+  {
+    tool: 'create_backup',
+    method: 'POST',
+    path: '/apps/v3/backups/',
+    lookup: '/apps/v3/backups/',
+    kind: 'backup',
+    checkWith: 'list_backups',
+    args: async () => ({ app: 'blog', environment: 'test', services: ['database'] }),
+    effects: async (x, t0) => {
+      const env = await blogTest(x);
+      return [...x.sandbox.state.backups.values()]
+        .filter((b) => b.environment === env && b.createdMs >= t0)
+        .map((b) => b.uuid);
+    },
+  },
+  {
+    tool: 'restore_backup',
+    method: 'POST',
+    path: '/apps/v3/backup-restores/',
+    lookup: '/apps/v3/backup-restores/',
+    kind: 'restore',
+    checkWith: 'get_environment',
+    args: async (x) => ({ backup: await goodBackup(x), services: ['database'] }),
+    effects: async (x, t0) =>
+      [...x.sandbox.state.backupRestores.values()].filter((r) => r.createdMs >= t0).map((r) => r.uuid),
+  },
+  {
+    tool: 'get_backup_download_url',
+    method: 'POST',
+    path: '/apps/v3/backup-downloads/',
+    lookup: '/apps/v3/backup-download-service-instances/',
+    kind: 'download',
+    checkWith: 'list_backups',
+    args: async (x) => ({ backup: await goodBackup(x), service: 'database' }),
+    effects: async (x, t0) =>
+      [...x.sandbox.state.backupDownloads.values()].filter((d) => d.createdMs >= t0).map((d) => d.uuid),
+  },
+  {
+    tool: 'set_environment_variable',
+    method: 'PATCH',
+    path: '/apps/v3/environment-variables/',
+    lookup: '/apps/v3/environment-variables/',
+    kind: 'variable',
+    checkWith: 'list_environment_variables',
+    args: async () => ({ app: 'blog', environment: 'test', name: 'DEBUG', value: NEW_VALUE }),
+    effects: async (x) => {
+      const v = variable(x, await blogTest(x), 'DEBUG');
+      return v && v.value === NEW_VALUE ? [v.uuid] : [];
+    },
+  },
+  {
+    tool: 'set_environment_variable',
+    method: 'POST',
+    path: '/apps/v3/environment-variables/',
+    lookup: '/apps/v3/environment-variables/',
+    kind: 'variable',
+    checkWith: 'list_environment_variables',
+    args: async () => ({ app: 'blog', environment: 'test', name: 'FEATURE_FLAG_NEW', value: NEW_VALUE }),
+    effects: async (x) => {
+      const v = variable(x, await blogTest(x), 'FEATURE_FLAG_NEW');
+      return v ? [v.uuid] : [];
+    },
+  },
+  {
+    tool: 'delete_environment_variable',
+    method: 'DELETE',
+    path: '/apps/v3/environment-variables/',
+    lookup: '/apps/v3/environment-variables/',
+    kind: 'variable',
+    checkWith: 'list_environment_variables',
+    args: async () => ({ app: 'blog', environment: 'test', name: 'DEBUG' }),
+    effects: async (x) => {
+      const env = await blogTest(x);
+      // The variable the seed has; gone means the deletion landed.
+      const before = deletedDebug.get(x);
+      return before && !variable(x, env, 'DEBUG') ? [before] : [];
+    },
+  },
+];
+
+/** The UUID of blog/test's DEBUG variable before a delete case ran. */
+const deletedDebug = new WeakMap<Harness, string>();
+
+const writesSent = (x: Harness) => x.sandbox.requestLog.filter((e) => e.method !== 'GET');
+
+function audits(x: Harness): Record<string, unknown>[] {
+  return x.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['type'] === 'audit');
+}
+
+async function run(c: Case, fault: FaultRule): Promise<{ r: ToolResult; t0: number }> {
+  const x = await harness();
+  const env = await blogTest(x);
+  const debug = variable(x, env, 'DEBUG');
+  if (debug) deletedDebug.set(x, debug.uuid);
+  const args = await c.args(x);
+  x.sandbox.clearRequestLog();
+  x.sandbox.faults.set({ method: c.method, path: c.path, count: 1, ...fault });
+  const t0 = Date.now();
+  const r = await x.call(c.tool, args);
+  return { r, t0 };
+}
+
+const LANDS: [string, FaultRule][] = [
+  ['lost (connection reset after handling)', { resetAfterHandling: true }],
+  ['unreadable (2xx with a truncated body)', { malformedJson: true }],
+  ['502 after handling', { errorAfterHandling: { status: 502 } }],
+];
+
+describe.each(CASES)('$tool ($method): the write landed, its answer did not', (c) => {
+  it.each(LANDS)('%s: says it happened, with the handle, and writes once', async (_label, fault) => {
+    const { r, t0 } = await run(c, fault);
+    const text = textOf(r);
+    expect(r.isError, text).toBeFalsy();
+    expect(writesSent(h)).toHaveLength(1);
+    const effects = await c.effects(h, t0);
+    expect(effects).toHaveLength(1);
+    const handle = effects[0] as string;
+    expect(text).toContain(`it happened: ${c.kind} ${handle}`);
+    expect(text).not.toMatch(/try again|failed/i);
+    expect(audits(h)).toEqual([
+      expect.objectContaining({ tool: c.tool, outcome: 'ok', write: 'done', uuid: handle }),
+    ]);
+  });
+});
+
+describe.each(CASES)('$tool ($method): the write did not land', (c) => {
+  it('a 502 before handling: looked up, says it did not happen, writes once', async () => {
+    const { r, t0 } = await run(c, { error: { status: 502 } });
+    const text = textOf(r);
+    expect(r.isError).toBe(true);
+    expect(text).toContain('did not happen');
+    expect(text).toContain('Nothing was changed');
+    expect(text).not.toMatch(/try again|after retries/i);
+    expect(writesSent(h)).toHaveLength(1);
+    expect(await c.effects(h, t0)).toEqual([]);
+    // The lookup ran after the write.
+    const log = h.sandbox.requestLog;
+    const write = log.findIndex((e) => e.method !== 'GET');
+    expect(log.slice(write + 1).some((e) => e.method === 'GET' && e.path.startsWith(c.lookup))).toBe(true);
+    expect(audits(h)).toEqual([
+      expect.objectContaining({ tool: c.tool, outcome: 'error', write: 'not_done', uuid: null }),
+    ]);
+  });
+
+  it('the lookup fails too: says it could not tell and names the tool to check with', async () => {
+    const { r } = await run(c, {
+      errorAfterHandling: { status: 502 },
+      afterwards: [{ method: 'GET', path: c.lookup, error: { status: 503 } }],
+    });
+    const text = textOf(r);
+    expect(r.isError).toBe(true);
+    expect(text).toContain('Could not tell whether');
+    expect(text).toContain(`Check with ${c.checkWith}`);
+    expect(text).toContain('before trying again');
+    expect(writesSent(h)).toHaveLength(1);
+    expect(audits(h)).toEqual([
+      expect.objectContaining({ tool: c.tool, outcome: 'error', write: 'unknown' }),
+    ]);
+  });
+});
+
+describe('after the lookup found the write', () => {
+  it('deploy_environment keeps waiting for the deployment it found, to the end', async () => {
+    const { r } = await run(CASES[0] as Case, { errorAfterHandling: { status: 502 } });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const result = r.structuredContent?.['result'] as { finished: boolean; deployment: { success: boolean } };
+    expect(result.finished).toBe(true);
+    expect(result.deployment.success).toBe(true);
+  });
+
+  it('get_backup_download_url still hands over the URL of the download it found', async () => {
+    const { r } = await run(CASES[3] as Case, { resetAfterHandling: true });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const result = r.structuredContent?.['result'] as { download_url: string | null };
+    expect(result.download_url).toContain('/_storage/');
+  });
+});
+
+describe('refusals and retry wording', () => {
+  it('a write refused with 429 is not re-sent, is audited as not done, and claims no retries', async () => {
+    const x = await harness();
+    x.sandbox.faults.set({
+      method: 'POST',
+      path: '/apps/v3/backups/',
+      count: 1,
+      rateLimit: { retryAfterSeconds: 3 },
+    });
+    const r = await x.call('create_backup', { app: 'blog', environment: 'test' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('(429)');
+    expect(textOf(r)).not.toMatch(/after retries|tried \d+ times/);
+    expect(writesSent(x)).toHaveLength(1);
+    expect(audits(x)).toEqual([
+      expect.objectContaining({ tool: 'create_backup', outcome: 'error', write: 'not_done' }),
+    ]);
+  });
+
+  it('a read that failed after the client retried it says how often it was tried', async () => {
+    const x = await harness();
+    x.sandbox.faults.set({ method: 'GET', path: '/apps/v3/backups/', error: { status: 503 } });
+    const r = await x.call('list_backups', { app: 'blog', environment: 'test' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('(503) (tried 3 times)');
+  });
+});
