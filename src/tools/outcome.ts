@@ -68,13 +68,22 @@ export interface WriteSpec<T> {
   ifNotDone: string;
 }
 
+interface Ambiguity {
+  why: string;
+  /** The request may still be queued or running at Divio, so not finding it yet proves nothing. */
+  late: boolean;
+}
+
 /** Why an answer leaves the write's fate open, or null when it does not. */
-function ambiguity(error: unknown): string | null {
+function ambiguity(error: unknown): Ambiguity | null {
   if (error instanceof ConnectionError && error.mayHaveReachedServer)
-    return 'the connection broke after the request was sent';
-  if (error instanceof TimeoutError) return 'no answer came in time';
-  if (error instanceof ServerError) return `Divio answered with a server error (${error.status})`;
-  if (error instanceof ResponseFormatError) return 'Divio answered, but the answer could not be read';
+    return { why: 'the connection broke after the request was sent', late: false };
+  if (error instanceof TimeoutError) return { why: 'no answer came in time', late: true };
+  // A 504 is a gateway that stopped waiting for the API, which may still be handling the write.
+  if (error instanceof ServerError)
+    return { why: `Divio answered with a server error (${error.status})`, late: error.status === 504 };
+  if (error instanceof ResponseFormatError)
+    return { why: 'Divio answered, but the answer could not be read', late: false };
   return null;
 }
 
@@ -116,14 +125,14 @@ function record(
  */
 export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Promise<T> {
   const since = Date.now();
-  let why: string | null;
+  let open: Ambiguity | null;
   try {
     const value = await spec.send();
     record(ctx, 'done', spec.handle(value));
     return value;
   } catch (error) {
-    why = ambiguity(error);
-    if (why === null) {
+    open = ambiguity(error);
+    if (open === null) {
       if (error instanceof ConnectionError) {
         record(ctx, 'not_done', null);
         throw new WriteOutcomeError(
@@ -136,6 +145,7 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
       throw error;
     }
   }
+  const { why, late } = open;
   let found: T | null;
   try {
     found = await spec.lookup(since);
@@ -161,6 +171,13 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
       `The answer to ${spec.what} was lost (${why}); looking it up showed it happened: ${spec.kind} ${handle}.`,
     );
     return found;
+  }
+  if (late) {
+    record(ctx, 'unknown', null);
+    throw new WriteOutcomeError(
+      'unknown',
+      `Could not tell whether ${spec.what} happened: ${why}, and it is not visible yet, but Divio may still be handling it. Check with ${spec.checkWith} in a minute, before trying again.`,
+    );
   }
   record(ctx, 'not_done', null);
   throw new WriteOutcomeError(

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionError, ServerError, TimeoutError, ValidationError } from '../src/client/index.js';
+import { defaultServerConfig } from '../src/config.js';
+import {
+  createdSince,
+  newWriteRecord,
+  performWrite,
+  readAll,
+  WriteOutcomeError,
+  type WriteSpec,
+} from '../src/tools/outcome.js';
+import type { ToolContext } from '../src/tools/registry.js';
+
+// The outcome helper on its own, for the answers the sandbox cannot produce deterministically through a tool
+// (a client-side timeout, a 504, a request that never left). The tool paths are in write-outcomes.test.ts.
+
+function context(pages: { results: string[]; next: string | null }[] = []): ToolContext {
+  let n = 1;
+  return {
+    config: defaultServerConfig({ pollIntervalMs: 0 }),
+    signal: new AbortController().signal,
+    write: newWriteRecord(),
+    client: { getPageByUrl: async () => pages[n++] ?? { results: [], next: null } },
+  } as unknown as ToolContext;
+}
+
+function spec(
+  error: unknown,
+  found: (call: number) => string | null,
+): WriteSpec<string> & { lookups: number } {
+  const s = {
+    lookups: 0,
+    what: 'the thing on blog/test',
+    kind: 'thing',
+    send: () => Promise.reject(error),
+    handle: (v: string) => v,
+    lookup: async () => found(++s.lookups),
+    checkWith: 'list_things',
+    ifNotDone: 'Do it again if still wanted.',
+  };
+  return s;
+}
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('performWrite', () => {
+  it('a timeout whose write is found: returns it and notes that it happened', async () => {
+    const ctx = context();
+    const s = spec(new TimeoutError('POST timed out', true), () => 'id-1');
+    await expect(performWrite(ctx, s)).resolves.toBe('id-1');
+    expect(ctx.write).toMatchObject({ state: 'done', handle: 'id-1' });
+    expect(ctx.write?.note).toContain('it happened: thing id-1');
+  });
+
+  it('a timeout or a 504 whose write is not visible yet cannot tell: Divio may still be handling it', async () => {
+    for (const error of [
+      new TimeoutError('POST timed out', true),
+      new ServerError(504, {}, 'Divio API server error (504)'),
+    ]) {
+      const ctx = context();
+      const s = spec(error, () => null);
+      const e = await failure(performWrite(ctx, s));
+      expect(e).toBeInstanceOf(WriteOutcomeError);
+      expect((e as WriteOutcomeError).outcome).toBe('unknown');
+      expect(e.message).toContain('may still be handling it. Check with list_things');
+      expect(s.lookups).toBe(2);
+      expect(ctx.write?.state).toBe('unknown');
+    }
+  });
+
+  it('a 502 whose write is not there after two looks did not happen', async () => {
+    const ctx = context();
+    const s = spec(new ServerError(502, {}, 'x'), () => null);
+    const e = (await failure(performWrite(ctx, s))) as WriteOutcomeError;
+    expect(e.outcome).toBe('not_done');
+    expect(e.message).toMatch(/^The thing on blog\/test did not happen: .*Do it again if still wanted\.$/);
+    expect(s.lookups).toBe(2);
+  });
+
+  it('the second look finds a write the first missed', async () => {
+    const ctx = context();
+    const s = spec(new ServerError(502, {}, 'x'), (call) => (call === 2 ? 'late-id' : null));
+    await expect(performWrite(ctx, s)).resolves.toBe('late-id');
+  });
+
+  it('a request that never left did not happen, without a lookup', async () => {
+    const ctx = context();
+    const s = spec(new ConnectionError('ECONNREFUSED', false), () => 'never');
+    const e = (await failure(performWrite(ctx, s))) as WriteOutcomeError;
+    expect(e.outcome).toBe('not_done');
+    expect(e.message).toContain('never sent');
+    expect(s.lookups).toBe(0);
+  });
+
+  it("Divio's refusal is passed on as it is and recorded as not done", async () => {
+    const ctx = context();
+    const refusal = new ValidationError(400, { name: ['bad'] }, 'Invalid request (400): name: bad');
+    const s = spec(refusal, () => 'never');
+    expect(await failure(performWrite(ctx, s))).toBe(refusal);
+    expect(s.lookups).toBe(0);
+    expect(ctx.write?.state).toBe('not_done');
+  });
+
+  it('a list too long to read is "could not tell", not "did not happen"', async () => {
+    const endless = Array.from({ length: 20 }, (_, i) => ({ results: [`x${i}`], next: `next-${i}` }));
+    const ctx = context(endless);
+    const s: WriteSpec<string> = {
+      ...spec(new ServerError(502, {}, 'x'), () => null),
+      lookup: async () =>
+        (await readAll(ctx, async () => endless[0] as never)).find((x) => x === 'no') ?? null,
+    };
+    const e = (await failure(performWrite(ctx, s))) as WriteOutcomeError;
+    expect(e.outcome).toBe('unknown');
+    expect(e.message).toContain('more than 10 pages');
+  });
+});
+
+describe('createdSince', () => {
+  it('keeps what was stamped since the call (with skew allowed), newest first whatever the list order', () => {
+    const since = Date.parse('2026-01-01T12:00:00Z');
+    const items = [
+      { id: 'old', at: '2026-01-01T11:00:00Z' },
+      { id: 'a', at: '2026-01-01T12:00:01Z' },
+      { id: 'b', at: '2026-01-01T12:00:05Z' },
+      { id: 'skewed', at: '2026-01-01T11:59:30Z' },
+      { id: 'no-stamp', at: null },
+    ];
+    expect(createdSince(items, (i) => i.at, since).map((i) => i.id)).toEqual(['b', 'a', 'skewed']);
+  });
+});
