@@ -247,6 +247,50 @@ describe('after the lookup found the write', () => {
   });
 });
 
+describe('a failure after the write landed', () => {
+  it('never reads as if nothing happened: it names the handle and says not to start it again', async () => {
+    const x = await harness();
+    const backup = await goodBackup(x);
+    x.sandbox.faults.set({
+      method: 'POST',
+      path: '/apps/v3/backup-downloads/',
+      count: 1,
+      afterwards: [
+        { method: 'GET', path: '/apps/v3/backup-download-service-instances/', error: { status: 503 } },
+      ],
+    });
+    const t0 = Date.now();
+    const r = await x.call('get_backup_download_url', { backup, service: 'database' });
+    const [download] = await (CASES[3] as Case).effects(x, t0);
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(
+      new RegExp(`^The write itself happened: ${download}\\. Do not start it again\\.`),
+    );
+    expect(audits(x)).toEqual([expect.objectContaining({ outcome: 'error', write: 'done', uuid: download })]);
+  });
+
+  it('a failed deploy whose log cannot be read is still a result with its handle', async () => {
+    const x = await harness();
+    x.sandbox.faults.set({
+      method: 'GET',
+      path: '/apps/v3/deployments/',
+      pathContains: '/logs',
+      error: { status: 500 },
+    });
+    const r = await x.call('deploy_environment', { app: 'shop', environment: 'live' });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const result = r.structuredContent?.['result'] as {
+      deployment: { uuid: string; success: boolean };
+      failure_excerpt: string[] | null;
+      next_step: string;
+    };
+    expect(result.deployment.success).toBe(false);
+    expect(result.failure_excerpt).toBeNull();
+    expect(result.next_step).toContain(`get_deployment_log with deployment=${result.deployment.uuid}`);
+    expect(x.sandbox.requestLog.some((e) => e.path.includes('/logs') && e.status === 500)).toBe(true);
+  });
+});
+
 describe('refusals and retry wording', () => {
   it('a write refused with 429 is not re-sent, is audited as not done, and claims no retries', async () => {
     const x = await harness();

@@ -8,6 +8,8 @@ import { prng } from './util.js';
 export interface FaultRule {
   method?: string;
   path?: string;
+  /** matches only paths that also contain this, e.g. `/logs` for any deployment's log */
+  pathContains?: string;
   count?: number;
   /** added delay before anything else happens */
   latencyMs?: number;
@@ -107,6 +109,7 @@ export class Faults implements FaultController {
     for (const rule of this.active) {
       if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
       if (!path.startsWith(rule.path ?? '/')) continue;
+      if (rule.pathContains && !path.includes(rule.pathContains)) continue;
       if (rule.count !== undefined) {
         if (rule.count <= 0) continue;
         rule.count -= 1;

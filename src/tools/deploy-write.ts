@@ -150,8 +150,9 @@ export const deployEnvironment = defineTool({
     const summary = deploymentSummary(outcome.state);
     let excerpt: string[] | null = null;
     if (outcome.finished && summary.success === false) {
-      const log = await ctx.client.deployments.logs(summary.uuid, { signal: ctx.signal });
-      excerpt = failingExcerpt(String(log.logs ?? '')).lines;
+      // The deploy ran; a log that cannot be read now must not turn its result into an error.
+      const log = await ctx.client.deployments.logs(summary.uuid, { signal: ctx.signal }).catch(() => null);
+      excerpt = log ? failingExcerpt(String(log.logs ?? '')).lines : null;
     }
     return {
       app: String(app.slug ?? app.uuid),
@@ -166,7 +167,9 @@ export const deployEnvironment = defineTool({
             `Call get_deployment with deployment=${summary.uuid} to follow it; do not deploy again.`,
           )
         : summary.success === false
-          ? 'The deploy failed and the previous release keeps serving. Fix the cause shown, then deploy again; get_deployment_log has the full log.'
+          ? excerpt
+            ? 'The deploy failed and the previous release keeps serving. Fix the cause shown, then deploy again; get_deployment_log has the full log.'
+            : `The deploy failed and the previous release keeps serving. Its log could not be read just now: call get_deployment_log with deployment=${summary.uuid} for the cause before deploying again.`
           : null,
     };
   },

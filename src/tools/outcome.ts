@@ -216,6 +216,16 @@ export async function readAll<T>(ctx: ToolContext, first: () => Promise<Page<T>>
   return items;
 }
 
+/**
+ * The text of a failure that came after the write landed (a read while waiting, a bug): it says first that the
+ * write happened, with its handle, so the failure never reads as an invitation to write again.
+ */
+export function failedAfterWrite(text: string, write: WriteRecord | undefined, error: unknown): string {
+  if (write?.state !== 'done' || error instanceof WriteOutcomeError) return text;
+  const handle = write.handle ? `: ${write.handle}` : '';
+  return `The write itself happened${handle}. Do not start it again. What failed afterwards: ${text}`;
+}
+
 export interface AuditWho {
   app: string;
   environment: string;

@@ -13,7 +13,7 @@ import type { ServerConfig, Toolset } from '../config.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
-import { type AuditWho, auditWrite, newWriteRecord, type WriteRecord } from './outcome.js';
+import { type AuditWho, auditWrite, failedAfterWrite, newWriteRecord, type WriteRecord } from './outcome.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -233,7 +233,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
             return { content: renderContent(tool, out, write), structuredContent: out };
           } catch (error) {
             if (who && write) auditWrite(deps.audit, tool, who, write, { error });
-            return toErrorResult(error, tool.name, deps.log);
+            return afterWrite(toErrorResult(error, tool.name, deps.log), write, error);
           }
         }
         // Write tools: nothing reaches the API's write endpoints unless the gate says so.
@@ -262,13 +262,22 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           };
         } catch (error) {
           if (who) auditWrite(deps.audit, tool, who, write, { error });
-          return toErrorResult(error, tool.name, deps.log);
+          return afterWrite(toErrorResult(error, tool.name, deps.log), write, error);
         } finally {
           release();
         }
       },
     );
   }
+}
+
+function afterWrite(result: CallToolResult, write: WriteRecord | undefined, error: unknown): CallToolResult {
+  return {
+    ...result,
+    content: result.content.map((c) =>
+      c.type === 'text' ? { ...c, text: failedAfterWrite(c.text, write, error) } : c,
+    ),
+  };
 }
 
 function renderContent(tool: AnyTool, out: unknown, write?: WriteRecord): CallToolResult['content'] {
