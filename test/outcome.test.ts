@@ -123,15 +123,48 @@ describe('performWrite', () => {
 });
 
 describe('createdSince', () => {
-  it('keeps what was stamped since the call (with skew allowed), newest first whatever the list order', () => {
+  it('keeps what was stamped since the call, newest first whatever the list order', () => {
     const since = Date.parse('2026-01-01T12:00:00Z');
     const items = [
-      { id: 'old', at: '2026-01-01T11:00:00Z' },
+      { id: 'old', at: '2026-01-01T11:59:59Z' },
       { id: 'a', at: '2026-01-01T12:00:01Z' },
       { id: 'b', at: '2026-01-01T12:00:05Z' },
-      { id: 'skewed', at: '2026-01-01T11:59:30Z' },
+      { id: 'same', at: '2026-01-01T12:00:00Z' },
       { id: 'no-stamp', at: null },
     ];
-    expect(createdSince(items, (i) => i.at, since).map((i) => i.id)).toEqual(['b', 'a', 'skewed']);
+    expect(createdSince(items, (i) => i.at, since).map((i) => i.id)).toEqual(['b', 'a', 'same']);
+  });
+});
+
+describe('the window of "since the call"', () => {
+  const at = Date.parse('2026-01-01T12:00:00Z');
+  async function windowStart(offset: number | undefined): Promise<number> {
+    const ctx = context();
+    (ctx.client as unknown as { serverClockOffsetMs: number | undefined }).serverClockOffsetMs = offset;
+    let since = 0;
+    const s = {
+      ...spec(new ServerError(502, {}, 'x'), () => 'found'),
+      lookup: async (from: number) => {
+        since = from;
+        return 'found';
+      },
+    };
+    const real = Date.now;
+    Date.now = () => at;
+    try {
+      await performWrite(ctx, s);
+    } finally {
+      Date.now = real;
+    }
+    return since;
+  }
+
+  it("is Divio's clock when its Date header gave the offset, with a margin of the header's resolution", async () => {
+    expect(await windowStart(-3_600_000)).toBe(at - 3_600_000 - 2_000);
+    expect(await windowStart(0)).toBe(at - 2_000);
+  });
+
+  it('is a minute wide when no Date header was seen', async () => {
+    expect(await windowStart(undefined)).toBe(at - 60_000);
   });
 });

@@ -291,6 +291,45 @@ describe('a failure after the write landed', () => {
   });
 });
 
+describe("Divio's clock", () => {
+  it('is what "since the call" is measured in: a sandbox an hour behind still finds the write', async () => {
+    h = await startHarness({
+      config: { confirmMode: 'none' },
+      sandbox: { timings: TIMINGS, now: () => Date.now() - 3_600_000 },
+    });
+    h.sandbox.faults.set({
+      method: 'POST',
+      path: '/apps/v3/backups/',
+      count: 1,
+      errorAfterHandling: { status: 502 },
+    });
+    const r = await h.call('create_backup', { app: 'blog', environment: 'test', services: ['database'] });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const out = r.structuredContent as { backup: { uuid: string } };
+    expect(textOf(r)).toContain(`it happened: backup ${out.backup.uuid}`);
+  });
+});
+
+describe('an earlier write of the same kind', () => {
+  it('is not mistaken for this one: a backup taken seconds before is not "it happened"', async () => {
+    let ahead = 0;
+    h = await startHarness({
+      config: { confirmMode: 'none' },
+      sandbox: { timings: TIMINGS, now: () => Date.now() + ahead },
+    });
+    const first = await h.call('create_backup', { app: 'blog', environment: 'test', services: ['database'] });
+    expect(first.isError, textOf(first)).toBeFalsy();
+    const earlier = (first.structuredContent as { backup: { uuid: string } }).backup.uuid;
+    // Ten seconds pass at Divio; the next backup's POST fails before Divio handled it.
+    ahead = 10_000;
+    h.sandbox.faults.set({ method: 'POST', path: '/apps/v3/backups/', count: 1, error: { status: 502 } });
+    const r = await h.call('create_backup', { app: 'blog', environment: 'test', services: ['database'] });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('The backup of blog/test did not happen');
+    expect(textOf(r)).not.toContain(earlier);
+  });
+});
+
 describe('refusals and retry wording', () => {
   it('a write refused with 429 is not re-sent, is audited as not done, and claims no retries', async () => {
     const x = await harness();

@@ -210,6 +210,7 @@ export class DivioClient implements Resources {
   readonly #retry: { [K in keyof RetryOptions]-?: number };
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #resolver: Resolver;
+  #serverClockOffsetMs: number | undefined;
 
   readonly organisations: Resources['organisations'];
   readonly users: Resources['users'];
@@ -391,6 +392,15 @@ export class DivioClient implements Resources {
     return this.#resolver.listEnvironmentsCached(appUuid, signal);
   }
 
+  /**
+   * Divio's clock minus this machine's, from the `Date` header of the latest response (RFC 9110 §6.6.1: an
+   * origin server with a clock sends one); undefined until a response carried one. Whole seconds: the header
+   * has no finer resolution. Used to match "created since this call" against Divio's own timestamps.
+   */
+  get serverClockOffsetMs(): number | undefined {
+    return this.#serverClockOffsetMs;
+  }
+
   invalidateCache(): void {
     this.#resolver.invalidate();
   }
@@ -464,6 +474,8 @@ export class DivioClient implements Resources {
       });
       status = res.statusCode;
       resHeaders = res.headers;
+      const date = parseHttpDate(headerValue(res.headers, 'date') ?? '');
+      if (date !== undefined) this.#serverClockOffsetMs = date - Date.now();
       const declared = Number(headerValue(res.headers, 'content-length'));
       if (declared > this.#maxResponseBytes) {
         res.body.destroy();

@@ -124,6 +124,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const sockets = new Set<Socket>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // The Date header follows the sandbox clock, like the timestamps in its bodies.
+    res.setHeader('Date', new Date(now()).toUTCString());
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
     const path = url.pathname;

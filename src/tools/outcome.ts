@@ -59,7 +59,8 @@ export interface WriteSpec<T> {
   handle: (value: T) => string;
   /**
    * After an ambiguous answer: the write's effect when it is visible (as the write would have answered), else
-   * null. `since` is when the write was sent (this machine's clock, ms). Throws when it cannot look.
+   * null. `since` is when the write was sent, in Divio's clock (ms, with a margin): compare it with Divio's
+   * timestamps through `createdSince`. Throws when it cannot look.
    */
   lookup: (since: number) => Promise<T | null>;
   /** The read tool a person or model checks with, with its arguments: "list_deployments (app blog, environment test)". */
@@ -124,7 +125,9 @@ function record(
  * Divio's refusals (4xx) as they are: those say why nothing was changed.
  */
 export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Promise<T> {
-  const since = Date.now();
+  const sent = Date.now();
+  const offset = ctx.client.serverClockOffsetMs;
+  const since = sent + (offset ?? 0) - (offset === undefined ? UNKNOWN_SKEW_MS : KNOWN_SKEW_MS);
   let open: Ambiguity | null;
   try {
     const value = await spec.send();
@@ -182,24 +185,27 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
   record(ctx, 'not_done', null);
   throw new WriteOutcomeError(
     'not_done',
-    `${capitalise(spec.what)} did not happen: ${why}, and looking it up found no trace of it since ${new Date(since).toISOString()}. Nothing was changed. ${spec.ifNotDone}`,
+    `${capitalise(spec.what)} did not happen: ${why}, and looking it up found no trace of it since ${new Date(sent).toISOString()}. Nothing was changed. ${spec.ifNotDone}`,
   );
 }
 
 /*
- * Clock skew allowed between this machine and Divio when matching "created since the call" (inferred: no
- * source states Divio's clock discipline). Generous on purpose: mistaking a same-kind write of the last minute
- * for this one names an equivalent object, while missing this one would invite doing it twice.
+ * "Created since the call" is judged in Divio's clock: the client measures its offset from the `Date` header of
+ * every response. The margin covers that header's whole-second resolution. Without any `Date` header the skew
+ * between the clocks is unknown, and a wide margin is the lesser evil (inferred: no source states Divio's clock
+ * discipline): an earlier same-kind write of the last minute may then be taken for this one, while a narrow one
+ * could miss this write and invite doing it twice.
  */
-const SKEW_MS = 60_000;
+const KNOWN_SKEW_MS = 2_000;
+const UNKNOWN_SKEW_MS = 60_000;
 
-/** Items stamped at or after `since` (less the allowed skew), newest first by that stamp; list order is not trusted. */
+/** Items stamped at or after `since` (Divio's clock), newest first by that stamp; list order is not trusted. */
 export function createdSince<T>(items: readonly T[], stamp: (item: T) => unknown, since: number): T[] {
   const at = (item: T): number => {
     const value = stamp(item);
     return typeof value === 'string' ? Date.parse(value) : Number.NaN;
   };
-  return items.filter((item) => at(item) >= since - SKEW_MS).sort((a, b) => at(b) - at(a));
+  return items.filter((item) => at(item) >= since).sort((a, b) => at(b) - at(a));
 }
 
 const MAX_LOOKUP_PAGES = 10;
