@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../src/sandbox/index.js';
 import { type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 
@@ -46,6 +46,8 @@ interface Case {
   kind: string;
   /** The read tool the "could not tell" answer names. */
   checkWith: string;
+  /** Puts the sandbox back into the state the case starts from (tests of a case share one sandbox). */
+  prepare?: (x: Harness) => Promise<void>;
   args: (x: Harness) => Promise<Record<string, unknown>>;
   /** The handles of what the write created or changed in the sandbox since `t0` (empty when it did not land). */
   effects: (x: Harness, t0: number) => Promise<string[]>;
@@ -113,10 +115,11 @@ const CASES: Case[] = [
     lookup: '/apps/v3/environment-variables/',
     kind: 'variable',
     checkWith: 'list_environment_variables',
-    args: async () => ({ app: 'blog', environment: 'test', name: 'DEBUG', value: NEW_VALUE }),
+    // A new value per call, so a value set by an earlier test never looks like this call's write.
+    args: async () => ({ app: 'blog', environment: 'test', name: 'DEBUG', value: `${NEW_VALUE}-${++calls}` }),
     effects: async (x) => {
       const v = variable(x, await blogTest(x), 'DEBUG');
-      return v && v.value === NEW_VALUE ? [v.uuid] : [];
+      return v && v.value === `${NEW_VALUE}-${calls}` ? [v.uuid] : [];
     },
   },
   {
@@ -126,6 +129,10 @@ const CASES: Case[] = [
     lookup: '/apps/v3/environment-variables/',
     kind: 'variable',
     checkWith: 'list_environment_variables',
+    prepare: async (x) => {
+      const v = variable(x, await blogTest(x), 'FEATURE_FLAG_NEW');
+      if (v) x.sandbox.state.environmentVariables.delete(v.uuid);
+    },
     args: async () => ({ app: 'blog', environment: 'test', name: 'FEATURE_FLAG_NEW', value: NEW_VALUE }),
     effects: async (x) => {
       const v = variable(x, await blogTest(x), 'FEATURE_FLAG_NEW');
@@ -139,18 +146,27 @@ const CASES: Case[] = [
     lookup: '/apps/v3/environment-variables/',
     kind: 'variable',
     checkWith: 'list_environment_variables',
+    prepare: async (x) => {
+      // The seed's DEBUG, put back before every test.
+      const env = await blogTest(x);
+      const seeded = seededDebug.get(x) ?? { ...(variable(x, env, 'DEBUG') as SandboxVariable) };
+      seededDebug.set(x, seeded);
+      x.sandbox.state.environmentVariables.set(seeded.uuid, { ...seeded });
+    },
     args: async () => ({ app: 'blog', environment: 'test', name: 'DEBUG' }),
     effects: async (x) => {
-      const env = await blogTest(x);
-      // The variable the seed has; gone means the deletion landed.
-      const before = deletedDebug.get(x);
-      return before && !variable(x, env, 'DEBUG') ? [before] : [];
+      const seeded = seededDebug.get(x);
+      // Gone means the deletion landed.
+      return seeded && !variable(x, await blogTest(x), 'DEBUG') ? [seeded.uuid] : [];
     },
   },
 ];
 
-/** The UUID of blog/test's DEBUG variable before a delete case ran. */
-const deletedDebug = new WeakMap<Harness, string>();
+type SandboxVariable = NonNullable<ReturnType<Harness['sandbox']['state']['environmentVariables']['get']>>;
+
+/** blog/test's DEBUG variable as seeded, per harness. */
+const seededDebug = new WeakMap<Harness, SandboxVariable>();
+let calls = 0;
 
 const writesSent = (x: Harness) => x.sandbox.requestLog.filter((e) => e.method !== 'GET');
 
@@ -158,11 +174,10 @@ function audits(x: Harness): Record<string, unknown>[] {
   return x.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['type'] === 'audit');
 }
 
-async function run(c: Case, fault: FaultRule): Promise<{ r: ToolResult; t0: number }> {
-  const x = await harness();
-  const env = await blogTest(x);
-  const debug = variable(x, env, 'DEBUG');
-  if (debug) deletedDebug.set(x, debug.uuid);
+async function run(x: Harness, c: Case, fault: FaultRule): Promise<{ r: ToolResult; t0: number }> {
+  x.sandbox.faults.reset();
+  x.logs.length = 0;
+  await c.prepare?.(x);
   const args = await c.args(x);
   x.sandbox.clearRequestLog();
   x.sandbox.faults.set({ method: c.method, path: c.path, count: 1, ...fault });
@@ -177,44 +192,50 @@ const LANDS: [string, FaultRule][] = [
   ['502 after handling', { errorAfterHandling: { status: 502 } }],
 ];
 
-describe.each(CASES)('$tool ($method): the write landed, its answer did not', (c) => {
-  it.each(LANDS)('%s: says it happened, with the handle, and writes once', async (_label, fault) => {
-    const { r, t0 } = await run(c, fault);
-    const text = textOf(r);
-    expect(r.isError, text).toBeFalsy();
-    expect(writesSent(h)).toHaveLength(1);
-    const effects = await c.effects(h, t0);
-    expect(effects).toHaveLength(1);
-    const handle = effects[0] as string;
-    expect(text).toContain(`it happened: ${c.kind} ${handle}`);
-    expect(text).not.toMatch(/try again|failed/i);
-    expect(audits(h)).toEqual([
-      expect.objectContaining({ tool: c.tool, outcome: 'ok', write: 'done', uuid: handle }),
-    ]);
+// The tests of a case share one sandbox and run in order: the write that does not land comes first (nothing of
+// its kind was written moments before it), the one whose lookup fails and leaves its write running comes last.
+describe.each(CASES)('$tool ($method)', (c) => {
+  let x: Harness;
+  beforeAll(async () => {
+    x = await startHarness({ config: { confirmMode: 'none' }, sandbox: { timings: TIMINGS } });
   });
-});
+  afterAll(async () => x?.close());
 
-describe.each(CASES)('$tool ($method): the write did not land', (c) => {
   it('a 502 before handling: looked up, says it did not happen, writes once', async () => {
-    const { r, t0 } = await run(c, { error: { status: 502 } });
+    const { r, t0 } = await run(x, c, { error: { status: 502 } });
     const text = textOf(r);
     expect(r.isError).toBe(true);
     expect(text).toContain('did not happen');
     expect(text).toContain('Nothing was changed');
     expect(text).not.toMatch(/try again|after retries/i);
-    expect(writesSent(h)).toHaveLength(1);
-    expect(await c.effects(h, t0)).toEqual([]);
+    expect(writesSent(x)).toHaveLength(1);
+    expect(await c.effects(x, t0)).toEqual([]);
     // The lookup ran after the write.
-    const log = h.sandbox.requestLog;
+    const log = x.sandbox.requestLog;
     const write = log.findIndex((e) => e.method !== 'GET');
     expect(log.slice(write + 1).some((e) => e.method === 'GET' && e.path.startsWith(c.lookup))).toBe(true);
-    expect(audits(h)).toEqual([
+    expect(audits(x)).toEqual([
       expect.objectContaining({ tool: c.tool, outcome: 'error', write: 'not_done', uuid: null }),
     ]);
   });
 
+  it.each(LANDS)('%s: says it happened, with the handle, and writes once', async (_label, fault) => {
+    const { r, t0 } = await run(x, c, fault);
+    const text = textOf(r);
+    expect(r.isError, text).toBeFalsy();
+    expect(writesSent(x)).toHaveLength(1);
+    const effects = await c.effects(x, t0);
+    expect(effects).toHaveLength(1);
+    const handle = effects[0] as string;
+    expect(text).toContain(`it happened: ${c.kind} ${handle}`);
+    expect(text).not.toMatch(/try again|failed/i);
+    expect(audits(x)).toEqual([
+      expect.objectContaining({ tool: c.tool, outcome: 'ok', write: 'done', uuid: handle }),
+    ]);
+  });
+
   it('the lookup fails too: says it could not tell and names the tool to check with', async () => {
-    const { r } = await run(c, {
+    const { r } = await run(x, c, {
       errorAfterHandling: { status: 502 },
       afterwards: [{ method: 'GET', path: c.lookup, error: { status: 503 } }],
     });
@@ -223,8 +244,8 @@ describe.each(CASES)('$tool ($method): the write did not land', (c) => {
     expect(text).toContain('Could not tell whether');
     expect(text).toContain(`Check with ${c.checkWith}`);
     expect(text).toContain('before trying again');
-    expect(writesSent(h)).toHaveLength(1);
-    expect(audits(h)).toEqual([
+    expect(writesSent(x)).toHaveLength(1);
+    expect(audits(x)).toEqual([
       expect.objectContaining({ tool: c.tool, outcome: 'error', write: 'unknown' }),
     ]);
   });
@@ -232,7 +253,7 @@ describe.each(CASES)('$tool ($method): the write did not land', (c) => {
 
 describe('after the lookup found the write', () => {
   it('deploy_environment keeps waiting for the deployment it found, to the end', async () => {
-    const { r } = await run(CASES[0] as Case, { errorAfterHandling: { status: 502 } });
+    const { r } = await run(await harness(), CASES[0] as Case, { errorAfterHandling: { status: 502 } });
     expect(r.isError, textOf(r)).toBeFalsy();
     const result = r.structuredContent?.['result'] as { finished: boolean; deployment: { success: boolean } };
     expect(result.finished).toBe(true);
@@ -240,7 +261,7 @@ describe('after the lookup found the write', () => {
   });
 
   it('get_backup_download_url still hands over the URL of the download it found', async () => {
-    const { r } = await run(CASES[3] as Case, { resetAfterHandling: true });
+    const { r } = await run(await harness(), CASES[3] as Case, { resetAfterHandling: true });
     expect(r.isError, textOf(r)).toBeFalsy();
     const result = r.structuredContent?.['result'] as { download_url: string | null };
     expect(result.download_url).toContain('/_storage/');
