@@ -7,7 +7,9 @@ import {
   defaultServerConfig,
   parseConfirmKey,
   parseConfirmMode,
+  parseCursorKey,
   parseList,
+  parsePolicyList,
   parseToolsets,
   type ServerConfig,
 } from './config.js';
@@ -47,6 +49,7 @@ Environment:
   DIVIO_MCP_DRAIN_SECONDS  same as --drain-seconds
   DIVIO_MCP_HEADERS_TIMEOUT_MS, DIVIO_MCP_REQUEST_TIMEOUT_MS, DIVIO_MCP_MAX_BATCH, DIVIO_MCP_MAX_CALLS_PER_CLIENT,
   DIVIO_MCP_MAX_CALLS, DIVIO_MCP_RATE_LIMIT    HTTP limits (see the README)
+  DIVIO_MCP_CURSOR_KEY   HMAC key for list cursors (default: derived from DIVIO_MCP_CONFIRM_KEY)
 `;
 
 export const COMMANDS = ['serve', 'sandbox', 'doctor', 'config', 'version', 'help'] as const;
@@ -69,6 +72,8 @@ export interface CliOptions {
   /** Graceful shutdown deadline, in seconds. */
   drainSeconds: number;
   httpLimits: HttpLimits;
+  /** Things the person should know about how their configuration was read (stderr at start). */
+  notices: string[];
 }
 
 function truthy(value: string | undefined): boolean {
@@ -132,15 +137,21 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   }
   const confirmMode: ConfirmMode = parseConfirmMode(values['confirm-mode'] ?? env.DIVIO_MCP_CONFIRM_MODE);
   const sandbox = values.sandbox === true || truthy(env.DIVIO_SANDBOX);
+  const policy = (flag: 'protected-environments' | 'read-only-environments', variable: string) =>
+    values[flag] !== undefined
+      ? parsePolicyList(`--${flag}`, values[flag])
+      : parsePolicyList(variable, env[variable]);
+  const protectedList = policy('protected-environments', 'DIVIO_MCP_PROTECTED_ENVIRONMENTS');
+  const readOnlyList = policy('read-only-environments', 'DIVIO_MCP_READ_ONLY_ENVIRONMENTS');
+  const confirmKey = parseConfirmKey(env.DIVIO_MCP_CONFIRM_KEY);
   const config = defaultServerConfig({
     readOnly: values['read-only'] === true || truthy(env.DIVIO_MCP_READ_ONLY),
     toolsets: parseToolsets(values.toolsets ?? env.DIVIO_MCP_TOOLSETS),
     confirmMode,
-    protectedEnvironments: parseList(
-      values['protected-environments'] ?? env.DIVIO_MCP_PROTECTED_ENVIRONMENTS,
-    ),
-    readOnlyEnvironments: parseList(values['read-only-environments'] ?? env.DIVIO_MCP_READ_ONLY_ENVIRONMENTS),
-    confirmKey: parseConfirmKey(env.DIVIO_MCP_CONFIRM_KEY),
+    protectedEnvironments: protectedList.entries,
+    readOnlyEnvironments: readOnlyList.entries,
+    confirmKey,
+    cursorKey: parseCursorKey(env.DIVIO_MCP_CURSOR_KEY, confirmKey),
     confirmTtlSeconds: positiveNumber(
       'DIVIO_MCP_CONFIRM_TTL_SECONDS',
       env.DIVIO_MCP_CONFIRM_TTL_SECONDS,
@@ -178,5 +189,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     config,
     drainSeconds: parseDrainSeconds(values['drain-seconds'], env),
     httpLimits: parseHttpLimits(env),
+    notices: [protectedList.notice, readOnlyList.notice].filter((n): n is string => n !== null),
   };
 }

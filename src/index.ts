@@ -56,6 +56,7 @@ async function serve(opts: CliOptions): Promise<void> {
     if (clientOptions.proxy)
       log('divio-mcp: reaching the Divio API through the proxy from HTTP_PROXY/HTTPS_PROXY');
   }
+  for (const notice of opts.notices) log(`divio-mcp: ${notice}`);
   if (opts.config.confirmMode === 'none') {
     log('divio-mcp: WARNING confirm mode is "none": write tools run without asking anyone.');
   }

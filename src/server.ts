@@ -4,6 +4,7 @@ import type { ServerConfig } from './config.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
 import { allTools } from './tools/index.js';
+import { EnvironmentPolicy } from './tools/policy.js';
 import { registerTools } from './tools/registry.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +29,8 @@ export interface ServerDeps {
 export function createServerFactory(deps: ServerDeps): () => McpServer {
   const audit = (entry: Record<string, unknown>) =>
     deps.log(JSON.stringify({ time: new Date().toISOString(), type: 'audit', ...entry }));
+  // One per process: it reports unmatched policy entries once, however many servers the transport builds.
+  const policy = new EnvironmentPolicy(deps.config, deps.client, deps.log);
   return () => {
     const server = new McpServer(
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
@@ -36,6 +39,7 @@ export function createServerFactory(deps: ServerDeps): () => McpServer {
     registerTools(server, allTools, {
       client: deps.client,
       config: deps.config,
+      policy,
       audit,
       log: deps.log,
       stopWaiting: deps.stopWaiting,

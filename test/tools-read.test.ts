@@ -7,6 +7,7 @@ import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { signCursor } from '../src/tools/cursor.js';
 import { sanitizeText, truncateLine } from '../src/tools/format.js';
 import { allTools } from '../src/tools/index.js';
 import { ERAS, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
@@ -24,7 +25,6 @@ const expectError = (r: ToolResult, ...patterns: RegExp[]): string => {
   for (const p of patterns) expect(text).toMatch(p);
   return text;
 };
-const cursorFor = (url: string) => Buffer.from(url, 'utf8').toString('base64url');
 
 const SHOP_LIVE_FAILED = uuidFromName('deployment:shop/live:failed');
 const SHOP_LIVE_BACKUP = uuidFromName('backup:shop/live:0');
@@ -169,10 +169,13 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       try {
         const port = (other.address() as AddressInfo).port;
         const before = h.sandbox.requestLog.length;
-        const r = await h.call('list_applications', {
-          cursor: cursorFor(`http://127.0.0.1:${port}/apps/v3/applications/?page=2`),
-        });
-        expectError(r, /another host/i);
+        const link = `http://127.0.0.1:${port}/apps/v3/applications/?page=2`;
+        // A bare link (the old cursor format) is not a cursor at all.
+        const bare = Buffer.from(link, 'utf8').toString('base64url');
+        expectError(await h.call('list_applications', { cursor: bare }), /cursor is not valid/i);
+        // Even a cursor signed with the server's key never sends the token to another host.
+        const signed = signCursor(h.config.cursorKey, 'list_applications', {}, link);
+        expectError(await h.call('list_applications', { cursor: signed }), /another host/i);
         expect(hits).toEqual([]);
         // Only the organisation lookup may reach the sandbox; no applications page is fetched.
         const after = h.sandbox.requestLog.slice(before);

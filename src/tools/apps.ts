@@ -28,12 +28,12 @@ const listOrganisations = defineTool({
   }),
   annotations: READ_ONLY,
   handler: async ({ limit, cursor }, ctx) => {
-    const page = await onePage(ctx, cursor, () =>
+    const page = await onePage(ctx, {}, cursor, () =>
       ctx.client.organisations.list({ page_size: limit }, { signal: ctx.signal }),
     );
     return {
       organisations: page.results.map((o) => ({ uuid: o.uuid, name: String(o.name ?? '') })),
-      ...pageInfo(page),
+      ...pageInfo(ctx, {}, page),
     };
   },
   render: (out) =>
@@ -92,7 +92,8 @@ const listApplications = defineTool({
         );
       }
     }
-    const page = await onePage(ctx, cursor, () =>
+    const scope = { filters: { organisation: orgFilter, name } };
+    const page = await onePage(ctx, scope, cursor, () =>
       ctx.client.applications.list(
         {
           page_size: limit,
@@ -112,7 +113,7 @@ const listApplications = defineTool({
           organisation: org ? (orgs.get(org) ?? org) : null,
         };
       }),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) =>

@@ -107,7 +107,8 @@ const listBackups = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
-    const page = await onePage(ctx, cursor, () =>
+    const scope = { app: app.uuid, environment: env.uuid };
+    const page = await onePage(ctx, scope, cursor, () =>
       ctx.client.backups.list({ environment: env.uuid, page_size: limit }, { signal: ctx.signal }),
     );
     const sibs = await loadServiceBackups(ctx.client, page.results, ctx.signal);
@@ -115,7 +116,7 @@ const listBackups = defineTool({
       app: String(app.slug ?? app.uuid),
       environment: env.slug,
       backups: page.results.map((b) => backupRow(b, sibs, env.slug)),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) =>

@@ -1,5 +1,6 @@
 import type { Application, Deployment, Environment, Page } from '../client/index.js';
-import { decodeCursor, encodeCursor, oneLine } from './format.js';
+import { type CursorScope, openCursor, signCursor } from './cursor.js';
+import { oneLine } from './format.js';
 import type { ToolContext } from './registry.js';
 
 export interface Target {
@@ -18,21 +19,32 @@ export async function resolveTarget(
   return { app, env };
 }
 
-/** One page: the first from `first()`, later ones by following the cursor (same origin only, checked by the client). */
+/**
+ * One page of this tool's list in `scope`: the first from `first()`, later ones by following the link a
+ * cursor of this same tool and scope carries (same origin only, checked by the client).
+ */
 export async function onePage<T>(
   ctx: ToolContext,
+  scope: CursorScope,
   cursor: string | undefined,
   first: () => Promise<Page<T>>,
 ): Promise<Page<T>> {
-  if (cursor) return ctx.client.getPageByUrl<T>(decodeCursor(cursor), undefined, ctx.signal);
+  if (cursor) return ctx.client.getPageByUrl<T>(openLink(ctx, scope, cursor), undefined, ctx.signal);
   return first();
 }
 
-export function pageInfo(page: { next?: string | null | undefined }): {
-  has_more: boolean;
-  next_cursor: string | null;
-} {
-  const next = encodeCursor(page.next ?? null);
+/** The API link a cursor carries, once proven to come from this tool in this scope. */
+export function openLink(ctx: ToolContext, scope: CursorScope, cursor: string): string {
+  return openCursor(ctx.config.cursorKey, ctx.tool, scope, cursor);
+}
+
+/** has_more and a cursor for the link to the next page (`page.next` unless given), bound to this tool and scope. */
+export function pageInfo(
+  ctx: ToolContext,
+  scope: CursorScope,
+  page: { next?: string | null | undefined },
+): { has_more: boolean; next_cursor: string | null } {
+  const next = signCursor(ctx.config.cursorKey, ctx.tool, scope, page.next ?? null);
   return { has_more: next !== null, next_cursor: next };
 }
 

@@ -28,7 +28,8 @@ const listServiceInstances = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
-    const page = await onePage(ctx, cursor, () =>
+    const scope = { app: app.uuid, environment: env.uuid };
+    const page = await onePage(ctx, scope, cursor, () =>
       ctx.client.serviceInstances.list({ environment: env.uuid, page_size: limit }, { signal: ctx.signal }),
     );
     return {
@@ -41,7 +42,7 @@ const listServiceInstances = defineTool({
         status: String(s.service_status ?? 'UNKNOWN'),
         service: idOf(s.service),
       })),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) =>
@@ -86,7 +87,8 @@ const listEnvironmentVariables = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, name, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
-    const page = await onePage(ctx, cursor, () =>
+    const scope = { app: app.uuid, environment: env.uuid, filters: { name } };
+    const page = await onePage(ctx, scope, cursor, () =>
       ctx.client.environmentVariables.list(
         { environment: env.uuid, page_size: limit, ...(name ? { name } : {}) },
         { signal: ctx.signal },
@@ -106,7 +108,7 @@ const listEnvironmentVariables = defineTool({
           read_only: v.is_read_only === true,
         };
       }),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) => {
@@ -153,9 +155,10 @@ const listDomains = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveAppAndEnv(ctx, appRef, environment);
+    const scope = { app: app.uuid, environment: env?.uuid };
     const [slugs, page] = await Promise.all([
       envSlugMap(ctx, app),
-      onePage(ctx, cursor, () =>
+      onePage(ctx, scope, cursor, () =>
         ctx.client.domains.list(
           env ? { environment: env.uuid, page_size: limit } : { application: app.uuid, page_size: limit },
           { signal: ctx.signal },
@@ -175,7 +178,7 @@ const listDomains = defineTool({
           state: typeof d.state === 'string' ? d.state : null,
         };
       }),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) =>
@@ -216,7 +219,8 @@ const listCronjobs = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
-    const page = await onePage(ctx, cursor, () =>
+    const scope = { app: app.uuid, environment: env.uuid };
+    const page = await onePage(ctx, scope, cursor, () =>
       ctx.client.cronjobs.list({ environment: env.uuid, limit }, { signal: ctx.signal }),
     );
     return {
@@ -229,7 +233,7 @@ const listCronjobs = defineTool({
         time: typeof c.time === 'string' && c.time ? c.time : null,
         timeout_seconds: typeof c.custom_timeout === 'number' ? c.custom_timeout : null,
       })),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) =>

@@ -6,7 +6,6 @@ import {
   inputResponse,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import type { ServerConfig } from '../config.js';
 import { ToolError } from './errors.js';
 import type { AnyTool, ConfirmPreview, ToolContext } from './registry.js';
 
@@ -133,28 +132,25 @@ const TOKEN_REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'] | 'used
   state: 'no longer matches the current state: it was already used, or something changed since the preview',
 };
 
-function matchesEnv(list: readonly string[], t: ConfirmPreview['target']): boolean {
-  return list.some((entry) => {
-    const e = entry.toLowerCase();
-    return (
-      e === t.environment.toLowerCase() ||
-      e === t.environmentUuid.toLowerCase() ||
-      e === `${t.app}/${t.environment}`.toLowerCase()
-    );
-  });
-}
-
 /** Refuses any write to an environment configured read-only, in every confirm mode. */
-export function refuseIfReadOnly(tool: string, t: ConfirmPreview['target'], ctx: ToolContext): void {
-  if (!matchesEnv(ctx.config.readOnlyEnvironments, t)) return;
+export async function refuseIfReadOnly(
+  tool: string,
+  t: ConfirmPreview['target'],
+  ctx: ToolContext,
+): Promise<void> {
+  if (!(await ctx.policy.matches('read-only-environments', t, ctx.signal))) return;
   ctx.audit({ tool, app: t.app, environment: t.environment, outcome: 'refused: read-only environment' });
   throw new ToolError(
     `${t.app}/${t.environment} is read-only for this server (--read-only-environments), so ${tool} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
   );
 }
 
-export function isProtected(config: ServerConfig, t: ConfirmPreview['target']): boolean {
-  return t.productionGrade || t.environment === 'live' || matchesEnv(config.protectedEnvironments, t);
+export async function isProtected(ctx: ToolContext, t: ConfirmPreview['target']): Promise<boolean> {
+  return (
+    t.productionGrade ||
+    t.environment === 'live' ||
+    (await ctx.policy.matches('protected-environments', t, ctx.signal))
+  );
 }
 
 export function previewText(p: ConfirmPreview): string {
@@ -222,11 +218,11 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
   const t = preview.target;
   const where = `${t.app}/${t.environment}`;
 
-  refuseIfReadOnly(tool.name, t, ctx);
+  await refuseIfReadOnly(tool.name, t, ctx);
   if (preview.noWrite) return { proceed: true, preview, confirmedBy: 'no-write' };
   if (config.confirmMode === 'none') return { proceed: true, preview, confirmedBy: 'mode-none' };
 
-  const protectedEnv = isProtected(config, t);
+  const protectedEnv = await isProtected(ctx, t);
   const mode = config.confirmMode;
   const useDialog = mode === 'elicit' || (mode === 'auto' && ctx.canElicit);
 

@@ -39,9 +39,10 @@ const listDeployments = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveAppAndEnv(ctx, appRef, environment);
+    const scope = { app: app.uuid, environment: env?.uuid };
     const [slugs, page] = await Promise.all([
       envSlugMap(ctx, app),
-      onePage(ctx, cursor, () =>
+      onePage(ctx, scope, cursor, () =>
         ctx.client.deployments.list(
           { application: app.uuid, ...(env ? { environment: env.uuid } : {}), page_size: limit },
           { signal: ctx.signal },
@@ -61,7 +62,7 @@ const listDeployments = defineTool({
               : secondsBetween(d.started_at, d.ended_at),
         };
       }),
-      ...pageInfo(page),
+      ...pageInfo(ctx, scope, page),
     };
   },
   render: (out) =>

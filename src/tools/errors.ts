@@ -14,7 +14,8 @@ import {
   TimeoutError,
   ValidationError,
 } from '../client/index.js';
-import { CursorError, TimeArgumentError } from './format.js';
+import { CursorError } from './cursor.js';
+import { TimeArgumentError } from './format.js';
 
 /** An error a tool raises on purpose, with a message already written for the model. */
 export class ToolError extends Error {

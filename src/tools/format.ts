@@ -55,25 +55,6 @@ export function truncateLine(line: string, max = 2000): string {
   return line.length > max ? `${line.slice(0, max)}… [line cut at ${max} characters]` : line;
 }
 
-/** Cursors handed to the model are opaque: a base64url wrapper around the API's own `next` link. */
-export function encodeCursor(url: string | null | undefined): string | null {
-  return url ? Buffer.from(url, 'utf8').toString('base64url') : null;
-}
-
-export class CursorError extends Error {
-  override name = 'CursorError';
-}
-
-export function decodeCursor(cursor: string): string {
-  const url = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^https?:\/\//.test(url)) {
-    throw new CursorError(
-      'The cursor is not valid. Pass the next_cursor value from the previous result unchanged, or omit cursor to start from the first page.',
-    );
-  }
-  return url;
-}
-
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return 'unknown size';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

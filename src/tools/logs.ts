@@ -1,17 +1,9 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
 import { logsLink } from '../resources/uris.js';
-import { resolveTarget } from './common.js';
+import { openLink, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
-import {
-  capLinesFromEnd,
-  decodeCursor,
-  encodeCursor,
-  fenceUntrusted,
-  parseTimeArg,
-  sanitizeText,
-  truncateLine,
-} from './format.js';
+import { capLinesFromEnd, fenceUntrusted, parseTimeArg, sanitizeText, truncateLine } from './format.js';
 import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
 import { AppRef, Cursor, EnvRef } from './schemas.js';
 
@@ -46,18 +38,21 @@ export interface LogsPage {
   olderUrl: string | null;
 }
 
-/** Fetches one page of runtime logs, sanitised and capped to `maxBytes`, newest entries kept. */
+/**
+ * Fetches one page of runtime logs, sanitised and capped to `maxBytes`, newest entries kept. `link` continues
+ * from an earlier page: the API's own link, taken from a verified cursor.
+ */
 export async function fetchLogs(
   ctx: Pick<ToolContext, 'client' | 'signal'>,
   envUuid: string,
   query: LogQuery,
-  cursor: string | undefined,
+  link: string | undefined,
   maxBytes: number,
 ): Promise<LogsPage> {
   const fetchPage = (limit: number) => {
-    if (cursor) {
-      // A cursor is the API's own link; only its page size is ours to set.
-      const url = new URL(decodeCursor(cursor));
+    if (link) {
+      // The link is the API's own; only its page size is ours to set.
+      const url = new URL(link);
       url.searchParams.set('limit', String(limit));
       return ctx.client.environments.logsPage(url.toString(), { signal: ctx.signal });
     }
@@ -134,11 +129,16 @@ const getEnvironmentLogs = defineTool({
         `since (${since.toISOString()}) is not before until (${until.toISOString()}). Swap them, or omit until to read up to now.`,
       );
     }
+    const scope = {
+      app: app.uuid,
+      environment: env.uuid,
+      filters: { since: args.since, until: args.until, service: args.service, search: args.search },
+    };
     const page = await fetchLogs(
       ctx,
       env.uuid,
       { since, until, service: args.service, search: args.search, limit: args.limit },
-      args.cursor,
+      args.cursor ? openLink(ctx, scope, args.cursor) : undefined,
       ctx.config.maxLogBytes,
     );
     const note =
@@ -147,15 +147,13 @@ const getEnvironmentLogs = defineTool({
         : page.entries.length === 0
           ? 'No log entries match. Widen the window (since), drop filters, or check that the environment is deployed.'
           : null;
-    const next = encodeCursor(page.olderUrl);
     return {
       app: String(app.slug ?? app.uuid),
       environment: env.slug,
       entries: page.entries,
       cut: page.cut,
       note,
-      has_more: next !== null,
-      next_cursor: next,
+      ...pageInfo(ctx, scope, { next: page.olderUrl }),
     };
   },
   render: (out) =>

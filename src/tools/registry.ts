@@ -14,6 +14,7 @@ import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
 import { type AuditWho, auditWrite, failedAfterWrite, newWriteRecord, type WriteRecord } from './outcome.js';
+import type { EnvironmentPolicy } from './policy.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -43,8 +44,12 @@ export type ProgressFn = (progress: number, total: number | undefined, message: 
 
 /** What a handler gets besides its arguments. It never builds a client of its own. */
 export interface ToolContext {
+  /** The name of the tool being called (cursors are bound to it). */
+  tool: string;
   client: DivioClient;
   config: ServerConfig;
+  /** The read-only and protected environment lists. */
+  policy: EnvironmentPolicy;
   signal: AbortSignal;
   /** Sends `notifications/progress` when the caller asked for it; a no-op otherwise. Values only ever increase. */
   progress: ProgressFn;
@@ -132,6 +137,7 @@ export interface RegistryDeps {
   log: (line: string) => void;
   client: DivioClient;
   config: ServerConfig;
+  policy: EnvironmentPolicy;
   audit: (entry: Record<string, unknown>) => void;
   /** See ToolContext.stopWaiting. */
   stopWaiting?: AbortSignal | undefined;
@@ -209,15 +215,19 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
         sdkCtx: ServerContext,
       ): Promise<CallToolResult | InputRequiredResult> => {
         const ctx: ToolContext = {
+          tool: tool.name,
           canElicit: clientCanElicit(server, sdkCtx),
           client: deps.client,
           config: deps.config,
+          policy: deps.policy,
           signal: sdkCtx.mcpReq.signal,
           progress: makeProgress(sdkCtx),
           mcp: sdkCtx,
           audit: deps.audit,
           stopWaiting: deps.stopWaiting,
         };
+        // Unmatched policy entries are reported at the first call that can look them up; never fails the call.
+        await deps.policy.check();
         if (!tool.confirm) {
           const write = isWriteTool(tool) ? newWriteRecord() : undefined;
           let who: AuditWho | null = null;
@@ -225,7 +235,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
             // Writes that need no confirmation (create_backup) still obey the read-only environment policy.
             if (tool.policyTarget) {
               const t = await tool.policyTarget(args, ctx);
-              refuseIfReadOnly(tool.name, t, ctx);
+              await refuseIfReadOnly(tool.name, t, ctx);
               who = { app: t.app, environment: t.environment };
             }
             const out = await tool.handler(args, write ? { ...ctx, write } : ctx);

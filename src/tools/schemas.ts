@@ -12,7 +12,10 @@ export const EnvRef = z
 
 export const Limit = z.number().int().min(1).max(100).default(20).describe('Page size');
 
-export const Cursor = z.string().min(1).max(2000).optional().describe('From next_cursor');
+/** Cursors are signed continuation links (see cursor.ts); the ones handed out always fit this. */
+export const CURSOR_MAX_LENGTH = 2000;
+
+export const Cursor = z.string().min(1).max(CURSOR_MAX_LENGTH).optional().describe('From next_cursor');
 
 export const WaitSeconds = z
   .number()
