@@ -90,6 +90,8 @@ export class EnvironmentPolicy {
       const envs = await this.#client.listEnvironmentsCached(application.uuid);
       return envs.some((e) => same(e.slug, env) || same(e.uuid, env));
     }
+    // ListEnvironments documents a `slug` filter next to `application`; that it also narrows across every
+    // application when `application` is left out is inferred (the sandbox does so).
     for (const slug of new Set([env, env.toLowerCase()])) {
       const page = await this.#client.environments.list({ slug, page_size: 1 });
       if (page.results.length > 0) return true;
