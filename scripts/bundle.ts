@@ -38,13 +38,19 @@ export function manifest(pkg: Pkg): Record<string, unknown> {
     server: {
       type: 'node',
       entry_point: 'dist/index.js',
+      // The `${...}` strings are MCPB placeholders that Claude Desktop substitutes, not template mistakes.
       mcp_config: {
         command: 'node',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an MCPB placeholder
         args: ['${__dirname}/dist/index.js'],
         env: {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an MCPB placeholder
           DIVIO_API_TOKEN: '${user_config.api_token}',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an MCPB placeholder
           DIVIO_SANDBOX: '${user_config.sandbox}',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an MCPB placeholder
           DIVIO_MCP_READ_ONLY: '${user_config.read_only}',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an MCPB placeholder
           DIVIO_MCP_PROTECTED_ENVIRONMENTS: '${user_config.protected_environments}',
         },
       },

@@ -127,6 +127,7 @@ describe('divio-mcp config <client>', () => {
     const vscode = JSON.parse(snippetFor({ ...base, client: 'vscode', flags: [] }).text);
     expect(vscode.servers.divio).toMatchObject({
       type: 'stdio',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a VS Code input reference
       env: { DIVIO_API_TOKEN: '${input:divio-token}' },
     });
     expect(vscode.inputs[0]).toMatchObject({ id: 'divio-token', password: true });

@@ -92,6 +92,7 @@ export function snippetFor(input: SnippetInput): Snippet {
         config['inputs'] = [
           { id: 'divio-token', type: 'promptString', description: 'Divio API token', password: true },
         ];
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a VS Code input reference
         server['env'] = { DIVIO_API_TOKEN: '${input:divio-token}' };
       }
       return {
