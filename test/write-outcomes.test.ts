@@ -351,6 +351,37 @@ describe('an earlier write of the same kind', () => {
   });
 });
 
+describe('a write whose answer came too late', () => {
+  async function timedOut(fault: FaultRule): Promise<ToolResult> {
+    h = await startHarness({
+      config: { confirmMode: 'none' },
+      sandbox: { timings: TIMINGS },
+      clientTimeoutMs: 1_000,
+    });
+    h.sandbox.faults.set({ method: 'POST', path: '/apps/v3/backups/', count: 1, ...fault });
+    return h.call('create_backup', { app: 'blog', environment: 'test', services: ['database'] });
+  }
+
+  it('handled, but its answer outlasted the timeout: it happened', async () => {
+    const r = await timedOut({ slowBody: { durationMs: 4_000, chunks: 4 } });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const out = r.structuredContent as { backup: { uuid: string } };
+    expect(textOf(r)).toContain(
+      `(no answer came in time); looking it up showed it happened: backup ${out.backup.uuid}`,
+    );
+    expect(writesSent(h)).toHaveLength(1);
+  });
+
+  it('not handled yet when the timeout hit: could not tell, Divio may still be handling it', async () => {
+    const r = await timedOut({ latencyMs: 4_000 });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('Could not tell whether the backup of blog/test happened');
+    expect(textOf(r)).toContain('Divio may still be handling it. Check with list_backups');
+    expect(writesSent(h)).toHaveLength(1);
+    expect(audits(h)).toEqual([expect.objectContaining({ outcome: 'error', write: 'unknown' })]);
+  });
+});
+
 describe('refusals and retry wording', () => {
   it('a write refused with 429 is not re-sent, is audited as not done, and claims no retries', async () => {
     const x = await harness();

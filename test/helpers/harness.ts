@@ -22,6 +22,8 @@ export interface HarnessOptions {
   sandbox?: SandboxOptions;
   /** Answers form elicitations; when omitted the client does not declare the capability. */
   elicit?: ElicitHandler;
+  /** The Divio client's per-request timeout (default 30 s). */
+  clientTimeoutMs?: number;
 }
 
 export interface Harness {
@@ -112,6 +114,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     token: sandbox.token,
     baseUrl: sandbox.url,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    timeoutMs: opts.clientTimeoutMs,
   });
   const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
   const logs: string[] = [];
