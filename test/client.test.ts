@@ -98,7 +98,7 @@ describe('configuration', () => {
     expect(client.hasToken).toBe(false);
     const err = await client.applications.list().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
-    expect((err as Error).message).toContain('https://control.divio.com/account/access-tokens/');
+    expect((err as Error).message).toContain('https://control.example.test/account/access-tokens/');
     expect((err as Error).message).toContain('DIVIO_API_TOKEN');
   });
 });
@@ -265,14 +265,17 @@ describe('error mapping', () => {
     const err = (await failWith(401, { detail: 'Invalid token.' })) as AuthenticationError;
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.message).toContain('Invalid token.');
-    expect(err.message).toContain('https://control.divio.com/account/access-tokens/');
+    // the token page of the configured zone: the base URL is https://api.example.test
+    expect(err.message).toContain('https://control.example.test/account/access-tokens/');
+    expect(err.tokenPage).toBe('https://control.example.test/account/access-tokens/');
     expect(err.message).toContain('DIVIO_API_TOKEN');
   });
 
   it('403, 404, 409, 429, 500', async () => {
     const e403 = await failWith(403, { detail: 'You do not have permission to perform this action.' });
+    // the token check that tells a refused token from missing access is not answered here: permission error
     expect(e403).toBeInstanceOf(PermissionDeniedError);
-    expect((e403 as Error).message).toContain('DIVIO_API_TOKEN');
+    expect((e403 as Error).message).toContain('may not access');
     const e404 = await failWith(404, { detail: 'Not found.' });
     expect(e404).toBeInstanceOf(NotFoundError);
     expect((e404 as Error).message).toContain('Not found.');

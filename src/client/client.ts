@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { z } from 'zod';
-import { DEFAULT_USER_AGENT, resolveBaseUrl } from './config.js';
+import { DEFAULT_USER_AGENT, resolveBaseUrl, tokenPageUrl } from './config.js';
 import type { ProxySettings } from './credentials.js';
 import {
   ApiError,
@@ -16,18 +16,19 @@ import {
   PermissionDeniedError,
   parseDrfError,
   RateLimitError,
+  RedirectError,
   ResponseFormatError,
   redact,
   redactDeep,
   ServerError,
   TimeoutError,
   TOKEN_ENV,
-  TOKEN_URL,
   ValidationError,
 } from './errors.js';
 import { Resolver } from './resolve.js';
 import { createResources, type Resources } from './resources.js';
 import { type Application, type Environment, type Page, pageSchema } from './schemas.js';
+import { describeTarget } from './target.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type QueryValue = string | number | boolean | string[] | undefined;
@@ -78,6 +79,19 @@ export interface CallOptions {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD']);
+const REDIRECT_STATUSES = new Set([301, 302, 307, 308]);
+const MAX_REDIRECTS = 3;
+// Where Divio's CLI checks a token (`GetCurrentUserRequest`, `divio_cli/client.py`). The CLI reports both 401 and
+// 403 as "Login failed. Invalid token specified" (`divio_cli/api_requests.py`); here a 403 on this path means the
+// token was refused, and a 403 elsewhere is looked into with one call to this path.
+const TOKEN_CHECK_PATH = '/iam/v3/me/';
+
+/** One HTTP exchange as read off the wire. */
+interface Exchange {
+  status: number;
+  text: string;
+  headers: Dispatcher.ResponseData['headers'];
+}
 // Codes for which undici never got a socket to the server, so nothing can have been sent.
 const NOT_CONNECTED_CODES = new Set([
   'ECONNREFUSED',
@@ -198,6 +212,8 @@ async function readCapped(
 export class DivioClient implements Resources {
   readonly baseUrl: string;
   readonly hasToken: boolean;
+  /** Where a person creates a token for the configured zone; every token message names it. */
+  readonly tokenPageUrl: string;
   readonly #origin: string;
   /** Path prefix of the base URL without a trailing slash ('' at the root, '/divio' behind a proxy). */
   readonly #basePath: string;
@@ -231,6 +247,7 @@ export class DivioClient implements Resources {
 
   constructor(opts: DivioClientOptions = {}) {
     this.baseUrl = resolveBaseUrl({ baseUrl: opts.baseUrl, zone: opts.zone });
+    this.tokenPageUrl = tokenPageUrl({ baseUrl: this.baseUrl, zone: opts.zone });
     this.#origin = new URL(this.baseUrl).origin;
     this.#basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
     const token = opts.token?.trim();
@@ -413,7 +430,7 @@ export class DivioClient implements Resources {
   // Internals.
 
   async #send<T>(method: HttpMethod, url: URL, opts: RequestOptions<T>): Promise<T> {
-    if (!this.#token) throw missingTokenError();
+    if (!this.#token) throw missingTokenError(this.tokenPageUrl);
     const signal = opts.signal;
     if (signal?.aborted) throw signal.reason;
     const retryable = IDEMPOTENT.has(method);
@@ -440,7 +457,24 @@ export class DivioClient implements Resources {
     return Math.round(step / 2 + Math.random() * (step / 2));
   }
 
+  /**
+   * One attempt: the request, then at most MAX_REDIRECTS same-origin redirects for a GET (each hop its own
+   * exchange), then the answer. Divio's CLI sends three GETs without a trailing slash (`deployments/{id}/logs`,
+   * `deployments/{id}/environment-variables`, `backup-download-service-instances/{id}` in
+   * `divio_cli/api_requests.py`) and Python's `requests` follows the server's redirect for them; whichever
+   * spelling the server routes, a GET here arrives the same way. A write is never re-sent to another address.
+   */
   async #once<T>(method: HttpMethod, url: URL, opts: RequestOptions<T>): Promise<T> {
+    let target = url;
+    for (let hops = 0; ; hops++) {
+      const res = await this.#exchange(method, target, opts);
+      if (!REDIRECT_STATUSES.has(res.status)) return this.#answer(method, target, res, opts);
+      target = this.#redirectTarget(method, target, res, hops);
+    }
+  }
+
+  /** Send one HTTP request and read its whole (capped) body. */
+  async #exchange<T>(method: HttpMethod, url: URL, opts: RequestOptions<T>): Promise<Exchange> {
     const headers: Record<string, string> = {
       authorization: `Token ${this.#token}`,
       'user-agent': this.#userAgent,
@@ -496,8 +530,14 @@ export class DivioClient implements Resources {
       clearTimeout(timer);
       userSignal?.removeEventListener('abort', onUserAbort);
     }
+    return { status, text, headers: resHeaders };
+  }
 
-    if (status < 200 || status >= 300) throw this.#apiError(status, text, resHeaders, method, url.pathname);
+  async #answer<T>(method: HttpMethod, url: URL, res: Exchange, opts: RequestOptions<T>): Promise<T> {
+    const { status, text } = res;
+    const label = `${method} ${url.pathname}`;
+    if (status === 403) throw await this.#forbidden(method, url, res, opts);
+    if (status < 200 || status >= 300) throw this.#apiError(status, res, method, url, opts.body);
 
     if (text.trim() === '') {
       if (opts.schema) {
@@ -540,14 +580,87 @@ export class DivioClient implements Resources {
     );
   }
 
+  /** The path below the base URL's prefix, as the API names it (`/apps/v3/...`). */
+  #relative(pathname: string): string {
+    return this.#basePath && pathname.startsWith(`${this.#basePath}/`)
+      ? pathname.slice(this.#basePath.length)
+      : pathname;
+  }
+
+  /**
+   * Where a redirect answering `method from` leads, if this client may follow it: only a GET, to the same
+   * origin and under the base path (so the token goes nowhere else), for at most MAX_REDIRECTS hops.
+   */
+  #redirectTarget(method: HttpMethod, from: URL, res: Exchange, hops: number): URL {
+    const token = this.#token;
+    const where = `${method} ${from.pathname}`;
+    const location = headerValue(res.headers, 'location');
+    const to = location ? ` to ${excerpt(location, token, 200)}` : '';
+    const fail = (message: string) =>
+      new RedirectError(res.status, undefined, redact(message, token), { method, path: from.pathname });
+    if (method !== 'GET') {
+      throw fail(
+        `${where} was answered with a redirect (${res.status}${to}) instead of being carried out (a redirect means the API did not act on it at this address). Writes never follow redirects, so it was not sent again. This server's path for it does not match the API's: report it.`,
+      );
+    }
+    if (!location) throw fail(`${where} was answered with a redirect (${res.status}) without a Location.`);
+    if (hops >= MAX_REDIRECTS) {
+      throw fail(
+        `${where} was redirected more than ${MAX_REDIRECTS} times; the last redirect${to} was not followed.`,
+      );
+    }
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      throw fail(`${where} was answered with a redirect to an invalid address.`);
+    }
+    const base = this.#basePath;
+    const underBase = !base || next.pathname === base || next.pathname.startsWith(`${base}/`);
+    if (next.origin !== this.#origin || !underBase || next.username || next.password) {
+      throw fail(
+        `${where} was redirected${to}, away from the configured API (${this.baseUrl}); not followed, so the token was not sent there.`,
+      );
+    }
+    return next;
+  }
+
+  /**
+   * A 403. On the token check itself it means the token was refused; elsewhere one call to the token check
+   * tells a refused token (401/403 there too) from a token whose account lacks access to this object.
+   */
+  async #forbidden<T>(
+    method: HttpMethod,
+    url: URL,
+    res: Exchange,
+    opts: RequestOptions<T>,
+  ): Promise<ApiError> {
+    let tokenRejected = method === 'GET' && this.#relative(url.pathname) === TOKEN_CHECK_PATH;
+    if (!tokenRejected) {
+      try {
+        const check = await this.#exchange('GET', new URL(this.baseUrl + TOKEN_CHECK_PATH), {
+          signal: opts.signal,
+        });
+        tokenRejected = check.status === 401 || check.status === 403;
+      } catch {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        // The check itself failed: report the 403 as a permission error, the more cautious reading.
+      }
+    }
+    return this.#apiError(403, res, method, url, opts.body, tokenRejected);
+  }
+
   #apiError(
     status: number,
-    text: string,
-    headers: Dispatcher.ResponseData['headers'],
+    res: Exchange,
     method: string,
-    pathname: string,
+    url: URL,
+    requestBody: unknown,
+    tokenRejected = false,
   ): ApiError {
     const token = this.#token;
+    const text = res.text;
+    const pathname = url.pathname;
     let body: unknown;
     try {
       body = redactDeep(JSON.parse(text), token);
@@ -562,22 +675,24 @@ export class DivioClient implements Resources {
     const details = {
       method,
       path: pathname,
-      retryAfterMs: parseRetryAfter(headerValue(headers, 'retry-after')),
+      retryAfterMs: parseRetryAfter(headerValue(res.headers, 'retry-after')),
+      tokenPage: this.tokenPageUrl,
     };
     const said = serverMessage ? `: ${serverMessage}` : '';
     const make = (Kind: typeof ApiError, message: string) =>
       new Kind(status, body, redact(message, token), details);
     if (status === 400) return make(ValidationError, `Invalid request (400) for ${where}${said}`);
-    if (status === 401) {
+    if (status === 401 || (status === 403 && tokenRejected)) {
       return make(
         AuthenticationError,
-        `Authentication failed (401)${said}. The Divio API token is missing, invalid or expired: create a token at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
+        `Authentication failed (${status}${status === 403 ? ` for ${where} and the token check` : ''})${said}. The Divio API token is missing, invalid or expired: create a token at ${this.tokenPageUrl} and set ${TOKEN_ENV}.`,
       );
     }
     if (status === 403) {
+      const target = describeTarget(method, this.#relative(pathname), url.searchParams, requestBody);
       return make(
         PermissionDeniedError,
-        `Permission denied (403) for ${where}${said}. The token's user may lack access to this resource, or the token is invalid: check it at ${TOKEN_URL} and set ${TOKEN_ENV}.`,
+        `Permission denied (403) for ${where}${said}. The token is valid, but its account may not access ${target}: check that account's access (organisation membership and role) in the Divio control panel, or use a token of an account that has it.`,
       );
     }
     if (status === 404) return make(NotFoundError, `Not found (404): ${where}${said}`);

@@ -49,6 +49,26 @@ export function normaliseBaseUrl(raw: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * The page where a person creates an access token, for a zone (`https://control.{zone}/account/access-tokens/`,
+ * the URL Divio's CLI prints since 2025). The zone is the configured one, else read from an `api.{zone}` base
+ * URL; any other base URL (a proxy, the sandbox) gets the default zone's page.
+ */
+export function tokenPageUrl(opts: { baseUrl?: string | undefined; zone?: string | undefined }): string {
+  let zone = opts.zone?.trim();
+  if (!zone || /^https?:\/\//i.test(zone)) {
+    const raw = zone || opts.baseUrl;
+    zone = undefined;
+    try {
+      const host = raw ? new URL(raw).hostname : '';
+      if (host.startsWith('api.')) zone = host.slice('api.'.length);
+    } catch {
+      // An invalid URL is reported by the base URL check.
+    }
+  }
+  return `https://control.${zone || 'divio.com'}/account/access-tokens/`;
+}
+
 export function resolveBaseUrl(opts: { baseUrl?: string | undefined; zone?: string | undefined }): string {
   if (opts.baseUrl) return normaliseBaseUrl(opts.baseUrl);
   if (opts.zone) return normaliseBaseUrl(baseUrlFromZone(opts.zone));

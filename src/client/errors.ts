@@ -2,6 +2,7 @@
 // one `instanceof` to check. Messages are written for the person (or model) who has to act on them, and no
 // error ever carries the API token: bodies and messages built from server text pass through `redact` first.
 
+/** The token page of the default zone; `tokenPageUrl(zone)` in config.ts gives the one of another zone. */
 export const TOKEN_URL = 'https://control.divio.com/account/access-tokens/';
 export const TOKEN_ENV = 'DIVIO_API_TOKEN';
 
@@ -26,6 +27,8 @@ export interface ApiErrorDetails {
   path?: string | undefined;
   /** Parsed `Retry-After`, when the server sent one. */
   retryAfterMs?: number | undefined;
+  /** Where a person creates a token for the configured zone (authentication errors). */
+  tokenPage?: string | undefined;
 }
 
 function codeForStatus(status: number): string {
@@ -45,6 +48,7 @@ function codeForStatus(status: number): string {
     case 429:
       return 'rate_limited';
     default:
+      if (status >= 300 && status < 400) return 'redirect';
       return status >= 500 ? 'server_error' : 'api_error';
   }
 }
@@ -84,7 +88,22 @@ export class ValidationError extends ApiError {
 export const BadRequestError = ValidationError;
 export type BadRequestError = ValidationError;
 
-export class AuthenticationError extends ApiError {}
+/** The token was refused: 401, or 403 where the token itself was checked (Divio's CLI treats both alike). */
+export class AuthenticationError extends ApiError {
+  readonly tokenPage: string;
+
+  constructor(status: number, body: unknown, message: string, details: ApiErrorDetails = {}) {
+    super(status, body, message, details);
+    this.tokenPage = details.tokenPage ?? TOKEN_URL;
+  }
+}
+
+/**
+ * A redirect that was not followed: any redirect answering a write (it is never re-sent elsewhere), or one on a
+ * GET that leaves the configured origin or path prefix, has no usable Location, or goes past the hop limit.
+ */
+export class RedirectError extends ApiError {}
+
 export class PermissionDeniedError extends ApiError {}
 export class NotFoundError extends ApiError {}
 export class ConflictError extends ApiError {}
@@ -134,14 +153,19 @@ export class ResponseFormatError extends DivioError {
 }
 
 export class ConfigurationError extends DivioError {
-  constructor(message: string) {
+  /** Set when the missing piece is the token: where to create one for the configured zone. */
+  readonly tokenPage: string | undefined;
+
+  constructor(message: string, tokenPage?: string) {
     super(message, 'configuration_error');
+    this.tokenPage = tokenPage;
   }
 }
 
-export function missingTokenError(): ConfigurationError {
+export function missingTokenError(tokenPage = TOKEN_URL): ConfigurationError {
   return new ConfigurationError(
-    `No Divio API token is configured. Create a token at ${TOKEN_URL} and set the ${TOKEN_ENV} environment variable.`,
+    `No Divio API token is configured. Create a token at ${tokenPage} and set the ${TOKEN_ENV} environment variable.`,
+    tokenPage,
   );
 }
 

@@ -16,6 +16,7 @@ export {
   DEFAULT_BASE_URL,
   DEFAULT_USER_AGENT,
   normaliseBaseUrl,
+  tokenPageUrl,
   VERSION,
 } from './config.js';
 export {
@@ -39,6 +40,7 @@ export {
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
+  RedirectError,
   ResolutionError,
   type ResolutionKind,
   ResponseFormatError,

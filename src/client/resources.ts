@@ -40,7 +40,8 @@ import {
   UserSchema,
 } from './schemas.js';
 
-// One thin method per endpoint. Paths are the ones Divio's CLI sends (`divio_cli/api_requests.py`).
+// One thin method per endpoint. Paths are the ones Divio's CLI sends (`divio_cli/api_requests.py`): a trailing
+// slash everywhere except the GETs of deployment logs and of backup-download service instances.
 // Every method takes `opts?: { signal }` as its last parameter.
 
 type Maybe<T> = T | undefined;
@@ -228,7 +229,8 @@ export function createResources(c: DivioClient) {
       create: (body: CreateDeploymentBody, o?: CallOptions): Promise<Deployment> =>
         c.request('POST', '/apps/v3/deployments/', { body: b(body), schema: DeploymentSchema, signal: s(o) }),
       logs: (uuid: string, o?: CallOptions): Promise<DeploymentLogs> =>
-        c.request('GET', path`/apps/v3/deployments/${uuid}/logs/`, {
+        // no trailing slash, as Divio's CLI sends it (`DeployLogRequest`); a redirect to either spelling is followed
+        c.request('GET', path`/apps/v3/deployments/${uuid}/logs`, {
           schema: DeploymentLogsSchema,
           signal: s(o),
         }),
@@ -312,7 +314,8 @@ export function createResources(c: DivioClient) {
           s(o),
         ),
       get: (uuid: string, o?: CallOptions): Promise<BackupDownloadServiceInstance> =>
-        c.request('GET', path`/apps/v3/backup-download-service-instances/${uuid}/`, {
+        // no trailing slash, as Divio's CLI sends it (`divio_cli/api_requests.py`)
+        c.request('GET', path`/apps/v3/backup-download-service-instances/${uuid}`, {
           schema: BackupDownloadServiceInstanceSchema,
           signal: s(o),
         }),

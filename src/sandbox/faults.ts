@@ -14,7 +14,7 @@ export interface FaultRule {
   /** added delay before anything else happens */
   latencyMs?: number;
   /** answer with this status instead of handling the request */
-  error?: { status: 500 | 502 | 503; body?: unknown };
+  error?: { status: 403 | 500 | 502 | 503; body?: unknown };
   /** 429 with `Retry-After: seconds` and DRF's throttle body */
   rateLimit?: { retryAfterSeconds: number };
   /** destroy the socket without any response; the request is not handled */

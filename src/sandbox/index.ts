@@ -19,6 +19,16 @@ export type { SandboxState, SandboxTimings } from './state.js';
 export { APP_SLUGS } from './state.js';
 export { uuidFromName } from './util.js';
 
+/**
+ * How the sandbox spells the routes Divio's CLI requests without a trailing slash. Which one the live API does
+ * is not known (inferred): the CLI's slashless GETs work there, either through a redirect or a route without
+ * the slash. `append-slash` (default): every route ends in `/` and a slashless path is answered `301` to the
+ * slashed one, as Django's CommonMiddleware does with APPEND_SLASH. `cli-slashless`: those three routes are
+ * served without the slash, their slashed spelling is answered `301` to the slashless one, and every other
+ * route behaves as with `append-slash`.
+ */
+export type SlashMode = 'append-slash' | 'cli-slashless';
+
 export interface SandboxOptions {
   /** 0 (default) picks an ephemeral port */
   port?: number | undefined;
@@ -31,6 +41,14 @@ export interface SandboxOptions {
   speed?: number | undefined;
   /** ms epoch clock, for tests */
   now?: (() => number) | undefined;
+  /** Route spelling of the CLI's slashless GETs (default `append-slash`). */
+  slashes?: SlashMode | undefined;
+  /**
+   * Status of a refused token (default 401 with `WWW-Authenticate: Token`, DRF's TokenAuthentication). 403 is
+   * what DRF answers when the first authentication class sends no `WWW-Authenticate` (e.g. session first);
+   * Divio's CLI handles both the same way, so a client must too.
+   */
+  invalidTokenStatus?: 401 | 403 | undefined;
 }
 
 export interface RequestLogEntry {
@@ -233,14 +251,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     send(res, entry, result, method === 'HEAD');
   };
 
+  const slashes = opts.slashes ?? 'append-slash';
+  const redirect = (to: string, url: URL): Result => ({
+    status: 301,
+    headers: { Location: `${to}${url.search}` },
+  });
+
   const dispatch = (ctx: Ctx, req: IncomingMessage, url: URL): Result => {
     if (ctx.path.startsWith('/_storage/')) return storage(ctx, url);
-    const matched = matchRoute(ctx.path);
+    let matched = matchRoute(ctx.path);
+    if (slashes === 'cli-slashless') {
+      // inferred: a server that routes these three without the slash would redirect the slashed spelling
+      if (matched?.route.cliSlashless) return redirect(ctx.path.replace(/\/$/, ''), url);
+      const slashed = ctx.path.endsWith('/') ? null : matchRoute(`${ctx.path}/`);
+      if (slashed?.route.cliSlashless) matched = slashed;
+    }
     if (!matched) {
       // Django's APPEND_SLASH: CommonMiddleware answers 301 to the slashed path for any method when DEBUG is
       // off, so a POST loses its body (inferred: Divio's settings are not known)
       if (!ctx.path.endsWith('/') && matchRoute(`${ctx.path}/`)) {
-        return { status: 301, headers: { Location: `${ctx.path}/${url.search}` } };
+        return redirect(`${ctx.path}/`, url);
       }
       throw new HttpError(404, { detail: 'Not found.' });
     }
@@ -263,31 +293,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   // inferred: DRF's TokenAuthentication `{detail}` 401 bodies; no Divio source shows them
+  const refused = opts.invalidTokenStatus ?? 401;
+  // DRF sends WWW-Authenticate only with 401; a 403 answer carries none
+  const challenge: Record<string, string> = refused === 401 ? { 'WWW-Authenticate': 'Token' } : {};
   const authenticate = (req: IncomingMessage) => {
     const header = req.headers.authorization;
     if (!header) {
-      throw new HttpError(
-        401,
-        { detail: 'Authentication credentials were not provided.' },
-        { 'WWW-Authenticate': 'Token' },
-      );
+      throw new HttpError(refused, { detail: 'Authentication credentials were not provided.' }, challenge);
     }
     const [scheme, value, extra] = header.trim().split(/\s+/);
     if (scheme?.toLowerCase() !== 'token' || !value || extra !== undefined) {
       const detail = !value
         ? 'Invalid token header. No credentials provided.'
         : 'Invalid token header. Token string should not contain spaces.';
-      if (scheme?.toLowerCase() === 'token')
-        throw new HttpError(401, { detail }, { 'WWW-Authenticate': 'Token' });
+      if (scheme?.toLowerCase() === 'token') throw new HttpError(refused, { detail }, challenge);
       // DRF's TokenAuthentication ignores other schemes, so the request counts as unauthenticated
-      throw new HttpError(
-        401,
-        { detail: 'Authentication credentials were not provided.' },
-        { 'WWW-Authenticate': 'Token' },
-      );
+      throw new HttpError(refused, { detail: 'Authentication credentials were not provided.' }, challenge);
     }
-    if (value !== token)
-      throw new HttpError(401, { detail: 'Invalid token.' }, { 'WWW-Authenticate': 'Token' });
+    if (value !== token) throw new HttpError(refused, { detail: 'Invalid token.' }, challenge);
   };
 
   const storage = (ctx: Ctx, url: URL): Result => {

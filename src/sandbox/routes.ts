@@ -36,7 +36,17 @@ export interface Route {
   pattern: RegExp;
   auth: boolean;
   methods: Partial<Record<string, Handler>>;
+  /** One of the three GETs Divio's CLI sends without a trailing slash (see `SlashMode` in index.ts). */
+  cliSlashless: boolean;
 }
+
+// `DeployLogRequest`, the deployment environment-variables request and the backup-download-service-instance
+// request of `divio_cli/api_requests.py` are the only paths the CLI sends without a trailing slash.
+const CLI_SLASHLESS = new Set([
+  '/apps/v3/deployments/{id}/logs/',
+  '/apps/v3/deployments/{id}/environment-variables/',
+  '/apps/v3/backup-download-service-instances/{id}/',
+]);
 
 const ID = '([^/.]+)';
 
@@ -586,7 +596,12 @@ const API_ROOT_COLLECTIONS = [
 ];
 
 function route(path: string, methods: Route['methods'], auth = true): Route {
-  return { pattern: new RegExp(`^${path.replace('{id}', ID)}$`), auth, methods };
+  return {
+    pattern: new RegExp(`^${path.replace('{id}', ID)}$`),
+    auth,
+    methods,
+    cliSlashless: CLI_SLASHLESS.has(path),
+  };
 }
 
 export const routes: Route[] = [

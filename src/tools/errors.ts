@@ -12,6 +12,7 @@ import {
   ResponseFormatError,
   ServerError,
   TimeoutError,
+  TOKEN_URL,
   ValidationError,
 } from '../client/index.js';
 import { CursorError } from './cursor.js';
@@ -22,8 +23,9 @@ export class ToolError extends Error {
   override name = 'ToolError';
 }
 
-const TOKEN_HELP =
-  'Create a token at https://control.divio.com/account/access-tokens/ and set it as DIVIO_API_TOKEN in the MCP server configuration (or start the server with --sandbox to try it without an account).';
+/** `page` is the token page of the configured zone, carried by the client's errors. */
+const tokenHelp = (page: string) =>
+  `Create a token at ${page} and set it as DIVIO_API_TOKEN in the MCP server configuration (or start the server with --sandbox to try it without an account).`;
 
 /** " (tried 3 times)" when the client retried the request (GET and HEAD only); writes are sent once. */
 function tried(error: DivioError): string {
@@ -39,13 +41,13 @@ export function describeError(error: unknown, toolName: string): string {
     return `${error.message} Ask the user which one they mean if it is not clear; do not guess.`;
   }
   if (error instanceof ConfigurationError) {
-    return `No Divio API token is configured, so ${toolName} cannot reach Divio. ${TOKEN_HELP}`;
+    return `No Divio API token is configured, so ${toolName} cannot reach Divio. ${tokenHelp(error.tokenPage ?? TOKEN_URL)}`;
   }
   if (error instanceof AuthenticationError) {
-    return `Divio rejected the API token (401). It may be wrong, expired or revoked. ${TOKEN_HELP} Tell the user; retrying will not help.`;
+    return `Divio rejected the API token (${error.status}). It may be wrong, expired or revoked. ${tokenHelp(error.tokenPage)} Tell the user; retrying will not help.`;
   }
   if (error instanceof PermissionDeniedError) {
-    return `The Divio token is not allowed to do this. ${error.message} The account behind the token needs access to this organisation or application; ask the user.`;
+    return `The Divio token is not allowed to do this. ${error.message} Ask the user to check that account's access; retrying will not help.`;
   }
   if (error instanceof NotFoundError) {
     return `${error.message} Check the identifier; list tools such as list_applications, list_deployments or list_backups show valid ones.`;

@@ -20,6 +20,8 @@ export interface HarnessOptions {
   era?: Era;
   config?: Partial<ServerConfig>;
   sandbox?: SandboxOptions;
+  /** The token the server's client sends (default: the sandbox's own, i.e. a valid one). */
+  clientToken?: string;
   /** Answers form elicitations; when omitted the client does not declare the capability. */
   elicit?: ElicitHandler;
   /** The Divio client's per-request timeout (default 30 s). */
@@ -111,7 +113,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const era = opts.era ?? 'modern';
   const sandbox = await startSandbox({ timings: FAST, ...opts.sandbox });
   const divio = new DivioClient({
-    token: sandbox.token,
+    token: opts.clientToken ?? sandbox.token,
     baseUrl: sandbox.url,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     timeoutMs: opts.clientTimeoutMs,
