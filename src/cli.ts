@@ -38,9 +38,9 @@ Options:
   --drain-seconds N               on SIGTERM/SIGINT, how long in-flight calls may finish (default 25)
 
 Environment:
-  DIVIO_API_TOKEN      Divio access token (https://control.divio.com/account/access-tokens/)
+  DIVIO_API_TOKEN      Divio access token (https://control.<zone>/account/access-tokens/)
   DIVIO_API_URL        API base URL (default https://api.divio.com)
-  DIVIO_ZONE           Divio zone; the API is then https://api.<zone>
+  DIVIO_ZONE           Divio zone (default divio.com); the API is then https://api.<zone>
   DIVIO_SANDBOX=1      same as --sandbox
   DIVIO_MCP_AUTH_TOKEN bearer token HTTP clients must send
   DIVIO_MCP_READ_ONLY=1, DIVIO_MCP_TOOLSETS, DIVIO_MCP_CONFIRM_MODE, DIVIO_MCP_PROTECTED_ENVIRONMENTS,
