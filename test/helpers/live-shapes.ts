@@ -91,8 +91,9 @@ export const ROUTE = {
     fixture('deployments'),
   ],
   deployment: (id: string, name: string): [string, Json] => [`/apps/v3/deployments/${id}/`, fixture(name)],
+  // no trailing slash: the path Divio's CLI sends (`DeployLogRequest`)
   deploymentLogs: (id: string, name: string): [string, Json] => [
-    `/apps/v3/deployments/${id}/logs/`,
+    `/apps/v3/deployments/${id}/logs`,
     fixture(name),
   ],
   backups: (pageSize: number): [string, Json] => [
