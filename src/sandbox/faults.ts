@@ -132,6 +132,7 @@ function isConfig(f: FaultRule | FaultConfig): f is FaultConfig {
 }
 
 function errorBody(status: number): unknown {
+  if (status === 403) return { detail: 'You do not have permission to perform this action.' }; // DRF's text
   // not DRF: gateway/server errors in front of Django come back as plain detail objects (inferred)
   if (status === 502) return { detail: 'Bad Gateway' };
   if (status === 503) return { detail: 'Service Unavailable' };
