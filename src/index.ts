@@ -171,7 +171,7 @@ async function doctor(opts: CliOptions): Promise<void> {
       credentials: { token: sandbox.token, source: 'the embedded sandbox (--sandbox)', warnings: [] },
     };
   }
-  const report = await runDoctor({ env: process.env, client: clientOptions });
+  const report = await runDoctor({ env: process.env, client: clientOptions, config: opts.config });
   await closeSandbox?.();
   process.stdout.write(formatDoctor(report));
   process.exitCode = report.ready ? 0 : 1;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDoctor, logLocations, runDoctor } from '../src/cli/doctor.js';
 import { CLIENTS, formatSnippet, snippetFor } from '../src/cli/snippets.js';
 import { didYouMean, editDistance } from '../src/cli/suggest.js';
+import { defaultServerConfig } from '../src/config.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -82,6 +83,26 @@ describe('divio-mcp doctor', () => {
     const check = report.checks.find((c) => c.name === 'Token check');
     expect(check?.ok).toBe(false);
     expect(check?.fix).toMatch(/proxy/);
+  });
+
+  it('fails on policy entries that match no environment, and passes when every entry matches', async () => {
+    const bad = await runDoctor({
+      env: {},
+      client: creds(sandbox.token),
+      config: defaultServerConfig({ protectedEnvironments: ['shop/live', 'nosuchapp/live'] }),
+    });
+    expect(bad.ready).toBe(false);
+    const failed = bad.checks.filter((c) => c.name === 'Policies' && c.ok === false);
+    expect(failed.map((c) => c.detail)).toEqual([
+      '--protected-environments entry "nosuchapp/live" matches no environment this token can see, so it protects nothing',
+    ]);
+    const good = await runDoctor({
+      env: {},
+      client: creds(sandbox.token),
+      config: defaultServerConfig({ readOnlyEnvironments: ['shop/live', 'test'] }),
+    });
+    expect(good.ready).toBe(true);
+    expect(good.checks.find((c) => c.name === 'Policies')).toMatchObject({ ok: true });
   });
 
   it('names where each client keeps the server log, per OS', () => {

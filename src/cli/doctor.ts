@@ -6,6 +6,8 @@ import {
   type ProxySettings,
   zoneFromEnv,
 } from '../client/index.js';
+import type { ServerConfig } from '../config.js';
+import { EnvironmentPolicy } from '../tools/policy.js';
 
 /** One line of `divio-mcp doctor`: `ok` true/false is a verdict, null is information. */
 export interface DoctorCheck {
@@ -27,6 +29,8 @@ export interface DoctorInput {
   client: Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy' | 'dispatcher'> & {
     credentials: Credentials;
   };
+  /** The server configuration, for the policy lists (entries that match no environment protect nothing). */
+  config?: ServerConfig;
   nodeVersion?: string;
   platform?: NodeJS.Platform;
   /** Bounds the token check; the default keeps doctor snappy even when the API does not answer. */
@@ -91,6 +95,31 @@ export function logLocations(platform: NodeJS.Platform): string[] {
   ];
 }
 
+/** Policy entries (`--protected-environments`, `--read-only-environments`) that match no environment. */
+async function checkPolicies(
+  config: ServerConfig,
+  client: DivioClient,
+  checks: DoctorCheck[],
+): Promise<void> {
+  const entries = config.protectedEnvironments.length + config.readOnlyEnvironments.length;
+  if (entries === 0) return;
+  const policy = new EnvironmentPolicy(config, client, () => undefined);
+  await policy.check();
+  const unmatched = policy.unmatchedEntries() ?? [];
+  if (unmatched.length === 0) {
+    checks.push({ name: 'Policies', ok: true, detail: `${entries} entries, each matches an environment` });
+    return;
+  }
+  for (const { list, entry } of unmatched) {
+    checks.push({
+      name: 'Policies',
+      ok: false,
+      detail: `--${list} entry ${shown(entry)} matches no environment this token can see, so it protects nothing`,
+      fix: 'Correct the slug (list_applications and get_application show them) or remove the entry.',
+    });
+  }
+}
+
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const version = input.nodeVersion ?? process.version;
@@ -146,6 +175,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
         ok: names.length > 0 ? true : null,
         detail: names.length > 0 ? `${names.join(', ')}${more}` : 'none visible to this token',
       });
+      if (input.config) await checkPolicies(input.config, client, checks);
     } catch (error) {
       const message = error instanceof DivioError || error instanceof Error ? error.message : String(error);
       checks.push({
