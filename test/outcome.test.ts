@@ -108,6 +108,17 @@ describe('performWrite', () => {
     expect(ctx.write?.state).toBe('not_done');
   });
 
+  it('a call stopped while the write was under way could not tell, and never says "try again"', async () => {
+    const ctx = context();
+    const s = spec(new DOMException('This operation was aborted', 'AbortError'), () => 'never');
+    const e = (await failure(performWrite(ctx, s))) as WriteOutcomeError;
+    expect(e).toBeInstanceOf(WriteOutcomeError);
+    expect(e.outcome).toBe('unknown');
+    expect(e.message).toContain('Check with list_things before trying again');
+    expect(s.lookups).toBe(0);
+    expect(ctx.write?.state).toBe('unknown');
+  });
+
   it('a list too long to read is "could not tell", not "did not happen"', async () => {
     const endless = Array.from({ length: 20 }, (_, i) => ({ results: [`x${i}`], next: `next-${i}` }));
     const ctx = context(endless);

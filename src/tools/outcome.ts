@@ -143,9 +143,17 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
           `${capitalise(spec.what)} did not happen: Divio could not be reached, so the request was never sent. Nothing was changed. ${spec.ifNotDone}`,
         );
       }
-      // A refusal (4xx) changed nothing; anything else (a cancelled call) leaves the outcome open.
-      record(ctx, error instanceof ApiError ? 'not_done' : 'unknown', null);
-      throw error;
+      // A refusal (4xx) changed nothing: Divio's own words say why.
+      if (error instanceof ApiError) {
+        record(ctx, 'not_done', null);
+        throw error;
+      }
+      // Anything else (the call was cancelled or stopped while the request was under way) leaves it open.
+      record(ctx, 'unknown', null);
+      throw new WriteOutcomeError(
+        'unknown',
+        `Could not tell whether ${spec.what} happened: the call was stopped while the request was under way. Check with ${spec.checkWith} before trying again.`,
+      );
     }
   }
   const { why, late } = open;
