@@ -79,13 +79,19 @@ describe('configuration', () => {
     expect(envOptions({ DIVIO_API_TOKEN: ' t ' })).toEqual({ token: 't' });
     expect(envOptions({ DIVIO_ZONE: 'dev.aldryn.net' })).toEqual({
       baseUrl: 'https://api.dev.aldryn.net',
+      zone: 'dev.aldryn.net',
     });
     expect(envOptions({ DIVIO_ZONE: 'http://localhost:9000' })).toEqual({
       baseUrl: 'http://localhost:9000',
     });
     expect(envOptions({ DIVIO_API_URL: 'https://x.test', DIVIO_ZONE: 'y' })).toEqual({
       baseUrl: 'https://x.test',
+      zone: 'y',
     });
+    // the zone still names the token page when the URL (e.g. a proxy) sets the address
+    expect(
+      new DivioClient(envOptions({ DIVIO_API_URL: 'https://x.test', DIVIO_ZONE: 'y' })).tokenPageUrl,
+    ).toBe('https://control.y/account/access-tokens/');
     expect(baseUrlFromZone('divio.com')).toBe('https://api.divio.com');
     expect(new DivioClient({}).baseUrl).toBe('https://api.divio.com');
     expect(new DivioClient({ baseUrl: 'http://127.0.0.1:8080/' }).baseUrl).toBe('http://127.0.0.1:8080');

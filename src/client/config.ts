@@ -82,11 +82,12 @@ export function resolveBaseUrl(opts: { baseUrl?: string | undefined; zone?: stri
 export function clientOptionsFromEnv(
   env: NodeJS.ProcessEnv,
   lookup: CredentialLookupOptions = {},
-): Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy'> & { credentials: Credentials } {
+): Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy' | 'zone'> & { credentials: Credentials } {
   const credentials = findCredentials(env, lookup);
-  const out: Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy'> & { credentials: Credentials } = {
-    credentials,
-  };
+  const out: Pick<DivioClientOptions, 'token' | 'baseUrl' | 'proxy' | 'zone'> & { credentials: Credentials } =
+    {
+      credentials,
+    };
   if (credentials.token) out.token = credentials.token;
   const proxy = proxyFromEnv(env);
   if (proxy) out.proxy = proxy;
@@ -94,5 +95,7 @@ export function clientOptionsFromEnv(
   const zone = env.DIVIO_ZONE?.trim();
   if (url) out.baseUrl = url;
   else if (zone) out.baseUrl = baseUrlFromZone(zone);
+  // The zone names the token page in messages even when DIVIO_API_URL (a proxy, say) sets the address.
+  if (zone && !/^https?:\/\//i.test(zone)) out.zone = zone;
   return out;
 }
