@@ -237,6 +237,7 @@ export class DivioClient implements Resources {
   readonly serviceInstances: Resources['serviceInstances'];
   readonly serviceInstanceBackups: Resources['serviceInstanceBackups'];
   readonly backupRestores: Resources['backupRestores'];
+  readonly serviceInstanceBackupRestores: Resources['serviceInstanceBackupRestores'];
   readonly backupDownloads: Resources['backupDownloads'];
   readonly backupDownloadServiceInstances: Resources['backupDownloadServiceInstances'];
   readonly environmentVariables: Resources['environmentVariables'];
@@ -284,6 +285,7 @@ export class DivioClient implements Resources {
     this.serviceInstances = r.serviceInstances;
     this.serviceInstanceBackups = r.serviceInstanceBackups;
     this.backupRestores = r.backupRestores;
+    this.serviceInstanceBackupRestores = r.serviceInstanceBackupRestores;
     this.backupDownloads = r.backupDownloads;
     this.backupDownloadServiceInstances = r.backupDownloadServiceInstances;
     this.environmentVariables = r.environmentVariables;
@@ -307,6 +309,13 @@ export class DivioClient implements Resources {
     const url = new URL(this.baseUrl + apiPath);
     appendQuery(url, opts.query);
     return this.#send(method, url, opts);
+  }
+
+  /** The absolute URL of a list endpoint with its query (for readers that page by URL, see order.ts). */
+  listUrl(apiPath: string, query?: Query): string {
+    const url = new URL(this.baseUrl + apiPath);
+    appendQuery(url, query);
+    return url.toString();
   }
 
   /** One page of a `{count, next, previous, results}` collection. */

@@ -50,6 +50,17 @@ export {
   TOKEN_URL,
   ValidationError,
 } from './errors.js';
+export {
+  type Listing,
+  type ListOrder,
+  type NewestFirstOptions,
+  type NewestFirstPage,
+  newestOf,
+  sortNewestFirst,
+  TIMESTAMPS,
+  timestampMicros,
+  WHOLE_LIST_MAX_PAGES,
+} from './order.js';
 export { path } from './path.js';
 export { looksLikeId } from './resolve.js';
 export type * from './resources.js';

@@ -1,4 +1,12 @@
 import type { CallOptions, DivioClient, Query } from './client.js';
+import {
+  type Listing,
+  type NewestFirstOptions,
+  type NewestFirstPage,
+  readNewestFirst,
+  readWhole,
+  TIMESTAMPS,
+} from './order.js';
 import { path } from './path.js';
 import {
   type Application,
@@ -34,6 +42,8 @@ import {
   type ServiceInstance,
   type ServiceInstanceBackup,
   ServiceInstanceBackupSchema,
+  type ServiceInstanceBackupRestore,
+  ServiceInstanceBackupRestoreSchema,
   ServiceInstanceSchema,
   ServiceSchema,
   type User,
@@ -103,6 +113,10 @@ export interface ServiceInstanceBackupListParams extends PageParams {
 
 export interface BackupRestoreListParams extends PageParams {
   environment?: Maybe<string>;
+}
+
+export interface ServiceInstanceBackupRestoreListParams extends PageParams {
+  uuid?: Maybe<string[]>;
 }
 
 export interface CreateBackupRestoreBody {
@@ -185,6 +199,9 @@ export function createResources(c: DivioClient) {
         c.request('GET', path`/iam/v3/organisations/${uuid}/`, { schema: OrganisationSchema, signal: s(o) }),
       iterate: (params?: PageParams, o?: CallOptions): AsyncIterable<Organisation> =>
         c.paginate('/iam/v3/organisations/', q(params), OrganisationSchema, s(o)),
+      /** Every organisation, following `next` up to the page cap (see order.ts `readWhole`). */
+      all: (o?: CallOptions): Promise<Listing<Organisation>> =>
+        readWhole(c, '/iam/v3/organisations/', {}, OrganisationSchema, s(o)),
     },
 
     users: {
@@ -208,6 +225,11 @@ export function createResources(c: DivioClient) {
         c.request('GET', path`/apps/v3/environments/${uuid}/`, { schema: EnvironmentSchema, signal: s(o) }),
       iterate: (params?: EnvironmentListParams, o?: CallOptions): AsyncIterable<Environment> =>
         c.paginate('/apps/v3/environments/', q(params), EnvironmentSchema, s(o)),
+      all: (
+        params: Omit<EnvironmentListParams, keyof PageParams>,
+        o?: CallOptions,
+      ): Promise<Listing<Environment>> =>
+        readWhole(c, '/apps/v3/environments/', q(params), EnvironmentSchema, s(o)),
       /** First page of the logs cursor. Follow `next`/`previous` with `logsPage`; never build cursor params. */
       logs: (uuid: string, params?: EnvironmentLogsParams, o?: CallOptions): Promise<LogPage> =>
         c.request('GET', path`/apps/v3/environments/${uuid}/logs/`, {
@@ -243,6 +265,12 @@ export function createResources(c: DivioClient) {
         c.request('GET', path`/apps/v3/backups/${uuid}/`, { schema: BackupSchema, signal: s(o) }),
       iterate: (params?: BackupListParams, o?: CallOptions): AsyncIterable<Backup> =>
         c.paginate('/apps/v3/backups/', q(params), BackupSchema, s(o)),
+      /** Backups newest first by `created`, whichever order the API pages in. */
+      newestFirst: (
+        params: Omit<BackupListParams, keyof PageParams>,
+        opts: NewestFirstOptions,
+      ): Promise<NewestFirstPage<Backup>> =>
+        readNewestFirst(c, '/apps/v3/backups/', q(params), BackupSchema, TIMESTAMPS.backup, opts),
       create: (body: CreateBackupBody, o?: CallOptions): Promise<Backup> =>
         c.request('POST', '/apps/v3/backups/', { body: b(body), schema: BackupSchema, signal: s(o) }),
     },
@@ -250,6 +278,11 @@ export function createResources(c: DivioClient) {
     serviceInstances: {
       list: (params: ServiceInstanceListParams, o?: CallOptions): Promise<Page<ServiceInstance>> =>
         c.getPage('/apps/v3/service-instances/', q(params), ServiceInstanceSchema, s(o)),
+      all: (
+        params: Omit<ServiceInstanceListParams, keyof PageParams>,
+        o?: CallOptions,
+      ): Promise<Listing<ServiceInstance>> =>
+        readWhole(c, '/apps/v3/service-instances/', q(params), ServiceInstanceSchema, s(o)),
       get: (uuid: string, o?: CallOptions): Promise<ServiceInstance> =>
         c.request('GET', path`/apps/v3/service-instances/${uuid}/`, {
           schema: ServiceInstanceSchema,
@@ -263,6 +296,11 @@ export function createResources(c: DivioClient) {
         o?: CallOptions,
       ): Promise<Page<ServiceInstanceBackup>> =>
         c.getPage('/apps/v3/service-instance-backups/', q(params), ServiceInstanceBackupSchema, s(o)),
+      all: (
+        params: Omit<ServiceInstanceBackupListParams, keyof PageParams>,
+        o?: CallOptions,
+      ): Promise<Listing<ServiceInstanceBackup>> =>
+        readWhole(c, '/apps/v3/service-instance-backups/', q(params), ServiceInstanceBackupSchema, s(o)),
       get: (uuid: string, o?: CallOptions): Promise<ServiceInstanceBackup> =>
         c.request('GET', path`/apps/v3/service-instance-backups/${uuid}/`, {
           schema: ServiceInstanceBackupSchema,
@@ -278,6 +316,19 @@ export function createResources(c: DivioClient) {
           schema: BackupRestoreSchema,
           signal: s(o),
         }),
+      /** Restores newest first by `started_at`, whichever order the API pages in. */
+      newestFirst: (
+        params: Omit<BackupRestoreListParams, keyof PageParams>,
+        opts: NewestFirstOptions,
+      ): Promise<NewestFirstPage<BackupRestore>> =>
+        readNewestFirst(
+          c,
+          '/apps/v3/backup-restores/',
+          q(params),
+          BackupRestoreSchema,
+          TIMESTAMPS.restore,
+          opts,
+        ),
       create: (body: CreateBackupRestoreBody, o?: CallOptions): Promise<BackupRestore> =>
         c.request('POST', '/apps/v3/backup-restores/', {
           body: b(body),
@@ -286,9 +337,41 @@ export function createResources(c: DivioClient) {
         }),
     },
 
+    serviceInstanceBackupRestores: {
+      list: (
+        params?: ServiceInstanceBackupRestoreListParams,
+        o?: CallOptions,
+      ): Promise<Page<ServiceInstanceBackupRestore>> =>
+        c.getPage(
+          '/apps/v3/service-instance-backup-restores/',
+          q(params),
+          ServiceInstanceBackupRestoreSchema,
+          s(o),
+        ),
+      get: (uuid: string, o?: CallOptions): Promise<ServiceInstanceBackupRestore> =>
+        c.request('GET', path`/apps/v3/service-instance-backup-restores/${uuid}/`, {
+          schema: ServiceInstanceBackupRestoreSchema,
+          signal: s(o),
+        }),
+      all: (
+        params: Omit<ServiceInstanceBackupRestoreListParams, keyof PageParams>,
+        o?: CallOptions,
+      ): Promise<Listing<ServiceInstanceBackupRestore>> =>
+        readWhole(
+          c,
+          '/apps/v3/service-instance-backup-restores/',
+          q(params),
+          ServiceInstanceBackupRestoreSchema,
+          s(o),
+        ),
+    },
+
     backupDownloads: {
       list: (params?: PageParams, o?: CallOptions): Promise<Page<BackupDownload>> =>
         c.getPage('/apps/v3/backup-downloads/', q(params), BackupDownloadSchema, s(o)),
+      /** Downloads newest first by `started_at`, whichever order the API pages in. */
+      newestFirst: (opts: NewestFirstOptions): Promise<NewestFirstPage<BackupDownload>> =>
+        readNewestFirst(c, '/apps/v3/backup-downloads/', {}, BackupDownloadSchema, TIMESTAMPS.download, opts),
       get: (uuid: string, o?: CallOptions): Promise<BackupDownload> =>
         c.request('GET', path`/apps/v3/backup-downloads/${uuid}/`, {
           schema: BackupDownloadSchema,
@@ -319,6 +402,17 @@ export function createResources(c: DivioClient) {
           schema: BackupDownloadServiceInstanceSchema,
           signal: s(o),
         }),
+      all: (
+        params: Omit<BackupDownloadServiceInstanceListParams, keyof PageParams>,
+        o?: CallOptions,
+      ): Promise<Listing<BackupDownloadServiceInstance>> =>
+        readWhole(
+          c,
+          '/apps/v3/backup-download-service-instances/',
+          q(params),
+          BackupDownloadServiceInstanceSchema,
+          s(o),
+        ),
     },
 
     environmentVariables: {
@@ -334,6 +428,11 @@ export function createResources(c: DivioClient) {
         o?: CallOptions,
       ): AsyncIterable<EnvironmentVariable> =>
         c.paginate('/apps/v3/environment-variables/', q(params), EnvironmentVariableSchema, s(o)),
+      all: (
+        params: Omit<EnvironmentVariableListParams, keyof PageParams>,
+        o?: CallOptions,
+      ): Promise<Listing<EnvironmentVariable>> =>
+        readWhole(c, '/apps/v3/environment-variables/', q(params), EnvironmentVariableSchema, s(o)),
       create: (body: CreateEnvironmentVariableBody, o?: CallOptions): Promise<EnvironmentVariable> =>
         c.request('POST', '/apps/v3/environment-variables/', {
           body: b(body),

@@ -149,6 +149,17 @@ export const BackupRestoreSchema = z.looseObject({
   service_instance_backup_restores: z.array(z.unknown()).nullish(),
 });
 
+export const ServiceInstanceBackupRestoreSchema = z.looseObject({
+  uuid: z.string(),
+  backup_restore: str,
+  service_instance_backup: str,
+  service_instance: str,
+  queued_at: str,
+  started_at: str,
+  ended_at: str,
+  errors: z.array(z.unknown()).nullish(),
+});
+
 export const BackupDownloadSchema = z.looseObject({
   uuid: z.string(),
   backup: str,
@@ -267,6 +278,7 @@ export type Backup = z.infer<typeof BackupSchema>;
 export type ServiceInstance = z.infer<typeof ServiceInstanceSchema>;
 export type ServiceInstanceBackup = z.infer<typeof ServiceInstanceBackupSchema>;
 export type BackupRestore = z.infer<typeof BackupRestoreSchema>;
+export type ServiceInstanceBackupRestore = z.infer<typeof ServiceInstanceBackupRestoreSchema>;
 export type BackupDownload = z.infer<typeof BackupDownloadSchema>;
 export type BackupDownloadServiceInstance = z.infer<typeof BackupDownloadServiceInstanceSchema>;
 export type EnvironmentVariable = z.infer<typeof EnvironmentVariableSchema>;

@@ -47,7 +47,11 @@ function urlWith(ctx: Ctx, set: Record<string, string | null>): string {
 }
 
 export function paginate<T>(ctx: Ctx, items: T[], serialise: (item: T) => unknown): Result {
-  const size = Math.min(strictPositiveInt(ctx.query.get('page_size')) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  const size = Math.min(
+    strictPositiveInt(ctx.query.get('page_size')) ?? DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ctx.state.maxPageSize ?? MAX_PAGE_SIZE,
+  );
   const pages = Math.max(1, Math.ceil(items.length / size));
   const raw = ctx.query.get('page');
   let page = 1;
@@ -70,7 +74,11 @@ export function paginate<T>(ctx: Ctx, items: T[], serialise: (item: T) => unknow
 
 /** DRF LimitOffsetPagination, used by cronjobs. Envelope as DRF's standard (inferred for Divio). */
 export function paginateLimitOffset<T>(ctx: Ctx, items: T[], serialise: (item: T) => unknown): Result {
-  const limit = Math.min(strictPositiveInt(ctx.query.get('limit')) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  const limit = Math.min(
+    strictPositiveInt(ctx.query.get('limit')) ?? DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ctx.state.maxPageSize ?? MAX_PAGE_SIZE,
+  );
   const rawOffset = ctx.query.get('offset');
   const offset = rawOffset !== null && /^\d+$/.test(rawOffset) ? Number.parseInt(rawOffset, 10) : 0;
   const count = items.length;
@@ -92,6 +100,7 @@ const invalidUuid = (v: string) => `“${v}” is not a valid UUID.`;
 
 /** A single-valued UUID filter (django-filter). Invalid values give 400 in DRF's field-error shape. */
 export function uuidFilter(ctx: Ctx, name: string): string | undefined {
+  if (ctx.state.ignoredFilters.has(name)) return undefined;
   const raw = ctx.query.get(name);
   if (raw === null || raw === '') return undefined;
   const v = normaliseUuid(raw);
@@ -102,6 +111,7 @@ export function uuidFilter(ctx: Ctx, name: string): string | undefined {
 /** A repeatable UUID filter (`?uuid=a&uuid=b`). */
 export function uuidListFilter(ctx: Ctx, name: string): string[] {
   const out: string[] = [];
+  if (ctx.state.ignoredFilters.has(name)) return out;
   for (const raw of ctx.query.getAll(name)) {
     if (raw === '') continue;
     const v = normaliseUuid(raw);

@@ -8,6 +8,8 @@ import {
   type BackupOutcome,
   DEFAULT_TIMINGS,
   type DeployOutcome,
+  type ListOrder,
+  type RestoreOutcome,
   SandboxState,
   type SandboxTimings,
 } from './state.js';
@@ -15,7 +17,7 @@ import { HttpError, normaliseUuid } from './util.js';
 
 export type { AppliedFault, FaultConfig, FaultController, FaultRule } from './faults.js';
 export type { LogEntry } from './logs.js';
-export type { SandboxState, SandboxTimings } from './state.js';
+export type { BackupOutcome, ListOrder, RestoreOutcome, SandboxState, SandboxTimings } from './state.js';
 export { APP_SLUGS } from './state.js';
 export { uuidFromName } from './util.js';
 
@@ -49,6 +51,10 @@ export interface SandboxOptions {
    * Divio's CLI handles both the same way, so a client must too.
    */
   invalidTokenStatus?: 401 | 403 | undefined;
+  /** order of the backup, restore and download lists (default newest first; see `ListOrder`) */
+  listOrder?: ListOrder | undefined;
+  /** largest page any list answers with, whatever `page_size`/`limit` asks (default: the usual 100) */
+  maxPageSize?: number | undefined;
 }
 
 export interface RequestLogEntry {
@@ -71,7 +77,16 @@ export interface Sandbox {
   faults: FaultController;
   control: {
     setDeployOutcome(environmentUuid: string, outcome: DeployOutcome): void;
-    setBackupOutcome(environmentUuid: string, outcome: BackupOutcome): void;
+    /** How the next backups of an environment end; `message` is the error each failed service reports. */
+    setBackupOutcome(environmentUuid: string, outcome: BackupOutcome, message?: string): void;
+    /** How the next restores onto an environment end: PARTIAL fails the last service, FAILURE all. */
+    setRestoreOutcome(environmentUuid: string, outcome: RestoreOutcome, message?: string): void;
+    /** Downloads of this environment's backups end with `errors: [message]` (null: they succeed again). */
+    setDownloadFailure(environmentUuid: string, message: string | null): void;
+    setListOrder(order: ListOrder): void;
+    setMaxPageSize(size: number | undefined): void;
+    /** Query filters the list endpoints ignore from now on (e.g. `backup_download`), as for an older API. */
+    ignoreFilters(names: string[]): void;
   };
   state: SandboxState;
   close(): Promise<void>;
@@ -137,6 +152,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
   const now = opts.now ?? Date.now;
   const state = new SandboxState(now, timings);
+  if (opts.listOrder) state.listOrder = opts.listOrder;
+  state.maxPageSize = opts.maxPageSize;
   const faults = new Faults();
   const requestLog: RequestLogEntry[] = [];
   const sockets = new Set<Socket>();
@@ -378,8 +395,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       setDeployOutcome: (env, outcome) => {
         state.deployOutcomes.set(env, outcome);
       },
-      setBackupOutcome: (env, outcome) => {
-        state.backupOutcomes.set(env, outcome);
+      setBackupOutcome: (env, outcome, message) => {
+        state.backupOutcomes.set(env, { outcome, message });
+      },
+      setRestoreOutcome: (env, outcome, message) => {
+        state.restoreOutcomes.set(env, { outcome, message });
+      },
+      setDownloadFailure: (env, message) => {
+        if (message === null) state.downloadFailures.delete(env);
+        else state.downloadFailures.set(env, message);
+      },
+      setListOrder: (order) => {
+        state.listOrder = order;
+      },
+      setMaxPageSize: (size) => {
+        state.maxPageSize = size;
+      },
+      ignoreFilters: (names) => {
+        state.ignoredFilters.clear();
+        for (const n of names) state.ignoredFilters.add(n);
       },
     },
     state,

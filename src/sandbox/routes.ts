@@ -10,7 +10,13 @@ import {
   uuidListFilter,
 } from './http.js';
 import { environmentLogs } from './logquery.js';
-import type { BackupRecord, Cronjob, Environment, SandboxState } from './state.js';
+import {
+  type BackupRecord,
+  type Cronjob,
+  type Environment,
+  restoreError,
+  type SandboxState,
+} from './state.js';
 import { HttpError, iso, nonFieldError, normaliseUuid, notFound, uuidFromName } from './util.js';
 import {
   applicationView,
@@ -58,8 +64,9 @@ function get<T>(map: Map<string, T>, raw: string): T {
   return item;
 }
 
-const byNewest = <T extends { createdMs: number }>(items: Iterable<T>) =>
-  [...items].sort((a, b) => b.createdMs - a.createdMs);
+/** Backups, restores and downloads in the sandbox's configured list order (see `ListOrder`). */
+const inListOrder = <T extends { createdMs: number }>(s: SandboxState, items: Iterable<T>) =>
+  s.inListOrder([...items].sort((a, b) => b.createdMs - a.createdMs));
 
 function envsOfApp(s: SandboxState, app: string): Set<string> {
   return new Set([...s.environments.values()].filter((e) => e.application === app).map((e) => e.uuid));
@@ -166,7 +173,10 @@ const createDeployment: Handler = (ctx) => {
 const listBackups: Handler = (ctx) => {
   const s = ctx.state;
   const env = uuidFilter(ctx, 'environment');
-  const items = byNewest([...s.backups.values()].filter((b) => !env || b.environment === env));
+  const items = inListOrder(
+    s,
+    [...s.backups.values()].filter((b) => !env || b.environment === env),
+  );
   return paginate(ctx, items, (b) => backupView(s, b));
 };
 
@@ -206,20 +216,26 @@ const createBackup: Handler = (ctx) => {
 const listSibs: Handler = (ctx) => {
   const s = ctx.state;
   const uuids = uuidListFilter(ctx, 'uuid');
-  const items = [...s.serviceInstanceBackups.values()]
-    .filter((x) => uuids.length === 0 || uuids.includes(x.uuid))
-    .sort((a, b) => (s.backups.get(b.backup)?.createdMs ?? 0) - (s.backups.get(a.backup)?.createdMs ?? 0));
+  const items = s.inListOrder(
+    [...s.serviceInstanceBackups.values()]
+      .filter((x) => uuids.length === 0 || uuids.includes(x.uuid))
+      .sort((a, b) => (s.backups.get(b.backup)?.createdMs ?? 0) - (s.backups.get(a.backup)?.createdMs ?? 0)),
+  );
   return paginate(ctx, items, (x) => serviceInstanceBackupView(s, x));
 };
 
 function backupSucceeded(s: SandboxState, b: BackupRecord): boolean {
-  return s.backupState(b) === 'COMPLETED' && b.outcome !== 'FAILURE';
+  // inferred: a backup that completed without a result (`success` null) cannot be restored either
+  return s.backupState(b) === 'COMPLETED' && (b.outcome === 'SUCCESS' || b.outcome === 'PARTIAL');
 }
 
 const listRestores: Handler = (ctx) => {
   const s = ctx.state;
   const env = uuidFilter(ctx, 'environment');
-  const items = byNewest([...s.backupRestores.values()].filter((r) => !env || r.environment === env));
+  const items = inListOrder(
+    s,
+    [...s.backupRestores.values()].filter((r) => !env || r.environment === env),
+  );
   return paginate(ctx, items, (r) => backupRestoreView(s, r));
 };
 
@@ -270,6 +286,7 @@ const createRestore: Handler = (ctx) => {
       throw nonFieldError(`Service instance backup ${id} failed and cannot be restored.`);
   }
   const uuid = s.newUuid('backup-restore');
+  const planned = s.restoreOutcome(backup.environment, sibIds.length);
   const restore = {
     uuid,
     environment: backup.environment,
@@ -278,18 +295,24 @@ const createRestore: Handler = (ctx) => {
     createdMs: s.now(),
     durationMs: s.timings.restoreMs,
     notes,
+    outcome: planned.outcome,
     serviceInstanceBackupRestores: [] as string[],
   };
-  for (const id of sibIds) {
+  sibIds.forEach((id, i) => {
     const sibr = s.newUuid('service-instance-backup-restore');
+    const sib = s.serviceInstanceBackups.get(id);
+    // PARTIAL fails the last service, FAILURE every one (as the backup outcomes do)
+    const failed =
+      planned.outcome === 'FAILURE' || (planned.outcome === 'PARTIAL' && i === sibIds.length - 1);
     s.serviceInstanceBackupRestores.set(sibr, {
       uuid: sibr,
       backup_restore: uuid,
       service_instance_backup: id,
-      service_instance: s.serviceInstanceBackups.get(id)?.service_instance ?? '',
+      service_instance: sib?.service_instance ?? '',
+      errors: failed ? [planned.message ?? restoreError(sib?.service_type ?? 'DATABASE')] : [],
     });
     restore.serviceInstanceBackupRestores.push(sibr);
-  }
+  });
   s.backupRestores.set(uuid, restore);
   return ok(
     {
@@ -328,6 +351,7 @@ const createDownload: Handler = (ctx) => {
     serviceInstanceBackups: sibs ?? [],
   };
   s.backupDownloads.set(uuid, rec);
+  const failure = s.downloadFailures.get(backup.environment);
   for (const id of rec.serviceInstanceBackups) {
     const x = s.newUuid('backup-download-service-instance');
     s.backupDownloadServiceInstances.set(x, {
@@ -336,6 +360,7 @@ const createDownload: Handler = (ctx) => {
       service_instance_backup: id,
       createdMs: rec.createdMs,
       durationMs: s.timings.downloadMs,
+      errors: failure ? [failure] : [],
     });
   }
   return ok({ ...backupDownloadView(rec), service_instance_backups: rec.serviceInstanceBackups }, 201);
@@ -346,7 +371,8 @@ const listBdsi: Handler = (ctx) => {
   // `backup` (sent by the CLI) is not a filter here and is ignored, as django-filter ignores unknown params
   const dl = uuidFilter(ctx, 'backup_download');
   const sib = uuidFilter(ctx, 'service_instance_backup');
-  const items = byNewest(
+  const items = inListOrder(
+    s,
     [...s.backupDownloadServiceInstances.values()].filter(
       (x) => (!dl || x.backup_download === dl) && (!sib || x.service_instance_backup === sib),
     ),
@@ -676,7 +702,8 @@ export const routes: Route[] = [
     GET: (ctx, id) => ok(backupRestoreView(ctx.state, get(ctx.state.backupRestores, id))),
   }),
   route('/apps/v3/backup-downloads/', {
-    GET: (ctx) => paginate(ctx, byNewest(ctx.state.backupDownloads.values()), backupDownloadView),
+    GET: (ctx) =>
+      paginate(ctx, inListOrder(ctx.state, ctx.state.backupDownloads.values()), backupDownloadView),
     POST: createDownload,
   }),
   route('/apps/v3/backup-downloads/{id}/', {

@@ -18,7 +18,16 @@ export const DEFAULT_TIMINGS: SandboxTimings = {
 };
 
 export type DeployOutcome = 'success' | 'failure';
-export type BackupOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE';
+/** `null`: the backup completes without a result, as the CLI's tests show `success: null` can (facts §4). */
+export type BackupOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE' | null;
+export type RestoreOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE';
+/**
+ * The order of the backup, restore and download lists. No source establishes it (only deployments'
+ * newest-first order has support, from the CLI's `results[0]`); newest first is the default because
+ * Divio's deployments list is ordered that way and a model's default ordering is usually the same across
+ * one API (inferred). `oldest-first` lets tests prove the server does not depend on it.
+ */
+export type ListOrder = 'newest-first' | 'oldest-first';
 
 export interface Organisation {
   uuid: string;
@@ -117,6 +126,13 @@ export interface BackupRecord {
   serviceInstanceBackups: string[];
 }
 
+/** A failure planned for the operations of one environment, with the error text each failed service reports. */
+export interface PlannedOutcome<O> {
+  outcome: O;
+  /** error text for a failed service; the default names a plausible cause per service type */
+  message?: string | undefined;
+}
+
 export interface ServiceInstanceBackupRecord {
   uuid: string;
   backup: string;
@@ -137,6 +153,7 @@ export interface BackupRestoreRecord {
   createdMs: number;
   durationMs: number;
   notes: string;
+  outcome: RestoreOutcome;
   serviceInstanceBackupRestores: string[];
 }
 
@@ -145,6 +162,8 @@ export interface ServiceInstanceBackupRestoreRecord {
   backup_restore: string;
   service_instance_backup: string;
   service_instance: string;
+  /** errors reported when the restore ends; empty means this service was restored */
+  errors: string[];
 }
 
 export interface BackupDownloadRecord {
@@ -162,6 +181,8 @@ export interface BackupDownloadServiceInstanceRecord {
   service_instance_backup: string;
   createdMs: number;
   durationMs: number;
+  /** errors reported when the download ends (then there is no URL); empty means success */
+  errors: string[];
 }
 
 export interface EnvironmentVariable {
@@ -225,7 +246,16 @@ export class SandboxState {
   readonly domains = new Map<string, Domain>();
   readonly cronjobs = new Map<string, Cronjob>();
   readonly deployOutcomes = new Map<string, DeployOutcome>();
-  readonly backupOutcomes = new Map<string, BackupOutcome>();
+  readonly backupOutcomes = new Map<string, PlannedOutcome<BackupOutcome>>();
+  readonly restoreOutcomes = new Map<string, PlannedOutcome<RestoreOutcome>>();
+  /** environment UUID -> the error every download of its backups ends with */
+  readonly downloadFailures = new Map<string, string>();
+  /** order of the backup, restore and download lists (deployments are always newest first) */
+  listOrder: ListOrder = 'newest-first';
+  /** largest page a list answers with, whatever page_size asks (undefined: the usual maximum) */
+  maxPageSize: number | undefined;
+  /** query filters the list endpoints ignore, as django-filter ignores parameters it does not declare */
+  readonly ignoredFilters = new Set<string>();
   private readonly logCache = new Map<string, LogEntry[]>();
   private counter = 0;
   /** set by the server once it listens; used to build download URLs */
@@ -321,7 +351,8 @@ export class SandboxState {
     scheduledForDeletionAt: string | null;
   }): BackupRecord {
     const uuid = this.newUuid('backup');
-    const wanted = this.backupOutcomes.get(input.env.uuid) ?? 'SUCCESS';
+    const planned = this.backupOutcomes.get(input.env.uuid);
+    const wanted = planned ? planned.outcome : 'SUCCESS';
     // PARTIAL fails the last service; with fewer than two services none succeeds, and that is a FAILURE.
     const outcome: BackupOutcome = wanted === 'PARTIAL' && input.services.length < 2 ? 'FAILURE' : wanted;
     const rec: BackupRecord = {
@@ -348,12 +379,27 @@ export class SandboxState {
         service_type: si.type,
         service_prefix: si.prefix,
         size: failed ? 0 : sizeFor(si.type, rand),
-        errors: failed ? [backupError(si.type)] : [],
+        errors: failed ? [planned?.message ?? backupError(si.type)] : [],
       });
       rec.serviceInstanceBackups.push(sib);
     });
     this.backups.set(uuid, rec);
     return rec;
+  }
+
+  /** The planned restore outcome of an environment; PARTIAL with fewer than two services is a FAILURE. */
+  restoreOutcome(
+    envUuid: string,
+    services: number,
+  ): { outcome: RestoreOutcome; message?: string | undefined } {
+    const planned = this.restoreOutcomes.get(envUuid) ?? { outcome: 'SUCCESS' as const };
+    if (planned.outcome === 'PARTIAL' && services < 2) return { ...planned, outcome: 'FAILURE' };
+    return planned;
+  }
+
+  /** Items of a backup, restore or download list in the configured order (input: newest first). */
+  inListOrder<T>(newestFirst: T[]): T[] {
+    return this.listOrder === 'oldest-first' ? newestFirst.reverse() : newestFirst;
   }
 
   backupState(b: BackupRecord): 'WAITING' | 'WORKING' | 'COMPLETED' {
@@ -383,6 +429,12 @@ export function defaultOutcome(appSlug: string, envSlug: string): DeployOutcome 
 function sizeFor(type: string, rand: () => number): number {
   const base = type === 'DATABASE' ? 40 * 1024 * 1024 : 900 * 1024 * 1024;
   return Math.round(base * (0.2 + rand() * 2.5));
+}
+
+export function restoreError(type: string): string {
+  return type === 'DATABASE'
+    ? 'pg_restore: error: could not execute query: ERROR: role "app" does not exist'
+    : 'Object storage restore failed: SlowDown: please reduce your request rate';
 }
 
 function backupError(type: string): string {

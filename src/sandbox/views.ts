@@ -268,7 +268,7 @@ export function backupRestoreView(s: SandboxState, r: BackupRestoreRecord): Reco
     started_at: iso(r.createdMs),
     trigger: 0,
     finished,
-    success: finished ? 'SUCCESS' : null,
+    success: finished ? r.outcome : null,
     notes: r.notes,
     service_instance_backup_restores: [...r.serviceInstanceBackupRestores],
   };
@@ -290,7 +290,7 @@ export function sibRestoreView(
     queued_at: iso(created),
     started_at: started ? iso(created + Math.round((r?.durationMs ?? 0) * 0.1)) : null,
     ended_at: finished ? iso(created + (r?.durationMs ?? 0)) : null,
-    errors: [],
+    errors: finished ? [...x.errors] : [],
   };
 }
 
@@ -311,11 +311,12 @@ export function bdsiView(s: SandboxState, x: BackupDownloadServiceInstanceRecord
     uuid: x.uuid,
     backup_download: x.backup_download,
     service_instance_backup: x.service_instance_backup,
-    download_url: done ? s.downloadUrlFor(x) : null,
+    // inferred: a download that ends with errors has no URL (the CLI only reads `errors` then)
+    download_url: done && x.errors.length === 0 ? s.downloadUrlFor(x) : null,
     queued_at: iso(x.createdMs),
     started_at: elapsed >= x.durationMs * 0.1 ? iso(x.createdMs + Math.round(x.durationMs * 0.1)) : null,
     ended_at: done ? iso(x.createdMs + x.durationMs) : null,
-    errors: [],
+    errors: done ? [...x.errors] : [],
   };
 }
 
