@@ -61,6 +61,8 @@ export class Resolver {
   // shared request runs under no caller's signal (only the client's own per-request timeout), and each caller
   // waits on it with its own signal, so one caller cancelling never fails the others.
   readonly #envs = new Map<string, Entry<Promise<Environment[]>>>();
+  /** Applications whose environment list stopped at the page cap (a miss there may be a cut, not absence). */
+  readonly #cutEnvLists = new Set<string>();
   #appList: Entry<Promise<{ apps: Application[]; total: number }>> | undefined;
 
   readonly #scrub: (text: string) => string;
@@ -140,10 +142,11 @@ export class Resolver {
     const cached = this.#fresh(this.#envs.get(key));
     if (cached) return withSignal(cached, signal);
     const promise = (async () => {
-      const envs: Environment[] = [];
-      const params = { application: appUuid, page_size: 100 };
-      for await (const env of this.#client.environments.iterate(params)) envs.push(env);
-      return envs;
+      // Follows `next` up to the page cap; a cut list is still used, and a miss in it says so (see below).
+      const listing = await this.#client.environments.all({ application: appUuid });
+      if (!listing.complete) this.#cutEnvLists.add(key);
+      else this.#cutEnvLists.delete(key);
+      return listing.items;
     })();
     const entry = { value: promise, expires: Date.now() + this.#ttlMs };
     this.#envs.set(key, entry);
@@ -239,10 +242,13 @@ export class Resolver {
         `Environment '${wanted}' is ambiguous in application '${appName}': ${matches.map((e) => (e.slug === wanted ? `pass ${e.uuid} for the environment with that slug` : `'${e.slug}' for the one with that ID`)).join(', or ')}. Ask the user which one they mean.`,
       );
     }
+    const cut = this.#cutEnvLists.has(application.uuid.toLowerCase())
+      ? ` Only the first ${choices.length} environments of it were read (the list stopped at its page cap); pass the environment's UUID.`
+      : '';
     const list =
-      choices.length > 0
+      (choices.length > 0
         ? ` Valid environments: ${listChoices(choices, choices.length)}.`
-        : ' That application has no environments.';
+        : ' That application has no environments.') + cut;
     throw this.#error(
       'environment',
       wanted,

@@ -1,4 +1,4 @@
-import type { DivioClient } from '../client/index.js';
+import { type DivioClient, sortNewestFirst, TIMESTAMPS } from '../client/index.js';
 
 // Completion callbacks shared by resource template variables and prompt arguments. A completion request
 // arrives on every keystroke, so apps and environments come from the resolver's cache and recent deployments
@@ -125,12 +125,13 @@ export function completers(client: DivioClient): {
             const pages = await Promise.all(
               picked
                 .slice(0, 5)
-                .map((e) => client.backups.list({ environment: e.uuid, page_size: RECENT }, { signal })),
+                .map((e) => client.backups.newestFirst({ environment: e.uuid }, { limit: RECENT, signal })),
             );
-            return pages
-              .flatMap((p) => p.results)
-              .sort((a, b) => String(b.created ?? '').localeCompare(String(a.created ?? '')))
-              .map((b) => b.uuid);
+            // By time, not by text: timestamps may differ in fractional digits or zone spelling.
+            return sortNewestFirst(
+              pages.flatMap((p) => p.items),
+              TIMESTAMPS.backup,
+            ).map((b) => b.uuid);
           },
         );
         return matchPrefix(uuids, value);

@@ -18,7 +18,7 @@ import {
 } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
 import { loadEnvironmentStatus } from '../tools/apps.js';
-import { backupRow, loadServiceBackups } from '../tools/backups.js';
+import { backupRow, loadServiceBackups, missingServicesNote } from '../tools/backups.js';
 import { idOf } from '../tools/common.js';
 import { logLines } from '../tools/deploylog.js';
 import { describeError } from '../tools/errors.js';
@@ -219,7 +219,11 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
         const sibs = await loadServiceBackups(client, [b], signal);
         const envId = idOf(b.environment);
         const env = envId ? await client.environments.get(envId, { signal }).catch(() => null) : null;
-        return json(uri, { ...backupRow(b, sibs, env?.slug ?? null), environment_uuid: envId });
+        return json(uri, {
+          ...backupRow(b, sibs, env?.slug ?? null),
+          environment_uuid: envId,
+          note: missingServicesNote([b], sibs),
+        });
       },
     },
   ];

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { type Environment, looksLikeId } from '../client/index.js';
+import { type Environment, looksLikeId, WHOLE_LIST_MAX_PAGES } from '../client/index.js';
 import { appLink, envLink } from '../resources/uris.js';
 import {
   type DeploymentSummary,
@@ -69,12 +69,12 @@ const listApplications = defineTool({
   }),
   annotations: READ_ONLY,
   handler: async ({ organisation, name, limit, cursor }, ctx) => {
-    const orgPage = await ctx.client.organisations.list({ page_size: 100 }, { signal: ctx.signal });
-    const orgs = new Map(orgPage.results.map((o) => [o.uuid, String(o.name ?? '')]));
+    const orgList = await ctx.client.organisations.all({ signal: ctx.signal });
+    const orgs = new Map(orgList.items.map((o) => [o.uuid, String(o.name ?? '')]));
     let orgFilter: string | undefined;
     if (organisation) {
       // An exact ID or an exact (case-insensitive) name, whichever hits; an ID-shaped value that is on no
-      // listed organisation goes to the API verbatim (the listing above is one page).
+      // listed organisation goes to the API verbatim (the listing above may stop at its page cap).
       const byName = [...orgs]
         .filter(([, n]) => n.toLowerCase() === organisation.toLowerCase())
         .map(([id]) => id);
@@ -88,7 +88,7 @@ const listApplications = defineTool({
       orgFilter = hits[0] ?? (looksLikeId(organisation) ? organisation : undefined);
       if (!orgFilter) {
         throw new ToolError(
-          `Organisation '${organisation}' was not found. Valid organisations: ${[...orgs.values()].join(', ') || 'none'}. Pass a name from that list or an ID returned by list_organisations.`,
+          `Organisation '${organisation}' was not found. Valid organisations: ${[...orgs.values()].join(', ') || 'none'}. Pass a name from that list or an ID returned by list_organisations.${orgList.complete ? '' : ` Only the first ${orgs.size} organisations were read; pass the organisation's ID instead.`}`,
         );
       }
     }
@@ -222,6 +222,8 @@ export const EnvironmentStatus = z.object({
   service_instances: z.array(
     z.object({ uuid: z.string(), type: z.string(), prefix: z.string(), status: z.string() }),
   ),
+  /** Set when the service-instance list stopped at its page cap, so `service_instances` is not all of them. */
+  service_instances_note: z.string().nullable(),
 });
 export type EnvironmentStatusOut = z.infer<typeof EnvironmentStatus>;
 
@@ -234,7 +236,7 @@ export async function loadEnvironmentStatus(
   const { app, env } = await resolveTarget(ctx, appRef, envRef);
   const [detail, instances] = await Promise.all([
     ctx.client.environments.get(env.uuid, { signal: ctx.signal }),
-    ctx.client.serviceInstances.list({ environment: env.uuid, page_size: 100 }, { signal: ctx.signal }),
+    ctx.client.serviceInstances.all({ environment: env.uuid }, { signal: ctx.signal }),
   ]);
   const pending =
     typeof detail.pending_commit_count === 'number'
@@ -258,12 +260,15 @@ export async function loadEnvironmentStatus(
       summariseDeployment(detail.currently_released_deployment as never)?.git_commit ??
       null,
     variable_names: variableNames(detail.environment_variables) ?? variableNames(env.environment_variables),
-    service_instances: instances.results.map((s) => ({
+    service_instances: instances.items.map((s) => ({
       uuid: s.uuid,
       type: String(s.type ?? 'UNKNOWN'),
       prefix: String(s.prefix ?? ''),
       status: String(s.service_status ?? 'UNKNOWN'),
     })),
+    service_instances_note: instances.complete
+      ? null
+      : `Only the first ${instances.items.length}${instances.count !== undefined ? ` of ${instances.count}` : ''} service instances were read (the list stopped at ${WHOLE_LIST_MAX_PAGES} pages); list_service_instances pages through all of them.`,
   };
 }
 
@@ -283,6 +288,7 @@ export function renderEnvironmentStatus(out: EnvironmentStatusOut): string {
     out.variable_names
       ? `variables (names only; values via list_environment_variables): ${out.variable_names.join(', ') || 'none'}`
       : '',
+    out.service_instances_note ?? '',
   ]
     .filter(Boolean)
     .join('\n');

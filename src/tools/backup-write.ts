@@ -1,6 +1,12 @@
 import * as z from 'zod';
-import type { Backup, BackupRestore, Environment, ServiceInstanceBackup } from '../client/index.js';
-import { loadServiceBackups } from './backups.js';
+import type {
+  Backup,
+  BackupDownloadServiceInstance,
+  BackupRestore,
+  Environment,
+  ServiceInstanceBackup,
+} from '../client/index.js';
+import { errorText, loadServiceBackups, serviceLabel } from './backups.js';
 import { idOf } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, oneLine } from './format.js';
@@ -89,12 +95,61 @@ const ServicesArg = z
   .optional()
   .describe('database, storage or prefixes; default all');
 
-async function latestRestore(ctx: ToolContext, envUuid: string): Promise<BackupRestore | null> {
-  const page = await ctx.client.backupRestores.list(
-    { environment: envUuid, page_size: 1 },
-    { signal: ctx.signal },
+/** How many recent restores the duplicate check and the confirmation binding look at. */
+const RECENT_RESTORES = 20;
+
+/** The newest restores of an environment by `started_at`, whichever order the API lists them in. */
+async function recentRestores(ctx: ToolContext, envUuid: string): Promise<BackupRestore[]> {
+  const page = await ctx.client.backupRestores.newestFirst(
+    { environment: envUuid },
+    { limit: RECENT_RESTORES, signal: ctx.signal },
   );
-  return page.results[0] ?? null;
+  return page.items;
+}
+
+/**
+ * The per-service outcome of a finished restore: each service's sanitized errors, read by the IDs the restore
+ * names (GetServiceInstanceBackupRestore), never by position.
+ */
+async function restoreFailures(
+  ctx: ToolContext,
+  restore: BackupRestore,
+  sibs: readonly ServiceInstanceBackup[],
+): Promise<{ service: string; errors: string[] }[]> {
+  const ids = (
+    Array.isArray(restore.service_instance_backup_restores) ? restore.service_instance_backup_restores : []
+  )
+    .map((x) => idOf(x))
+    .filter((x): x is string => x !== null);
+  if (ids.length === 0) return [];
+  const listing = await ctx.client.serviceInstanceBackupRestores.all({ uuid: ids }, { signal: ctx.signal });
+  const byId = new Map(listing.items.filter((x) => ids.includes(x.uuid)).map((x) => [x.uuid, x]));
+  return ids.flatMap((id) => {
+    const part = byId.get(id);
+    if (!part) return [];
+    const errors = Array.isArray(part.errors) ? part.errors.map(errorText) : [];
+    if (errors.length === 0) return [];
+    const sib = sibs.find((s) => s.uuid === idOf(part.service_instance_backup));
+    const service = sib
+      ? serviceLabel(String(sib.service_type ?? '?'), String(sib.service_prefix ?? ''))
+      : 'a service';
+    return [{ service, errors }];
+  });
+}
+
+function restoreNextStep(success: string | null, failures: { service: string; errors: string[] }[]): string {
+  if (success === 'SUCCESS' && failures.length === 0)
+    return 'Verify the environment with diagnose_environment.';
+  const which = failures.map((f) => `${f.service} failed: ${f.errors.join('; ')}`).join('; ');
+  const what =
+    success === 'PARTIAL'
+      ? 'The restore only partly succeeded'
+      : success === 'FAILURE'
+        ? 'The restore failed'
+        : success === 'SUCCESS'
+          ? 'The restore reported success, but a service reported errors'
+          : `The restore finished without a clear result (${success === null ? 'none' : JSON.stringify(success)})`;
+  return `${what}${which ? `: ${which}` : ''}. The affected services may now hold incomplete data: check the environment with diagnose_environment before using it, and restore again (a new restore_backup, with services= naming the failed ones) or contact Divio support if it fails the same way.`;
 }
 
 export const restoreBackup = defineTool({
@@ -115,6 +170,8 @@ export const restoreBackup = defineTool({
     services: z.array(z.string()),
     finished: z.boolean(),
     success: z.string().nullable(),
+    /** Services whose restore reported errors (sanitized), read by the IDs the restore names. */
+    failed_services: z.array(z.object({ service: z.string(), errors: z.array(z.string()) })),
     next_step: z.string().nullable(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -123,7 +180,7 @@ export const restoreBackup = defineTool({
       const b = await loadBackupContext(ctx, args.backup);
       requireUsable(b);
       const chosen = pickSibs(b.sibs, args.services);
-      const latest = await latestRestore(ctx, b.env.uuid);
+      const [latest] = await recentRestores(ctx, b.env.uuid);
       const production = b.env.is_production_grade === true;
       return {
         summary: `Restore backup ${b.backup.uuid} onto ${b.app}/${b.env.slug}${production ? ' (PRODUCTION)' : ''}, overwriting its current ${chosen.map((s) => String(s.service_type).toLowerCase()).join(' and ')}.`,
@@ -184,7 +241,11 @@ export const restoreBackup = defineTool({
       },
       ctx,
     );
-    const success = typeof outcome.state.success === 'string' ? outcome.state.success : null;
+    const success = typeof outcome.state.success === 'string' ? oneLine(outcome.state.success, 40) : null;
+    // Per-service errors are read once the restore finished; failing to read them must not hide the result.
+    const failures = outcome.finished
+      ? await restoreFailures(ctx, outcome.state, b.sibs).catch(() => [])
+      : [];
     return {
       restore: created.uuid,
       app: b.app,
@@ -192,20 +253,35 @@ export const restoreBackup = defineTool({
       services: chosen.map(describeSib),
       finished: outcome.finished,
       success,
+      failed_services: failures,
       next_step: !outcome.finished
         ? stillRunning(
             outcome,
             `Restore ${created.uuid}: check later with get_environment; do not start another restore.`,
           )
-        : success !== 'SUCCESS'
-          ? 'The restore did not fully succeed. Check the environment with diagnose_environment.'
-          : 'Verify the environment with diagnose_environment.',
+        : restoreNextStep(success, failures),
     };
   },
   auditUuid: (out) => out.restore,
   render: (out) =>
-    `Restore ${out.restore} onto ${out.app}/${out.environment} (${out.services.join(', ')}): ${out.finished ? (out.success ?? 'finished') : 'still running'}. ${out.next_step ?? ''}`,
+    `Restore ${out.restore} onto ${out.app}/${out.environment} (${out.services.join(', ')}): ${out.finished ? (out.success ?? 'finished without a result') : 'still running'}. ${out.next_step ?? ''}`,
 });
+
+/**
+ * The download part for one service backup of the download just created, found by the IDs the create call
+ * returned (its `uuid` and the service backup it was asked for), never by position in the list.
+ */
+export function pickDownloadPart(
+  parts: readonly BackupDownloadServiceInstance[],
+  downloadUuid: string,
+  sibUuid: string,
+): BackupDownloadServiceInstance | null {
+  return (
+    parts.find(
+      (p) => idOf(p.backup_download) === downloadUuid && idOf(p.service_instance_backup) === sibUuid,
+    ) ?? null
+  );
+}
 
 export const getBackupDownloadUrl = defineTool({
   name: 'get_backup_download_url',
@@ -231,7 +307,8 @@ export const getBackupDownloadUrl = defineTool({
       const b = await loadBackupContext(ctx, args.backup);
       requireUsable(b);
       const [sib] = pickSibs(b.sibs, [args.service]);
-      const downloads = await ctx.client.backupDownloads.list({ page_size: 1 }, { signal: ctx.signal });
+      // Newest by `started_at`, not by position: no source establishes the list's order.
+      const downloads = await ctx.client.backupDownloads.newestFirst({ limit: 1, signal: ctx.signal });
       return {
         summary: `Create a download link for the ${describeSib(sib as ServiceInstanceBackup)} backup of ${b.app}/${b.env.slug}. Anyone holding the link can download that data until it expires.`,
         details: {
@@ -240,7 +317,7 @@ export const getBackupDownloadUrl = defineTool({
           'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
         },
         // Creating a download adds one, so a token creates exactly one link.
-        state: `downloads:${downloads.count ?? downloads.results.length}:${downloads.results[0]?.uuid ?? 'none'}`,
+        state: `downloads:${downloads.items[0]?.uuid ?? 'none'}`,
         target: targetOf(b),
       };
     },
@@ -277,15 +354,17 @@ export const getBackupDownloadUrl = defineTool({
       ifNotDone:
         'No link was created. Call get_backup_download_url again to create one (that asks for confirmation again).',
     });
-    // The CLI filters with `backup=`, which the API's documented filter name does not include; use backup_download.
-    const items = await ctx.client.backupDownloadServiceInstances.list(
+    // The CLI (`localdev/backups.py`) filters with `backup=` and takes `results[0]`; the reference's
+    // ListBackupDownloadServiceInstances names the filter `backup_download`. Filter with that, and still pick
+    // the part by the IDs the create call returned: a server that ignores the filter lists other downloads too.
+    const items = await ctx.client.backupDownloadServiceInstances.all(
       { backup_download: downloadId },
       { signal: ctx.signal },
     );
-    const item = items.results[0];
+    const item = pickDownloadPart(items.items, downloadId, sib.uuid);
     if (!item)
       throw new ToolError(
-        `Divio created download ${downloadId} but has not listed its file yet, so there is no URL to give. Do not create another link now: another needs a new confirmation, and this one may still become ready.`,
+        `Divio created download ${downloadId} but has not listed its file for ${describeSib(sib)} yet${items.complete ? '' : ' (among the parts this server read: the list stopped at its cap)'}, so there is no URL to give. Do not create another link now: another needs a new confirmation, and this one may still become ready.`,
       );
     const outcome = await waitForOperation(
       {
@@ -301,9 +380,11 @@ export const getBackupDownloadUrl = defineTool({
       },
       ctx,
     );
-    const errors = Array.isArray(outcome.state.errors) ? outcome.state.errors : [];
+    const errors = Array.isArray(outcome.state.errors) ? outcome.state.errors.map(errorText) : [];
     if (outcome.finished && errors.length > 0) {
-      throw new ToolError(`Preparing the download failed: ${errors.map(String).join('; ').slice(0, 300)}`);
+      throw new ToolError(
+        `Preparing the download of ${describeSib(sib)} from backup ${b.backup.uuid} failed: ${errors.join('; ')}. No link was created. The backup itself is unchanged; try get_backup_download_url again later, or another service of the backup, and contact Divio support if it keeps failing.`,
+      );
     }
     const url = typeof outcome.state.download_url === 'string' ? outcome.state.download_url : null;
     return {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from '../client/index.js';
 import { backupLink, envLink } from '../resources/uris.js';
-import { envSlugOf, idOf, onePage, pageInfo, resolveTarget } from './common.js';
+import { envSlugOf, idOf, openLink, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
 import { formatAge, formatBytes, formatDuration, oneLine, secondsBetween } from './format.js';
 import { createdSince, performWrite, readAll } from './outcome.js';
@@ -28,8 +28,68 @@ export const BackupRow = z.object({
   success: z.string().nullable(),
   notes: z.string().nullable(),
   services: z.array(ServiceBackupRow),
+  /** What went wrong (which service, its error) and what to do next; null for a successful or running backup. */
+  problem: z.string().nullable(),
 });
 export type BackupRowOut = z.infer<typeof BackupRow>;
+
+/** An `errors` item from the API, as text that is safe to show (sanitized, one line, capped). */
+export function errorText(e: unknown): string {
+  if (typeof e === 'string') return oneLine(e, 300);
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    for (const key of ['message', 'detail', 'error'])
+      if (typeof o[key] === 'string') return oneLine(o[key], 300);
+  }
+  return oneLine(JSON.stringify(e) ?? String(e), 300);
+}
+
+/** "database DEFAULT", "storage MEDIA": how a service is named in sentences and in the `services` argument. */
+export function serviceLabel(type: string, prefix: string): string {
+  return `${type.toLowerCase()}${prefix ? ` ${prefix}` : ''}`;
+}
+
+/**
+ * The outcome of a completed backup in one sentence: which service failed with which error, and the next step.
+ * `success` is read only once `state` is COMPLETED (the CLI waits for COMPLETED, then requires SUCCESS;
+ * PARTIAL, FAILURE and null are the other results its tests show).
+ */
+export function backupProblem(row: Omit<BackupRowOut, 'problem'>): string | null {
+  if (row.state !== 'COMPLETED') return null;
+  const failed = row.services.filter((s) => s.errors.length > 0);
+  const ok = row.services.filter((s) => s.errors.length === 0);
+  const which = failed
+    .map((s) => `${serviceLabel(s.type, s.prefix)} failed: ${s.errors.join('; ')}`)
+    .join('; ');
+  if (row.success === 'SUCCESS') {
+    return failed.length > 0 ? `Reported as successful, but ${which}.` : null;
+  }
+  if (row.success === 'PARTIAL') {
+    const usable = ok.map((s) => `"${s.prefix || s.type.toLowerCase()}"`).join(', ');
+    return `Only part of this backup succeeded${which ? `: ${which}` : ''}.${usable ? ` Only ${ok.map((s) => serviceLabel(s.type, s.prefix)).join(' and ')} can be restored (restore_backup with services=[${usable}]).` : ''} Run create_backup again for a complete backup.`;
+  }
+  if (row.success === 'FAILURE') {
+    return `This backup failed${which ? `: ${which}` : ''}. It cannot be restored or downloaded. Run create_backup again; if it fails the same way, check the service with get_environment.`;
+  }
+  if (row.success === null) {
+    return 'This backup completed without a result (its success field is empty), so do not rely on it for a restore. Check it again with get_backup later, or run create_backup for a new one.';
+  }
+  return `This backup completed with an unrecognised result ${JSON.stringify(row.success)}, so do not rely on it for a restore.`;
+}
+
+/** A note for backups whose service backups were not all read (the by-ID list stopped at its cap). */
+export function missingServicesNote(
+  backups: readonly Backup[],
+  sibs: Map<string, ServiceInstanceBackup>,
+): string | null {
+  const ids = backups.flatMap((b) =>
+    Array.isArray(b.service_instance_backups) ? b.service_instance_backups : [],
+  );
+  const missing = ids.map((x) => idOf(x)).filter((x): x is string => x !== null && !sibs.has(x)).length;
+  return missing > 0
+    ? `${missing} service backup(s) could not be read (the API's list of them stopped early), so some services are not shown. get_backup reads one backup's services again.`
+    : null;
+}
 
 function sibRow(s: ServiceInstanceBackup): z.infer<typeof ServiceBackupRow> {
   const size = typeof s.size === 'number' ? s.size : null;
@@ -41,13 +101,14 @@ function sibRow(s: ServiceInstanceBackup): z.infer<typeof ServiceBackupRow> {
     size: formatBytes(size),
     seconds_taken: secondsBetween(s.started_at, s.ended_at),
     taken_at: typeof s.taken_at === 'string' ? s.taken_at : null,
-    errors: Array.isArray(s.errors)
-      ? s.errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))
-      : [],
+    errors: Array.isArray(s.errors) ? s.errors.map(errorText) : [],
   };
 }
 
-/** Loads the service-instance backups of several backups in one request (repeated `uuid` filter). */
+/**
+ * Loads the service-instance backups of several backups, 100 IDs per request (repeated `uuid` filter),
+ * following `next` when the API answers with smaller pages than asked.
+ */
 export async function loadServiceBackups(
   client: DivioClient,
   backups: readonly Backup[],
@@ -60,8 +121,9 @@ export async function loadServiceBackups(
   const out = new Map<string, ServiceInstanceBackup>();
   for (let i = 0; i < uuids.length; i += 100) {
     const chunk = uuids.slice(i, i + 100);
-    const page = await client.serviceInstanceBackups.list({ uuid: chunk, page_size: 100 }, { signal });
-    for (const s of page.results) out.set(s.uuid, s);
+    const listing = await client.serviceInstanceBackups.all({ uuid: chunk }, { signal });
+    // Only the asked-for IDs: a server that ignores the filter must not mix in other backups' services.
+    for (const s of listing.items) if (chunk.includes(s.uuid)) out.set(s.uuid, s);
   }
   return out;
 }
@@ -74,26 +136,27 @@ export function backupRow(
   const ids = (Array.isArray(b.service_instance_backups) ? b.service_instance_backups : [])
     .map((x) => idOf(x))
     .filter((x): x is string => x !== null);
-  return {
+  const row = {
     uuid: b.uuid,
     environment: envSlug,
     created: typeof b.created === 'string' ? b.created : null,
-    state: String(b.state ?? 'UNKNOWN'),
-    success: typeof b.success === 'string' ? b.success : null,
+    state: typeof b.state === 'string' ? oneLine(b.state, 40) : 'UNKNOWN',
+    success: typeof b.success === 'string' ? oneLine(b.success, 40) : null,
     notes: typeof b.notes === 'string' && b.notes ? oneLine(b.notes) : null,
     services: ids.flatMap((id) => {
       const s = sibs.get(id);
       return s ? [sibRow(s)] : [];
     }),
   };
+  return { ...row, problem: backupProblem(row) };
 }
 
 export function renderBackup(b: BackupRowOut): string {
-  const result = b.state === 'COMPLETED' ? (b.success ?? 'unknown result') : b.state;
+  const result = b.state === 'COMPLETED' ? (b.success ?? 'no result') : b.state;
   const services = b.services
     .map((s) => `${s.type.toLowerCase()} ${s.prefix}: ${s.size}, ${formatDuration(s.seconds_taken)}`)
     .join('; ');
-  return `${b.uuid} ${b.environment ?? ''} ${b.created ?? '?'} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — notes (user-written): ${JSON.stringify(b.notes)}` : ''}`;
+  return `${b.uuid} ${b.environment ?? ''} ${b.created ?? '?'} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — notes (user-written): ${JSON.stringify(b.notes)}` : ''}${b.problem ? `\n  ${b.problem}` : ''}`;
 }
 
 const listBackups = defineTool({
@@ -103,19 +166,29 @@ const listBackups = defineTool({
   description:
     'Backups of an environment, newest first: state, result, size and time per service. Paginated.',
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
-  output: z.object({ app: z.string(), environment: z.string(), backups: z.array(BackupRow), ...PageInfo }),
+  output: z.object({
+    app: z.string(),
+    environment: z.string(),
+    backups: z.array(BackupRow),
+    note: z.string().nullable(),
+    ...PageInfo,
+  }),
   annotations: READ_ONLY,
   handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
     const scope = { app: app.uuid, environment: env.uuid };
-    const page = await onePage(ctx, scope, cursor, () =>
-      ctx.client.backups.list({ environment: env.uuid, page_size: limit }, { signal: ctx.signal }),
+    // Newest first by `created` across pages, whichever order the API pages in (see client/order.ts).
+    const page = await ctx.client.backups.newestFirst(
+      { environment: env.uuid },
+      { limit, cursor: cursor ? openLink(ctx, scope, cursor) : undefined, signal: ctx.signal },
     );
-    const sibs = await loadServiceBackups(ctx.client, page.results, ctx.signal);
+    const sibs = await loadServiceBackups(ctx.client, page.items, ctx.signal);
+    const notes = [page.note, missingServicesNote(page.items, sibs)].filter((n): n is string => n !== null);
     return {
       app: String(app.slug ?? app.uuid),
       environment: env.slug,
-      backups: page.results.map((b) => backupRow(b, sibs, env.slug)),
+      backups: page.items.map((b) => backupRow(b, sibs, env.slug)),
+      note: notes.length > 0 ? notes.join(' ') : null,
       ...pageInfo(ctx, scope, page),
     };
   },
@@ -124,6 +197,7 @@ const listBackups = defineTool({
       `Backups of ${out.app}/${out.environment}, newest first:`,
       ...out.backups.map((b) => `- ${renderBackup(b)}`),
       out.backups.length === 0 ? 'No backups.' : '',
+      out.note ?? '',
       out.has_more ? 'More: pass next_cursor.' : '',
     ]
       .filter(Boolean)
@@ -140,16 +214,16 @@ const getBackup = defineTool({
   toolset: 'backups',
   description: 'One backup with its service backups (type, size, time taken, errors).',
   input: z.strictObject({ backup: ObjectId('backup', 'list_backups or create_backup') }),
-  output: BackupRow.extend({ environment_uuid: z.string().nullable() }),
+  output: BackupRow.extend({ environment_uuid: z.string().nullable(), note: z.string().nullable() }),
   annotations: READ_ONLY,
   handler: async ({ backup }, ctx) => {
     const b = await ctx.client.backups.get(backup, { signal: ctx.signal });
     const sibs = await loadServiceBackups(ctx.client, [b], ctx.signal);
     const envId = idOf(b.environment);
     const slug = await envSlugOf(ctx, envId);
-    return { ...backupRow(b, sibs, slug), environment_uuid: envId };
+    return { ...backupRow(b, sibs, slug), environment_uuid: envId, note: missingServicesNote([b], sibs) };
   },
-  render: (b) => renderBackup(b),
+  render: (b) => `${renderBackup(b)}${b.note ? `\n${b.note}` : ''}`,
   links: (b) => [
     {
       type: 'resource_link' as const,
@@ -228,11 +302,17 @@ const createBackup = defineTool({
   },
   handler: async (args, ctx) => {
     const { app, env } = await resolveTarget(ctx, args.app, args.environment);
-    const instances = await ctx.client.serviceInstances.list(
-      { environment: env.uuid, page_size: 100 },
+    const instances = await ctx.client.serviceInstances.all(
+      { environment: env.uuid },
       { signal: ctx.signal },
     );
-    const services = pickServices(instances.results, args.services);
+    if (!instances.complete) {
+      // Backing up "all services" from a cut list would silently leave some out.
+      throw new ToolError(
+        `${app.slug}/${env.slug} lists more service instances than the ${instances.items.length} this server reads, so it cannot tell which ones to back up. Back it up from the Divio Control Panel instead.`,
+      );
+    }
+    const services = pickServices(instances.items, args.services);
     if (services.length === 0) {
       throw new ToolError(`${app.slug}/${env.slug} has no provisioned database or storage to back up.`);
     }

@@ -20,11 +20,18 @@ async function findVariable(
   envUuid: string,
   name: string,
 ): Promise<EnvironmentVariable | null> {
-  const page = await ctx.client.environmentVariables.list(
+  // Every page: a server that ignores the `name` filter (or pages small) must not hide the variable.
+  const listing = await ctx.client.environmentVariables.all(
     { environment: envUuid, name },
     { signal: ctx.signal },
   );
-  return page.results.find((v) => v.name === name) ?? null;
+  const found = listing.items.find((v) => v.name === name) ?? null;
+  if (!found && !listing.complete) {
+    throw new ToolError(
+      `Could not tell whether ${name} exists: the environment's variable list stopped at ${listing.items.length} variables before it was found. Nothing was changed; check the variable in the Divio Control Panel.`,
+    );
+  }
+  return found;
 }
 
 /** A value as it may be shown: sensitive values never leave the server, not even in a preview. */

@@ -1,9 +1,10 @@
 import * as z from 'zod';
 import { envLink } from '../resources/uris.js';
 import { EnvironmentStatus, loadEnvironmentStatus } from './apps.js';
-import { deploymentResult, resolveTarget } from './common.js';
+import { backupRow, errorText, loadServiceBackups, serviceLabel } from './backups.js';
+import { deploymentResult, idOf, resolveTarget } from './common.js';
 import { failingExcerpt } from './deploylog.js';
-import { fenceUntrusted, formatAge, parseTimeArg } from './format.js';
+import { fenceUntrusted, formatAge, oneLine, parseTimeArg } from './format.js';
 import { fetchLogs, formatLogLine, LogLine, type LogLineOut } from './logs.js';
 import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
 import { AppRef, EnvRef } from './schemas.js';
@@ -37,13 +38,62 @@ export function groupErrors(
 const Finding = z.object({ severity: z.enum(['error', 'warning', 'info']), message: z.string() });
 type FindingOut = z.infer<typeof Finding>;
 
+const BACKUPS_SCANNED = 50;
+
+/**
+ * The newest successful backup among the newest 50 (by `created`, whichever order the API pages in), and
+ * what went wrong with the newest completed backup when it did not succeed.
+ */
 async function lastSuccessfulBackup(ctx: ToolContext, envUuid: string) {
-  const page = await ctx.client.backups.list({ environment: envUuid, page_size: 50 }, { signal: ctx.signal });
-  const ok = page.results.find((b) => b.state === 'COMPLETED' && b.success === 'SUCCESS');
+  const page = await ctx.client.backups.newestFirst(
+    { environment: envUuid },
+    { limit: BACKUPS_SCANNED, signal: ctx.signal },
+  );
+  const ok = page.items.find((b) => b.state === 'COMPLETED' && b.success === 'SUCCESS');
+  const newest = page.items.find((b) => b.state === 'COMPLETED');
+  let problem: string | null = null;
+  if (newest && newest !== ok) {
+    const sibs = await loadServiceBackups(ctx.client, [newest], ctx.signal).catch(() => new Map());
+    problem = backupRow(newest, sibs, null).problem;
+  }
   return {
     last: ok ? { uuid: ok.uuid, created: typeof ok.created === 'string' ? ok.created : null } : null,
-    scanned: page.results.length,
+    scanned: page.items.length,
+    newest: newest && newest !== ok ? { uuid: newest.uuid, problem } : null,
   };
+}
+
+/** The newest restore of the environment when it ended without full success, with each failed service's errors. */
+async function failedLastRestore(ctx: ToolContext, envUuid: string): Promise<string | null> {
+  const page = await ctx.client.backupRestores.newestFirst(
+    { environment: envUuid },
+    { limit: 1, signal: ctx.signal },
+  );
+  const last = page.items[0];
+  if (last?.finished !== true || last.success === 'SUCCESS') return null;
+  const ids = (
+    Array.isArray(last.service_instance_backup_restores) ? last.service_instance_backup_restores : []
+  )
+    .map((x) => idOf(x))
+    .filter((x): x is string => x !== null);
+  const parts = ids.length
+    ? (await ctx.client.serviceInstanceBackupRestores.all({ uuid: ids }, { signal: ctx.signal })).items
+    : [];
+  const sibIds = parts.map((p) => idOf(p.service_instance_backup)).filter((x): x is string => x !== null);
+  const sibs = sibIds.length
+    ? await ctx.client.serviceInstanceBackups.all({ uuid: sibIds }, { signal: ctx.signal })
+    : null;
+  const failed = parts
+    .filter((p) => ids.includes(p.uuid) && Array.isArray(p.errors) && p.errors.length > 0)
+    .map((p) => {
+      const sib = sibs?.items.find((s) => s.uuid === idOf(p.service_instance_backup));
+      const name = sib
+        ? serviceLabel(String(sib.service_type ?? '?'), String(sib.service_prefix ?? ''))
+        : 'a service';
+      return `${name} failed: ${(p.errors ?? []).map(errorText).join('; ')}`;
+    });
+  const result = typeof last.success === 'string' ? JSON.stringify(oneLine(last.success, 40)) : 'no result';
+  return `The last restore (${last.uuid}, ${formatAge(typeof last.started_at === 'string' ? last.started_at : null)}) ended with ${result}${failed.length ? `: ${failed.join('; ')}` : ''}. The restored services may hold incomplete data; restore again with restore_backup or contact Divio support.`;
 }
 
 const diagnoseEnvironment = defineTool({
@@ -81,10 +131,12 @@ const diagnoseEnvironment = defineTool({
     const since = parseTimeArg('since', args.since);
     const { env } = await resolveTarget(ctx, args.app, args.environment);
     // Every upstream call runs in parallel; the slowest one sets the latency.
-    const [status, logs, backup] = await Promise.all([
+    const [status, logs, backup, restore] = await Promise.all([
       loadEnvironmentStatus(ctx, args.app, env.uuid),
       fetchLogs(ctx, env.uuid, { since, limit: SCAN_LIMIT }, undefined, Number.POSITIVE_INFINITY),
       lastSuccessfulBackup(ctx, env.uuid),
+      // A failed restore is evidence, not a reason to fail the diagnosis: skip it when it cannot be read.
+      failedLastRestore(ctx, env.uuid).catch(() => null),
     ]);
     const last = status.last_finished_deployment;
     const excerpt =
@@ -130,6 +182,13 @@ const diagnoseEnvironment = defineTool({
       findings.push({
         severity: 'warning',
         message: `${s.type} service ${s.prefix} is not provisioned (status NEW).`,
+      });
+    }
+    if (restore) findings.push({ severity: 'error', message: restore });
+    if (backup.newest?.problem) {
+      findings.push({
+        severity: 'warning',
+        message: `The newest completed backup (${backup.newest.uuid}) did not succeed. ${backup.newest.problem}`,
       });
     }
     if (!backup.last) {
