@@ -115,6 +115,16 @@ describe.each(ORDERS)('list_backups when the API pages %s', (listOrder) => {
   });
 });
 
+describe('list_backups when the API pages in no time order (by ID)', () => {
+  it('reads the list whole, sorts it, and the cursors still reach every backup once', async () => {
+    h = await startHarness({ sandbox: { listOrder: 'by-id', maxPageSize: 4 } });
+    const env = uuidFromName('environment:blog/test');
+    addBackups(h.sandbox, env, 9);
+    const { uuids } = await pageThrough(5);
+    expect(uuids).toEqual(expectedNewestFirst(h.sandbox, env));
+  });
+});
+
 describe('objects created by a write are found by the ID it returned, never by list position', () => {
   it('restore_backup finds the restore a lost response created instead of failing or sending it again', async () => {
     h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { listOrder: 'oldest-first' } });

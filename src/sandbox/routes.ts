@@ -65,7 +65,7 @@ function get<T>(map: Map<string, T>, raw: string): T {
 }
 
 /** Backups, restores and downloads in the sandbox's configured list order (see `ListOrder`). */
-const inListOrder = <T extends { createdMs: number }>(s: SandboxState, items: Iterable<T>) =>
+const inListOrder = <T extends { createdMs: number; uuid: string }>(s: SandboxState, items: Iterable<T>) =>
   s.inListOrder([...items].sort((a, b) => b.createdMs - a.createdMs));
 
 function envsOfApp(s: SandboxState, app: string): Set<string> {

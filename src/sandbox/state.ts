@@ -25,9 +25,10 @@ export type RestoreOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE';
  * The order of the backup, restore and download lists. No source establishes it (only deployments'
  * newest-first order has support, from the CLI's `results[0]`); newest first is the default because
  * Divio's deployments list is ordered that way and a model's default ordering is usually the same across
- * one API (inferred). `oldest-first` lets tests prove the server does not depend on it.
+ * one API (inferred). `oldest-first` and `by-id` (no time order at all, as a queryset without an ordering
+ * would page by primary key) let tests prove the server does not depend on it.
  */
-export type ListOrder = 'newest-first' | 'oldest-first';
+export type ListOrder = 'newest-first' | 'oldest-first' | 'by-id';
 
 export interface Organisation {
   uuid: string;
@@ -398,8 +399,10 @@ export class SandboxState {
   }
 
   /** Items of a backup, restore or download list in the configured order (input: newest first). */
-  inListOrder<T>(newestFirst: T[]): T[] {
-    return this.listOrder === 'oldest-first' ? newestFirst.reverse() : newestFirst;
+  inListOrder<T extends { uuid: string }>(newestFirst: T[]): T[] {
+    if (this.listOrder === 'oldest-first') return newestFirst.reverse();
+    if (this.listOrder === 'by-id') return newestFirst.sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
+    return newestFirst;
   }
 
   backupState(b: BackupRecord): 'WAITING' | 'WORKING' | 'COMPLETED' {

@@ -65,7 +65,10 @@ export function backupProblem(row: Omit<BackupRowOut, 'problem'>): string | null
     return failed.length > 0 ? `Reported as successful, but ${which}.` : null;
   }
   if (row.success === 'PARTIAL') {
-    const usable = ok.map((s) => `"${s.prefix || s.type.toLowerCase()}"`).join(', ');
+    // The `services` argument of restore_backup: the kind when it names one service here, else the prefix.
+    const argOf = (s: (typeof ok)[number]) =>
+      row.services.filter((x) => x.type === s.type).length === 1 ? s.type.toLowerCase() : s.prefix;
+    const usable = ok.map((s) => JSON.stringify(argOf(s))).join(', ');
     return `Only part of this backup succeeded${which ? `: ${which}` : ''}.${usable ? ` Only ${ok.map((s) => serviceLabel(s.type, s.prefix)).join(' and ')} can be restored (restore_backup with services=[${usable}]).` : ''} Run create_backup again for a complete backup.`;
   }
   if (row.success === 'FAILURE') {
