@@ -20,9 +20,9 @@ function expectClean(text: string): void {
 
 async function successfulBackup(): Promise<string> {
   const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
-  const backup = (list.structuredContent?.['backups'] as { uuid: string; success: string | null }[]).find(
-    (b) => b.success === 'SUCCESS',
-  );
+  const backup = (
+    (list.structuredContent?.['backups'] ?? []) as { uuid: string; success: string | null }[]
+  ).find((b) => b.success === 'SUCCESS');
   if (!backup) throw new Error('seed has no successful blog/test backup');
   return backup.uuid;
 }
@@ -132,7 +132,7 @@ describe('backups that end PARTIAL, FAILURE or without a result', () => {
     expect(one.structuredContent?.['problem']).toBe(backup.problem);
     expect(textOf(one)).toContain(SANITIZED);
     const list = await h.call('list_backups', { app: 'blog', environment: 'test', limit: 1 });
-    const row = (list.structuredContent?.['backups'] as BackupOut[])[0];
+    const row = ((list.structuredContent?.['backups'] ?? []) as BackupOut[])[0];
     expect(row?.uuid).toBe(backup.uuid);
     expect(row?.problem).toBe(backup.problem);
     expect(textOf(list)).toContain(SANITIZED);

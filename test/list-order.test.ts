@@ -129,9 +129,9 @@ describe('objects created by a write are found by the ID it returned, never by l
   it('restore_backup finds the restore a lost response created instead of failing or sending it again', async () => {
     h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { listOrder: 'oldest-first' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
-    const backup = (list.structuredContent?.['backups'] as { uuid: string; success: string | null }[]).find(
-      (b) => b.success === 'SUCCESS',
-    );
+    const backup = (
+      (list.structuredContent?.['backups'] ?? []) as { uuid: string; success: string | null }[]
+    ).find((b) => b.success === 'SUCCESS');
     const first = await h.call('restore_backup', { backup: backup?.uuid, services: ['database'] });
     expect(first.isError, textOf(first)).toBeFalsy();
     h.sandbox.faults.set({
@@ -149,16 +149,16 @@ describe('objects created by a write are found by the ID it returned, never by l
   it('get_backup_download_url picks its own download part even when the filter is ignored', async () => {
     h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { listOrder: 'oldest-first' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
-    const backup = (list.structuredContent?.['backups'] as { uuid: string; success: string | null }[]).find(
-      (b) => b.success === 'SUCCESS',
-    );
+    const backup = (
+      (list.structuredContent?.['backups'] ?? []) as { uuid: string; success: string | null }[]
+    ).find((b) => b.success === 'SUCCESS');
     const first = await h.call('get_backup_download_url', { backup: backup?.uuid });
     expect(first.isError, textOf(first)).toBeFalsy();
     // As if the server did not know the reference's `backup_download` filter (the CLI sends `backup=`).
     h.sandbox.control.ignoreFilters(['backup_download']);
     const second = await h.call('get_backup_download_url', { backup: backup?.uuid });
     expect(second.isError, textOf(second)).toBeFalsy();
-    const url = (second.structuredContent?.['result'] as { download_url: string }).download_url;
+    const url = (second.structuredContent?.['result'] as { download_url: string } | undefined)?.download_url;
     const downloads = [...h.sandbox.state.backupDownloads.values()].sort((a, b) => b.createdMs - a.createdMs);
     const mine = [...h.sandbox.state.backupDownloadServiceInstances.values()].find(
       (x) => x.backup_download === downloads[0]?.uuid,
@@ -201,7 +201,7 @@ describe('lists read whole follow next and never trust page_size', () => {
     }
     const r = await h.call('get_environment', { app: 'shop', environment: 'test' });
     expect(r.isError, textOf(r)).toBeFalsy();
-    expect((r.structuredContent?.['service_instances'] as unknown[]).length).toBe(20);
+    expect(r.structuredContent?.['service_instances'] as unknown[]).toHaveLength(20);
     expect(r.structuredContent?.['service_instances_note']).toContain('Only the first 20 of 27');
     expect(textOf(r)).toContain('Only the first 20 of 27');
   });
@@ -212,7 +212,7 @@ describe('lists read whole follow next and never trust page_size', () => {
     const backups = r.structuredContent?.['backups'] as { uuid: string; services: { type: string }[] }[];
     for (const b of backups) expect(b.services.map((s) => s.type).sort()).toEqual(['DATABASE', 'STORAGE']);
     const one = await h.call('get_backup', { backup: backups[0]?.uuid });
-    expect((one.structuredContent?.['services'] as unknown[]).length).toBe(2);
+    expect(one.structuredContent?.['services'] as unknown[]).toHaveLength(2);
   });
 
   it('create_backup backs up every service when pages hold one', async () => {
@@ -220,6 +220,6 @@ describe('lists read whole follow next and never trust page_size', () => {
     const r = await h.call('create_backup', { app: 'blog', environment: 'test' });
     expect(r.isError, textOf(r)).toBeFalsy();
     const post = h.sandbox.requestLog.find((e) => e.method === 'POST' && e.path === '/apps/v3/backups/');
-    expect((post?.body as { services: string[] }).services).toHaveLength(2);
+    expect((post?.body as { services: string[] } | undefined)?.services).toHaveLength(2);
   });
 });
