@@ -146,6 +146,37 @@ describe('objects created by a write are found by the ID it returned, never by l
     expect(result.success).toBe('SUCCESS');
   });
 
+  it("restore_backup's confirmation is bound to the newest restore by time, not to the list's first entry", async () => {
+    h = await startHarness({ sandbox: { listOrder: 'oldest-first' } });
+    const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
+    const backup = (
+      (list.structuredContent?.['backups'] ?? []) as { uuid: string; success: string | null }[]
+    ).find((b) => b.success === 'SUCCESS');
+    const sibs = (await h.divio.backups.get(backup?.uuid ?? '')).service_instance_backups ?? [];
+    const restoreDirectly = () =>
+      h.divio.backupRestores.create({
+        backup: backup?.uuid ?? '',
+        service_instance_restores: [{ service_instance_backup: String(sibs[0]) }],
+      });
+    await restoreDirectly();
+    const preview = await h.call('restore_backup', { backup: backup?.uuid, services: ['database'] });
+    const token = preview.structuredContent?.['confirmation_token'];
+    expect(typeof token).toBe('string');
+    // Someone else restores the environment after the preview: the token must no longer work.
+    await restoreDirectly();
+    const posts = () =>
+      h.sandbox.requestLog.filter((e) => e.method === 'POST' && e.path === '/apps/v3/backup-restores/')
+        .length;
+    const before = posts();
+    const r = await h.call('restore_backup', {
+      backup: backup?.uuid,
+      services: ['database'],
+      confirm: token,
+    });
+    expect(r.isError).toBe(true);
+    expect(posts()).toBe(before);
+  });
+
   it('get_backup_download_url picks its own download part even when the filter is ignored', async () => {
     h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { listOrder: 'oldest-first' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });

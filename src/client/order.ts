@@ -146,6 +146,8 @@ export interface NewestFirstPage<T> {
   order: ListOrder;
   /** Set when the list had to be read whole and the read stopped at the cap. */
   note: string | null;
+  /** The API's `count` of the whole list, when it sent one. */
+  count: number | undefined;
 }
 
 /**
@@ -244,7 +246,13 @@ export async function readNewestFirst<T extends { uuid: string }>(
     if (!p) {
       // A plain API page link: one page, sorted.
       const page = await client.getPageByUrl(url.toString(), schema, signal);
-      return { items: sortNewestFirst(page.results, time), next: page.next, order: 'unordered', note: null };
+      return {
+        items: sortNewestFirst(page.results, time),
+        next: page.next,
+        order: 'unordered',
+        note: null,
+        count: page.count,
+      };
     }
     if (p.mode === 'scan') return scan(client, url, schema, time, limit, p.pos, signal);
     return readRange(url, p, limit, new Map(), fetchPage, time);
@@ -266,6 +274,7 @@ export async function readNewestFirst<T extends { uuid: string }>(
       next,
       order: order === 'asc' ? 'oldest-first' : order === 'desc' ? 'newest-first' : 'unordered',
       note: null,
+      count: first.count ?? sorted.length,
     };
   }
   const cache: PageCache<T> = new Map([[1, first]]);
@@ -335,6 +344,7 @@ async function readRange<T extends { uuid: string }>(
     next,
     order: p.mode === 'desc' ? 'newest-first' : 'oldest-first',
     note: null,
+    count,
   };
 }
 
@@ -366,5 +376,6 @@ async function scan<T extends { uuid: string }>(
     note: whole.complete
       ? null
       : `The API lists these in no usable order, so ${sorted.length} of ${whole.count ?? 'more'} were read and sorted here; older or newer ones beyond that were not read.`,
+    count: whole.count ?? (whole.complete ? sorted.length : undefined),
   };
 }

@@ -100,11 +100,14 @@ const RECENT_RESTORES = 20;
 
 /** The newest restores of an environment by `started_at`, whichever order the API lists them in. */
 async function recentRestores(ctx: ToolContext, envUuid: string): Promise<BackupRestore[]> {
-  const page = await ctx.client.backupRestores.newestFirst(
+  return (await restorePage(ctx, envUuid)).items;
+}
+
+function restorePage(ctx: ToolContext, envUuid: string) {
+  return ctx.client.backupRestores.newestFirst(
     { environment: envUuid },
     { limit: RECENT_RESTORES, signal: ctx.signal },
   );
-  return page.items;
 }
 
 /**
@@ -180,7 +183,8 @@ export const restoreBackup = defineTool({
       const b = await loadBackupContext(ctx, args.backup);
       requireUsable(b);
       const chosen = pickSibs(b.sibs, args.services);
-      const [latest] = await recentRestores(ctx, b.env.uuid);
+      const restores = await restorePage(ctx, b.env.uuid);
+      const latest = restores.items[0];
       const production = b.env.is_production_grade === true;
       return {
         summary: `Restore backup ${b.backup.uuid} onto ${b.app}/${b.env.slug}${production ? ' (PRODUCTION)' : ''}, overwriting its current ${chosen.map((s) => String(s.service_type).toLowerCase()).join(' and ')}.`,
@@ -192,7 +196,7 @@ export const restoreBackup = defineTool({
           'Changes since then': 'lost for the restored services',
         },
         // A new restore of this environment changes this, so a token restores once.
-        state: `restore:${latest?.uuid ?? 'none'}`,
+        state: `restore:${restores.count ?? '?'}:${latest?.uuid ?? 'none'}`,
         target: targetOf(b),
       };
     },
@@ -317,7 +321,7 @@ export const getBackupDownloadUrl = defineTool({
           'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
         },
         // Creating a download adds one, so a token creates exactly one link.
-        state: `downloads:${downloads.items[0]?.uuid ?? 'none'}`,
+        state: `downloads:${downloads.count ?? '?'}:${downloads.items[0]?.uuid ?? 'none'}`,
         target: targetOf(b),
       };
     },
