@@ -95,19 +95,9 @@ const ServicesArg = z
   .optional()
   .describe('database, storage or prefixes; default all');
 
-/** How many recent restores the duplicate check and the confirmation binding look at. */
-const RECENT_RESTORES = 20;
-
-/** The newest restores of an environment by `started_at`, whichever order the API lists them in. */
-async function recentRestores(ctx: ToolContext, envUuid: string): Promise<BackupRestore[]> {
-  return (await restorePage(ctx, envUuid)).items;
-}
-
+/** The newest restore of an environment by `started_at` (whichever order the API lists them in), and the count. */
 function restorePage(ctx: ToolContext, envUuid: string) {
-  return ctx.client.backupRestores.newestFirst(
-    { environment: envUuid },
-    { limit: RECENT_RESTORES, signal: ctx.signal },
-  );
+  return ctx.client.backupRestores.newestFirst({ environment: envUuid }, { limit: 1, signal: ctx.signal });
 }
 
 /**
