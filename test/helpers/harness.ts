@@ -26,6 +26,8 @@ export interface HarnessOptions {
   elicit?: ElicitHandler;
   /** The Divio client's per-request timeout (default 30 s). */
   clientTimeoutMs?: number;
+  /** An undici dispatcher for the Divio client (e.g. one that records every request); the caller closes it. */
+  dispatcher?: Dispatcher;
 }
 
 export interface Harness {
@@ -117,6 +119,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     baseUrl: sandbox.url,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     timeoutMs: opts.clientTimeoutMs,
+    dispatcher: opts.dispatcher,
   });
   const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
   const logs: string[] = [];

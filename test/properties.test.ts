@@ -1,0 +1,607 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import { Agent, type Dispatcher } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as z from 'zod';
+import type { RequestLogEntry } from '../src/sandbox/index.js';
+import { matchRoute } from '../src/sandbox/routes.js';
+import { ConfirmArg } from '../src/tools/confirm.js';
+import { allTools } from '../src/tools/index.js';
+import type { AnyTool } from '../src/tools/registry.js';
+import { type Harness, type HarnessOptions, startHarness, type ToolResult, textOf } from './helpers/harness.js';
+
+/*
+ * Property-based tests over every tool's input schema and every resource template, through a real MCP client
+ * against the sandbox. Arguments are derived from each tool's zod input schema (field kinds, bounds, patterns)
+ * and mixed with values known to the sandbox and hostile ones. Whatever comes in:
+ *  - the server answers (a result or an `isError` result naming an argument or a tool), never an internal
+ *    error, and the connection stays usable;
+ *  - every API request goes to the sandbox's origin, to a known endpoint, with each path segment encoded;
+ *  - nothing writes without confirmation.
+ * Runs are seeded (FC_SEED overrides, FC_RUNS scales the run counts) and a failure prints the seed and the
+ * shrunk counterexample, which then becomes a regular regression test at the end of this file.
+ */
+
+const SEED = Number(process.env['FC_SEED'] ?? 20261202);
+const SCALE = Number(process.env['FC_RUNS'] ?? 1);
+const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+const params = (n: number): fc.Parameters<unknown> => ({ seed: SEED, numRuns: runs(n), endOnFailure: false });
+
+const TOOL_NAMES = allTools.map((t) => t.name);
+const toolNamed = (name: string): AnyTool => {
+  const tool = allTools.find((t) => t.name === name);
+  if (!tool) throw new Error(`no tool ${name}`);
+  return tool;
+};
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Writes that need no confirmation by design (README: create_backup policy): only a backup may be created.
+const UNCONFIRMED_WRITES: Record<string, string[]> = { create_backup: ['POST /apps/v3/backups/'] };
+
+// ---------------------------------------------------------------------------------------------------------
+// Observing every request the Divio client makes, and a second loopback origin that must never be called.
+
+interface Sent {
+  origin: string;
+  method: string;
+  path: string;
+}
+
+function recordingDispatcher(sent: Sent[]): { dispatcher: Dispatcher; close: () => Promise<void> } {
+  const agent = new Agent();
+  const dispatcher = agent.compose((dispatch) => (opts, handler) => {
+    sent.push({ origin: String(opts.origin), method: String(opts.method), path: String(opts.path) });
+    return dispatch(opts, handler);
+  });
+  return { dispatcher, close: () => agent.close() };
+}
+
+async function startEvil(): Promise<{ url: string; hits: string[]; close: () => Promise<void> }> {
+  const hits: string[] = [];
+  const server: Server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    res.setHeader('content-type', 'application/json');
+    res.end('{"count":0,"next":null,"previous":null,"results":[]}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+// RFC 3986 pchar: unreserved, sub-delims, ':' and '@', or a percent-encoded octet.
+const PCHAR = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
+const QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
+
+/** Why a request the client sent is wrong, or null. */
+export function badRequest(s: Sent, origin: string): string | null {
+  if (s.origin !== origin) return `went to ${s.origin}, not the sandbox`;
+  const q = s.path.indexOf('?');
+  const pathname = q === -1 ? s.path : s.path.slice(0, q);
+  const query = q === -1 ? '' : s.path.slice(q + 1);
+  if (!pathname.startsWith('/')) return 'path is not absolute';
+  const segments = pathname.slice(1).split('/');
+  for (const [i, seg] of segments.entries()) {
+    if (seg === '' && i !== segments.length - 1) return 'empty path segment (//)';
+    if (!PCHAR.test(seg)) return `segment ${JSON.stringify(seg)} is not encoded`;
+    const decoded = seg.replace(/%2e/gi, '.');
+    if (decoded === '.' || decoded === '..') return `dot segment ${JSON.stringify(seg)}`;
+  }
+  if (!QUERY.test(query)) return 'query is not encoded';
+  if (!matchRoute(pathname)) return `no such API endpoint: ${pathname}`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Values: what the sandbox knows, and what an attacker or a confused model sends.
+
+interface Known {
+  apps: string[];
+  envs: string[];
+  /** Every identifier seen in list results (apps, environments, deployments, backups, ...). */
+  ids: string[];
+  /** next_cursor values handed out by list tools. */
+  cursors: string[];
+  orgs: string[];
+  evil: string;
+  sandbox: string;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+
+const FRAGMENTS = [
+  '',
+  ' ',
+  '.',
+  '..',
+  '../',
+  '..\\',
+  '../../etc/passwd',
+  'shop/../blog',
+  'test/../../iam/v3/me',
+  '%2e%2e',
+  '%2E%2E%2F',
+  '..%2f',
+  '%252e%252e',
+  '/',
+  '//',
+  '//evil.example/x',
+  'https://evil.example/x',
+  'http://127.0.0.1:1/',
+  'javascript:alert(1)',
+  'file:///etc/passwd',
+  '?',
+  '#',
+  '?page=2',
+  '&a=b',
+  '%',
+  '%zz',
+  '%00',
+  '\u0000',
+  '\r\n',
+  '\r\nX-Injected: 1',
+  '\t',
+  '\u001b[31m',
+  '\u007f',
+  '\u202e',
+  '\u2066',
+  '\u200b',
+  '\u200d',
+  '\ufeff',
+  '\u2028',
+  'Ｓｈｏｐ',
+  '🙂',
+  '\ud800',
+  '"',
+  "'",
+  '`',
+  '<script>',
+  '${x}',
+  '{{app}}',
+  '*',
+  '~',
+  'NaN',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'live',
+  'test',
+  'shop',
+];
+
+const hostileString: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.constantFrom(...FRAGMENTS), weight: 4 },
+  {
+    arbitrary: fc
+      .array(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 8 })), { maxLength: 6 })
+      .map((parts) => parts.join('')),
+    weight: 4,
+  },
+  { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
+  { arbitrary: fc.string({ minLength: 190, maxLength: 260 }), weight: 1 },
+  {
+    arbitrary: fc.constantFrom('a'.repeat(100_000), '../'.repeat(5_000), '\u202e'.repeat(3_000)),
+    weight: 1,
+  },
+);
+
+/** Strings shaped like identifiers: dashed hex, 26-character base32, and near misses of each. */
+const idLookalike: fc.Arbitrary<string> = fc.oneof(
+  fc.uuid(),
+  fc.uuid().map((u) => u.toUpperCase()),
+  fc.uuid().map((u) => u.replaceAll('-', '')),
+  fc.uuid().map((u) => u.slice(0, -1)),
+  fc.uuid().map((u) => `${u}0`),
+  fc.uuid().map((u) => ` ${u} `),
+  fc.stringMatching(/^[0-9a-hjkmnp-tv-z]{26}$/),
+  fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  fc.stringMatching(/^[0-9a-z]{25,27}$/),
+  fc.stringMatching(/^[ilou0-9]{26}$/),
+  fc.stringMatching(/^[0-9a-f-]{32,36}$/),
+  fc.constant('00000000-0000-0000-0000-000000000000'),
+);
+
+function mutate(value: string): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.constant(value),
+    fc.constant(value.toUpperCase()),
+    fc.constant(value.slice(0, -1)),
+    fc.constant(`${value}x`),
+    fc.constant(`${value}/..`),
+    fc.constant(`../${value}`),
+    fc.constant(`${value}\u200b`),
+    fc.constant(`\u202e${value}`),
+    fc.constant(encodeURIComponent(`../${value}`)),
+    fc.nat({ max: Math.max(0, value.length - 1) }).chain((i) =>
+      fc
+        .constantFrom('0', 'z', '-', '/', '%', '.')
+        .map((c) => `${value.slice(0, i)}${c}${value.slice(i + 1)}`),
+    ),
+  );
+}
+
+function pickMutated(values: string[]): fc.Arbitrary<string> {
+  return values.length === 0 ? idLookalike : fc.constantFrom(...values).chain(mutate);
+}
+
+function forgedCursors(k: Known): fc.Arbitrary<string> {
+  const urls = [
+    `${k.evil}/apps/v3/applications/`,
+    `${k.evil}/apps/v3/deployments/?page=2`,
+    'https://evil.example/apps/v3/applications/?page=2',
+    `//127.0.0.1:${new URL(k.evil).port}/apps/v3/applications/`,
+    `${k.sandbox}/apps/v3/../../iam/v3/me/`,
+    `${k.sandbox}//apps/v3/applications/`,
+    `${k.sandbox}/apps/v3/applications/%2e%2e/`,
+    `${k.sandbox.replace('http:', 'https:')}/apps/v3/applications/`,
+    `http://user:pass@${new URL(k.sandbox).host}/apps/v3/applications/`,
+    `${k.sandbox}@evil.example/apps/v3/applications/`,
+    `${k.sandbox}/apps/v3/environment-variables/?environment=x`,
+  ];
+  return fc.oneof(
+    fc.constantFrom(...urls),
+    fc.constantFrom(...urls).map(b64),
+    fc.constantFrom(...urls).map((u) => b64(JSON.stringify({ url: u, next: u, u }))),
+    fc.constantFrom(...urls).map((u) => Buffer.from(u).toString('base64')),
+  );
+}
+
+function cursorValues(k: Known): fc.Arbitrary<string> {
+  return fc.oneof(
+    { arbitrary: pickMutated(k.cursors), weight: 3 },
+    { arbitrary: forgedCursors(k), weight: 3 },
+    { arbitrary: fc.string({ maxLength: 40 }), weight: 1 },
+    { arbitrary: fc.string({ unit: 'binary', minLength: 1900, maxLength: 2100 }), weight: 1 },
+  );
+}
+
+const forgedToken: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 60 }),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 9_999_999_999 }),
+      fc.stringMatching(/^[A-Za-z0-9_-]{16}$/),
+      fc.stringMatching(/^[A-Za-z0-9_-]{16}$/),
+      fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    )
+    .map(([exp, a, s, mac]) => `v1.${exp}.${a}.${s}.${mac}`),
+  fc.constantFrom('v1....', 'v1.9999999999...', 'true', 'yes', 'confirmed'),
+);
+
+/** Values a field of this name means, when the sandbox or the domain gives it a meaning. */
+function semantic(field: string, k: Known): fc.Arbitrary<unknown> | null {
+  switch (field) {
+    case 'app':
+      return fc.oneof(fc.constantFrom(...k.apps), pickMutated(k.apps), pickMutated(k.ids));
+    case 'environment':
+      return fc.oneof(fc.constantFrom(...k.envs), pickMutated(k.envs), pickMutated(k.ids));
+    case 'organisation':
+      return fc.oneof(fc.constantFrom(...k.orgs), pickMutated(k.orgs));
+    case 'deployment':
+    case 'backup':
+      return fc.oneof(pickMutated(k.ids), idLookalike);
+    case 'cursor':
+      return cursorValues(k);
+    case 'confirm':
+      return forgedToken;
+    case 'since':
+    case 'until':
+      return fc.oneof(
+        fc.constantFrom('15m', '1h', '2d', '0m', '-1h', '99999d', '1y', '1e9h', 'now', 'yesterday'),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.constantFrom('2026-13-45T99:99:99Z', '0000-00-00', '1970-01-01T00:00:00Z', '+275760-09-13T00:00:00Z'),
+      );
+    case 'name':
+      return fc.constantFrom('DEBUG', 'ALLOWED_HOSTS', 'SECRET_KEY', 'lower_case', 'A'.repeat(255), 'shop');
+    case 'service':
+    case 'services':
+      return fc.constantFrom('database', 'storage', 'web', 'worker', 'cronjob', 'db', 'stor');
+    case 'build_mode':
+      return fc.constantFrom('AUTO', 'ADOPT', 'FORCE', 'auto', 'force ', '');
+    default:
+      return null;
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: zod's internal definition is walked generically.
+type Def = any;
+
+function defOf(schema: z.ZodType): Def {
+  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+/** Values of the field's declared kind, within and just outside its declared bounds. */
+function byKind(def: Def, field: string, k: Known): fc.Arbitrary<unknown> {
+  switch (def.type) {
+    case 'optional':
+    case 'default':
+    case 'nullable':
+    case 'readonly':
+    case 'catch':
+      return byKind(defOf(def.innerType), field, k);
+    case 'pipe':
+      return byKind(defOf(def.in), field, k);
+    case 'string': {
+      const checks = (def.checks ?? []).map((c: Def) => c._zod.def);
+      const min = checks.find((c: Def) => c.check === 'min_length')?.minimum ?? 0;
+      const max = checks.find((c: Def) => c.check === 'max_length')?.maximum ?? 300;
+      const pattern = checks.find((c: Def) => c.format === 'regex')?.pattern as RegExp | undefined;
+      const own = semantic(field, k);
+      return fc.oneof(
+        { arbitrary: own ?? fc.string({ minLength: min, maxLength: Math.min(max, 60) }), weight: 6 },
+        ...(pattern ? [{ arbitrary: fc.stringMatching(pattern), weight: 2 }] : []),
+        { arbitrary: hostileString, weight: 3 },
+        { arbitrary: fc.string({ minLength: max, maxLength: max + 2 }), weight: 1 },
+      );
+    }
+    case 'number': {
+      const checks = (def.checks ?? []).map((c: Def) => c._zod.def);
+      const min = checks.find((c: Def) => c.check === 'greater_than')?.value ?? -1e6;
+      const max = checks.find((c: Def) => c.check === 'less_than')?.value ?? 1e6;
+      return fc.oneof(
+        { arbitrary: fc.integer({ min, max: Math.min(max, min + 50) }), weight: 4 },
+        { arbitrary: fc.integer({ min, max }), weight: 2 },
+        {
+          arbitrary: fc.constantFrom(min - 1, max + 1, 0.5, -0, Number.MAX_SAFE_INTEGER + 2, -1e308, 1e308),
+          weight: 1,
+        },
+        { arbitrary: fc.double(), weight: 1 },
+      );
+    }
+    case 'boolean':
+      return fc.boolean();
+    case 'enum': {
+      const options = Object.values(def.entries) as string[];
+      return fc.oneof({ arbitrary: fc.constantFrom(...options), weight: 4 }, { arbitrary: hostileString, weight: 1 });
+    }
+    case 'array':
+      return fc.oneof(
+        fc.array(byKind(defOf(def.element), field, k), { maxLength: 4 }),
+        fc.array(fc.constant('database'), { minLength: 20, maxLength: 40 }),
+      );
+    default:
+      return fc.jsonValue();
+  }
+}
+
+function deep(depth: number): unknown {
+  let v: unknown = 'x';
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
+  return v;
+}
+
+const wrongType: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(null),
+  fc.integer(),
+  fc.boolean(),
+  fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+  fc.integer({ min: 1, max: 3_000 }).map(deep),
+);
+
+const OMIT = Symbol('omit');
+
+function inputShape(tool: AnyTool): Record<string, z.ZodType> {
+  const shape = { ...(tool.input.shape as Record<string, z.ZodType>) };
+  if (tool.confirm) shape['confirm'] = ConfirmArg;
+  return shape;
+}
+
+function isOptional(schema: z.ZodType): boolean {
+  const t = defOf(schema).type;
+  return t === 'optional' || t === 'default';
+}
+
+/** Arguments for one tool: each declared field omitted, meaningful, hostile or of the wrong type, plus unknown keys. */
+function argsFor(tool: AnyTool, k: Known): fc.Arbitrary<Record<string, unknown>> {
+  const shape = inputShape(tool);
+  const fields = Object.entries(shape).map(([name, schema]) => {
+    const value = byKind(defOf(schema), name, k);
+    return fc
+      .oneof(
+        { arbitrary: value, weight: 12 },
+        { arbitrary: fc.constant(OMIT), weight: isOptional(schema) ? 6 : 1 },
+        { arbitrary: wrongType, weight: 1 },
+      )
+      .map((v) => [name, v] as const);
+  });
+  const extra = fc.oneof(
+    { arbitrary: fc.constant([] as [string, unknown][]), weight: 8 },
+    {
+      arbitrary: fc.array(
+        fc.tuple(
+          fc.oneof(
+            fc.constantFrom('__proto__', 'constructor', 'prototype', 'confirm', 'params', 'token', 'url'),
+            fc.string({ maxLength: 10 }),
+          ),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        { minLength: 1, maxLength: 3 },
+      ),
+      weight: 1,
+    },
+  );
+  return fc.tuple(fc.tuple(...fields), extra).map(([pairs, extras]) => {
+    const args: Record<string, unknown> = {};
+    for (const [name, v] of pairs) if (v !== OMIT) args[name] = v;
+    for (const [name, v] of extras) Object.defineProperty(args, name, { value: v, enumerable: true, writable: true });
+    return args;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What every answer must be.
+
+const INTERNAL = /failed unexpectedly|internal error|Output validation error|is not a function|Cannot read properties/i;
+
+function argNames(tool: AnyTool): string[] {
+  return Object.keys(inputShape(tool));
+}
+
+/** Actionable: the text names one of the call's arguments or a tool to use instead. */
+export function actionable(text: string, args: readonly string[]): boolean {
+  return (
+    TOOL_NAMES.some((n) => text.includes(n)) ||
+    args.some((a) => new RegExp(`(^|[^A-Za-z0-9_])${a}([^A-Za-z0-9_]|$)`, 'i').test(text))
+  );
+}
+
+interface Scene {
+  h: Harness;
+  sent: Sent[];
+  evil: { url: string; hits: string[]; close: () => Promise<void> };
+  known: Known;
+  close: () => Promise<void>;
+}
+
+async function collect(h: Harness, calls: [string, Record<string, unknown>][]): Promise<Known['ids'][]> {
+  const ids = new Set<string>();
+  const cursors = new Set<string>();
+  const walk = (v: unknown, key = ''): void => {
+    if (typeof v === 'string') {
+      if (key === 'next_cursor') cursors.add(v);
+      else if (key === 'uuid' || key.endsWith('_uuid')) ids.add(v);
+    } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (v && typeof v === 'object') for (const [kk, x] of Object.entries(v)) walk(x, kk);
+  };
+  for (const [name, args] of calls) walk((await h.call(name, args)).structuredContent);
+  return [[...ids], [...cursors]];
+}
+
+async function scene(opts: HarnessOptions): Promise<Scene> {
+  const sent: Sent[] = [];
+  const rec = recordingDispatcher(sent);
+  const evil = await startEvil();
+  const h = await startHarness({ ...opts, dispatcher: rec.dispatcher });
+  const [ids = [], cursors = []] = await collect(h, [
+    ['list_organisations', { limit: 1 }],
+    ['list_applications', { limit: 2 }],
+    ['get_application', { app: 'shop' }],
+    ['list_deployments', { app: 'shop', limit: 2 }],
+    ['list_backups', { app: 'blog', environment: 'test', limit: 2 }],
+    ['list_environment_variables', { app: 'blog', environment: 'test', limit: 1 }],
+    ['list_domains', { app: 'shop', limit: 1 }],
+    ['list_service_instances', { app: 'shop', environment: 'live', limit: 1 }],
+    ['get_environment_logs', { app: 'shop', environment: 'live', limit: 1 }],
+  ]);
+  const orgs = h.sandbox.state.organisations;
+  const known: Known = {
+    apps: h.sandbox.state.applications.size > 0 ? [...h.sandbox.state.applications.values()].map((a) => a.slug) : ['shop'],
+    envs: ['test', 'live', 'staging'],
+    ids,
+    cursors,
+    orgs: [...orgs.values()].flatMap((o) => [o.uuid, String(o.name)]),
+    evil: evil.url,
+    sandbox: h.sandbox.url,
+  };
+  return {
+    h,
+    sent,
+    evil,
+    known,
+    close: async () => {
+      await h.close();
+      await rec.close();
+      await evil.close();
+    },
+  };
+}
+
+interface Mark {
+  sent: number;
+  log: number;
+  lines: number;
+}
+
+const mark = (s: Scene): Mark => ({ sent: s.sent.length, log: s.h.sandbox.requestLog.length, lines: s.h.logs.length });
+
+/** The invariants of one call: only the sandbox, only encoded known endpoints, no crash, still connected. */
+async function checkAfter(s: Scene, m: Mark, allowedWrites: readonly string[], what: string): Promise<void> {
+  for (const r of s.sent.slice(m.sent)) {
+    const bad = badRequest(r, s.h.sandbox.url);
+    if (bad) throw new Error(`${what}: ${r.method} ${r.path}: ${bad}`);
+  }
+  expect(s.evil.hits, `${what}: the second origin was called`).toEqual([]);
+  const writes = s.h.sandbox.requestLog
+    .slice(m.log)
+    .filter((e: RequestLogEntry) => WRITE_METHODS.has(e.method))
+    .map((e) => `${e.method} ${e.path}`);
+  const unexpected = writes.filter((w) => !allowedWrites.includes(w));
+  expect(unexpected, `${what}: wrote without confirmation`).toEqual([]);
+  const errors = s.h.logs.slice(m.lines).filter((l) => l.startsWith('[error]'));
+  expect(errors, `${what}: the server logged an internal error`).toEqual([]);
+  await s.h.mcp.ping();
+}
+
+function checkAnswer(tool: AnyTool, result: ToolResult, what: string): void {
+  expect(Array.isArray(result.content), `${what}: no content`).toBe(true);
+  const text = textOf(result);
+  expect(text, `${what}: internal error`).not.toMatch(INTERNAL);
+  if (result.isError) {
+    expect(actionable(text, argNames(tool)), `${what}: error names no argument or tool: ${text}`).toBe(true);
+  }
+}
+
+function describeCall(name: string, args: unknown): string {
+  const shown = JSON.stringify(args, (_k, v) => (typeof v === 'string' && v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v));
+  return `${name} ${shown.length > 600 ? `${shown.slice(0, 600)}…` : shown}`;
+}
+
+async function callChecked(s: Scene, tool: AnyTool, args: Record<string, unknown>): Promise<ToolResult> {
+  const what = describeCall(tool.name, args);
+  const m = mark(s);
+  let result: ToolResult;
+  try {
+    result = await s.h.call(tool.name, args);
+  } catch (error) {
+    throw new Error(`${what}: protocol-level failure: ${(error as Error).message}`);
+  }
+  checkAnswer(tool, result, what);
+  await checkAfter(s, m, UNCONFIRMED_WRITES[tool.name] ?? [], what);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe(`tool arguments (fast-check seed ${SEED})`, () => {
+  let s: Scene;
+  beforeAll(async () => {
+    // No dialog, confirmation by token: a write can only happen with a token this server issued.
+    s = await scene({ era: 'legacy', config: { confirmMode: 'token' } });
+  });
+  afterAll(() => s?.close());
+
+  it('every tool answers any arguments with a result or an actionable error, calls only the sandbox, never writes', async () => {
+    const call = fc
+      .constantFrom(...TOOL_NAMES)
+      .chain((name) => argsFor(toolNamed(name), s.known).map((args) => ({ name, args })));
+    await fc.assert(
+      fc.asyncProperty(call, async ({ name, args }) => {
+        await callChecked(s, toolNamed(name), args);
+      }),
+      params(400),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Counterexamples the properties found, kept as regular tests.
+
+describe('regressions found by the properties', () => {
+  let s: Scene;
+  beforeAll(async () => {
+    s = await scene({ era: 'legacy', config: { confirmMode: 'token' } });
+  });
+  afterAll(() => s?.close());
+
+  it('a cursor that decodes to an unparsable URL is refused with a message naming cursor', async () => {
+    const cursor = b64('http://=27.0.0.1:1/apps/v3/applications/?page=2');
+    const result = await callChecked(s, toolNamed('list_applications'), { cursor });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/\bcursor\b/);
+  });
+});
