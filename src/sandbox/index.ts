@@ -162,7 +162,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // The Date header follows the sandbox clock, like the timestamps in its bodies.
     res.setHeader('Date', new Date(now()).toUTCString());
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+    // A request path starting with `//` is a path (Django answers 404), not an authority: append, do not resolve.
+    const target = req.url ?? '/';
+    const url = new URL(
+      target.startsWith('/') ? `http://sandbox.invalid${target}` : target,
+      'http://sandbox.invalid',
+    );
     const path = url.pathname;
     const origin = `http://${req.headers.host ?? `${host}`}`;
     const raw = await readBody(req);

@@ -102,19 +102,30 @@ export class TimeArgumentError extends Error {
   override name = 'TimeArgumentError';
 }
 
+// The API takes four-digit years only (its 400 names `from_ts`/`to_ts`, not the tool's argument).
+const FIRST_TIME = Date.UTC(1970, 0, 1);
+const LAST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /** Accepts ISO 8601 or a relative duration like `15m`, `2h`, `3d`, `30s` (meaning "that long ago"). */
 export function parseTimeArg(field: string, value: string, now = Date.now()): Date {
   const rel = /^(\d+)\s*(s|m|h|d|w)$/i.exec(value.trim());
+  let t: number;
   if (rel) {
     const n = Number(rel[1]);
     const unit = (rel[2] ?? 's').toLowerCase();
     const factor = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[unit] ?? 1;
-    return new Date(now - n * factor * 1000);
+    t = now - n * factor * 1000;
+  } else {
+    t = Date.parse(value);
   }
-  const t = Date.parse(value);
   if (!Number.isFinite(t)) {
     throw new TimeArgumentError(
       `${field}: '${value}' is not a time. Use ISO 8601 (2026-11-23T10:00:00Z) or a relative duration such as 15m, 2h or 3d.`,
+    );
+  }
+  if (t < FIRST_TIME || t > LAST_TIME) {
+    throw new TimeArgumentError(
+      `${field}: '${value}' is out of range (1970 to 9999). Use a recent ISO 8601 time or a relative duration such as 15m, 2h or 3d.`,
     );
   }
   return new Date(t);
