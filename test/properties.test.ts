@@ -102,7 +102,9 @@ function badRequest(s: Sent, origin: string): string | null {
     if (decoded === '.' || decoded === '..') return `dot segment ${JSON.stringify(seg)}`;
   }
   if (!QUERY.test(query)) return 'query is not encoded';
-  if (!matchRoute(pathname)) return `no such API endpoint: ${pathname}`;
+  // Literal segments are plain words; any segment with an escape or a dot stands where an identifier goes.
+  const shape = segments.map((seg) => (/[%.]/.test(seg) ? 'x' : seg)).join('/');
+  if (!matchRoute(`/${shape}`)) return `no such API endpoint: ${pathname}`;
   return null;
 }
 
@@ -449,6 +451,7 @@ function meaningful(def: Def, field: string, k: Known): fc.Arbitrary<unknown> {
       const min = checks.find((c: Def) => c.check === 'greater_than')?.value ?? 0;
       const max = checks.find((c: Def) => c.check === 'less_than')?.value ?? 100;
       // Small waits and pages keep the runs fast; the bounds themselves are covered by the hostile values.
+      if (field === 'wait_seconds') return fc.constantFrom(0, 0, 1);
       return fc.integer({ min, max: Math.min(max, min + 3) });
     }
     case 'boolean':
@@ -565,15 +568,18 @@ function argNames(tool: AnyTool): string[] {
   return Object.keys(inputShape(tool));
 }
 
-/** Actionable: the text names one of the call's arguments or a tool to use instead. */
+/** Actionable: the text names one of the call's arguments, a tool or resource to use instead, or the valid values. */
 function actionable(text: string, args: readonly string[]): boolean {
   return (
     TOOL_NAMES.some((n) => text.includes(n)) ||
+    text.includes('divio://') ||
+    /\bValid [\w ]+: \S/.test(text) ||
     args.some((a) => new RegExp(`(^|[^A-Za-z0-9_])${a}([^A-Za-z0-9_]|$)`, 'i').test(text))
   );
 }
 
 interface Scene {
+  era: 'legacy' | 'modern';
   h: Harness;
   sent: Sent[];
   evil: { url: string; hits: string[]; close: () => Promise<void> };
@@ -633,6 +639,7 @@ async function scene(opts: HarnessOptions): Promise<Scene> {
     sandbox: h.sandbox.url,
   };
   return {
+    era: opts.era ?? 'modern',
     h,
     sent,
     evil,
@@ -672,7 +679,9 @@ async function checkAfter(s: Scene, m: Mark, allowedWrites: readonly string[], w
   expect(unexpected, `${what}: wrote without confirmation`).toEqual([]);
   const errors = s.h.logs.slice(m.lines).filter((l) => l.startsWith('[error]'));
   expect(errors, `${what}: the server logged an internal error`).toEqual([]);
-  await s.h.mcp.ping();
+  // The 2026-07-28 era has no ping; any cheap request shows the server still answers.
+  if (s.era === 'legacy') await s.h.mcp.ping();
+  else await s.h.mcp.listPrompts();
 }
 
 function checkAnswer(tool: AnyTool, result: ToolResult, what: string): void {
@@ -695,8 +704,11 @@ async function callChecked(s: Scene, tool: AnyTool, args: Record<string, unknown
   const what = describeCall(tool.name, args);
   const m = mark(s);
   let result: ToolResult;
+  const t0 = performance.now();
   try {
     result = await s.h.call(tool.name, args);
+    if (process.env['FC_STATS'])
+      STATS[`ms:${tool.name}`] = (STATS[`ms:${tool.name}`] ?? 0) + performance.now() - t0;
   } catch (error) {
     throw new Error(`${what}: protocol-level failure: ${(error as Error).message}`);
   }
@@ -713,14 +725,15 @@ async function callChecked(s: Scene, tool: AnyTool, args: Record<string, unknown
 
 // ---------------------------------------------------------------------------------------------------------
 
-describe(`tool arguments (fast-check seed ${SEED})`, () => {
-  let s: Scene;
-  beforeAll(async () => {
-    // No dialog, confirmation by token: a write can only happen with a token this server issued.
-    s = await scene({ era: 'legacy', config: { confirmMode: 'token' } });
-  });
-  afterAll(() => s?.close());
+// One server for the read-side properties and the regressions: no dialog, confirmation by token, so a write
+// can only happen with a token this server issued.
+let s: Scene;
+beforeAll(async () => {
+  s = await scene({ era: 'legacy', config: { confirmMode: 'token' } });
+});
+afterAll(() => s?.close());
 
+describe(`tool arguments (fast-check seed ${SEED})`, () => {
   it(
     'every tool answers any arguments with a result or an actionable error, calls only the sandbox, never writes',
     async () => {
@@ -731,7 +744,79 @@ describe(`tool arguments (fast-check seed ${SEED})`, () => {
         fc.asyncProperty(call, async ({ name, args }) => {
           await callChecked(s, toolNamed(name), args);
         }),
-        params(400),
+        params(150),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+type DialogAnswer =
+  | { action: 'accept'; content: Record<string, string | number | boolean | string[]> }
+  | { action: 'decline' | 'cancel' };
+
+/** Every answer a person (or a client) can give that is not a plain "yes". */
+const notYes: fc.Arbitrary<DialogAnswer> = fc.oneof(
+  fc.constantFrom<DialogAnswer>(
+    { action: 'decline' },
+    { action: 'cancel' },
+    { action: 'accept', content: { confirm: false } },
+    { action: 'accept', content: {} },
+    { action: 'accept', content: { confirm: 'true' } },
+    { action: 'accept', content: { confirm: 1 } },
+    { action: 'accept', content: { confirm: ['true'] } },
+    { action: 'accept', content: { yes: true } },
+  ),
+  fc
+    .dictionary(
+      fc.string({ maxLength: 8 }),
+      fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()),
+      {
+        maxKeys: 3,
+      },
+    )
+    .filter((c) => c['confirm'] !== true)
+    .map((content): DialogAnswer => ({ action: 'accept', content })),
+);
+
+const CONFIRMED_TOOLS = allTools.filter((t) => t.confirm).map((t) => t.name);
+
+describe(`write tools without a yes (fast-check seed ${SEED})`, () => {
+  let answer: DialogAnswer = { action: 'decline' };
+  let asked: Scene;
+  let cannotAsk: Scene;
+  beforeAll(async () => {
+    // A client that shows the dialog, and a person who never says yes (2026-07-28: input_required round trip).
+    asked = await scene({ era: 'modern', config: { confirmMode: 'auto' }, elicit: () => answer });
+    // A client without dialogs, on a server that requires one.
+    cannotAsk = await scene({ era: 'legacy', config: { confirmMode: 'elicit' } });
+  });
+  afterAll(async () => {
+    await asked?.close();
+    await cannotAsk?.close();
+  });
+
+  it(
+    'no write request reaches the API, and the answer says nothing was changed or what to do',
+    async () => {
+      const call = fc
+        .tuple(fc.constantFrom(...CONFIRMED_TOOLS), fc.boolean(), notYes)
+        .chain(([name, dialog, reply]) =>
+          argsFor(toolNamed(name), (dialog ? asked : cannotAsk).known).map((args) => ({
+            name,
+            dialog,
+            reply,
+            args,
+          })),
+        );
+      await fc.assert(
+        fc.asyncProperty(call, async ({ name, dialog, reply, args }) => {
+          answer = reply;
+          const s = dialog ? asked : cannotAsk;
+          // callChecked allows no write request at all for these tools.
+          await callChecked(s, toolNamed(name), args);
+        }),
+        params(50),
       );
     },
     TIMEOUT,
@@ -739,15 +824,181 @@ describe(`tool arguments (fast-check seed ${SEED})`, () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// Resources and completion.
+
+function templateVars(template: string): string[] {
+  return [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '');
+}
+
+/** A value for a URI template variable: meaningful, hostile, encoded or not. */
+function uriVar(name: string, k: Known): fc.Arbitrary<string> {
+  const plain = fc.oneof(
+    { arbitrary: meaningful({ type: 'string' }, name, k) as fc.Arbitrary<string>, weight: 3 },
+    { arbitrary: (semantic(name, k) ?? hostileString) as fc.Arbitrary<string>, weight: 2 },
+    { arbitrary: hostileString, weight: 2 },
+  );
+  return fc.oneof(
+    { arbitrary: plain.map(encodeURIComponent), weight: 3 },
+    { arbitrary: plain, weight: 2 },
+    { arbitrary: plain.map((v) => encodeURIComponent(encodeURIComponent(v))), weight: 1 },
+  );
+}
+
+function uris(templates: string[], k: Known): fc.Arbitrary<string> {
+  const filled = fc.constantFrom(...templates).chain((t) => {
+    const vars = templateVars(t);
+    return fc
+      .tuple(...vars.map((v) => uriVar(v, k)))
+      .map((values) => vars.reduce((uri, v, i) => uri.replace(`{${v}}`, values[i] ?? ''), t));
+  });
+  const other = fc.oneof(
+    fc.constantFrom(
+      'divio://applications',
+      'divio://applications/',
+      'divio://applications/shop/',
+      'divio://applications/shop/environments',
+      'divio://applications/shop/environments/test/logs/extra',
+      'divio://applications/shop?x=1',
+      'divio://applications/shop#frag',
+      'divio://applications//environments/test',
+      'divio://deployments//log',
+      'divio://backups/',
+      'divio:applications/shop',
+      'DIVIO://APPLICATIONS/SHOP',
+      'divio://evil.example/applications/shop',
+      'https://evil.example/x',
+      'file:///etc/passwd',
+      'divio://applications/%2e%2e/environments/%2e%2e',
+      'divio://applications/..%2F..%2F/environments/test',
+    ),
+    fc.webUrl(),
+    hostileString.map((x) => `divio://applications/${x}`),
+    hostileString,
+  );
+  return fc.oneof({ arbitrary: filled, weight: 4 }, { arbitrary: other, weight: 1 });
+}
+
+describe(`resources and completion (fast-check seed ${SEED})`, () => {
+  let templates: string[];
+  let prompts: { name: string; args: string[] }[];
+  beforeAll(async () => {
+    templates = (await s.h.mcp.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+    prompts = (await s.h.mcp.listPrompts()).prompts.map((p) => ({
+      name: p.name,
+      args: (p.arguments ?? []).map((a) => a.name),
+    }));
+  });
+
+  it('lists the templates the properties cover', () => {
+    expect(templates.length).toBeGreaterThanOrEqual(5);
+    for (const t of templates) expect(templateVars(t).length).toBeGreaterThan(0);
+  });
+
+  it(
+    'resources/read answers every URI with contents or an error that says what is valid',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(uris(templates, s.known), async (uri) => {
+          const what = `resources/read ${JSON.stringify(uri.length > 200 ? `${uri.slice(0, 200)}…` : uri)}`;
+          const m = mark(s);
+          const outcome = await s.h.mcp.readResource({ uri }).then(
+            (r) => ({ ok: true as const, r }),
+            (e: unknown) => ({ ok: false as const, e: e as { code?: unknown; message?: unknown } }),
+          );
+          if (outcome.ok) {
+            expect(outcome.r.contents.length, `${what}: no contents`).toBeGreaterThan(0);
+            for (const c of outcome.r.contents) expect(typeof c.uri, what).toBe('string');
+          } else {
+            const { code, message } = outcome.e;
+            expect(typeof code, `${what}: not a protocol error: ${String(message)}`).toBe('number');
+            const text = String(message);
+            expect(text, `${what}: internal error`).not.toMatch(INTERNAL);
+            expect(actionable(text, []), `${what}: error names no tool, URI or valid values: ${text}`).toBe(
+              true,
+            );
+          }
+          await checkAfter(s, m, [], what);
+        }),
+        params(100),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'completion answers any partial value and context with at most 100 suggestions',
+    async () => {
+      const refs = fc.oneof(
+        fc.constantFrom(...templates).chain((uri) =>
+          fc.constantFrom(...templateVars(uri)).map((arg) => ({
+            ref: { type: 'ref/resource' as const, uri },
+            arg,
+            names: templateVars(uri),
+          })),
+        ),
+        fc
+          .constantFrom(...prompts.filter((p) => p.args.length > 0))
+          .chain((p) =>
+            fc
+              .constantFrom(...p.args)
+              .map((arg) => ({ ref: { type: 'ref/prompt' as const, name: p.name }, arg, names: p.args })),
+          ),
+      );
+      const request = refs.chain(({ ref, arg, names }) =>
+        fc.record({
+          ref: fc.constant(ref),
+          argument: fc.record({
+            name: fc.constant(arg),
+            value: fc.oneof(fc.constantFrom('', 's', 'sh', 't', 'l'), uriVar(arg, s.known), hostileString),
+          }),
+          context: fc.option(
+            fc.record({
+              arguments: fc
+                .tuple(
+                  ...names.map((n) =>
+                    fc.option(uriVar(n, s.known).map(decodeURIComponentSafe), { nil: undefined }),
+                  ),
+                )
+                .map((vals) =>
+                  Object.fromEntries(
+                    names.flatMap((n, i) => (vals[i] === undefined ? [] : [[n, vals[i] as string]])),
+                  ),
+                ),
+            }),
+            { nil: undefined },
+          ),
+        }),
+      );
+      await fc.assert(
+        fc.asyncProperty(request, async (req) => {
+          const what = `completion/complete ${JSON.stringify(req).slice(0, 400)}`;
+          const m = mark(s);
+          const { context, ...rest } = req;
+          const result = await s.h.mcp.complete(context ? { ...rest, context } : rest);
+          const values = result.completion.values;
+          expect(values.length, what).toBeLessThanOrEqual(100);
+          for (const v of values) expect(typeof v, what).toBe('string');
+          await checkAfter(s, m, [], what);
+        }),
+        params(60),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+function decodeURIComponentSafe(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Counterexamples the properties found, kept as regular tests.
 
 describe('regressions found by the properties', () => {
-  let s: Scene;
-  beforeAll(async () => {
-    s = await scene({ era: 'legacy', config: { confirmMode: 'token' } });
-  });
-  afterAll(() => s?.close());
-
   it('a cursor that decodes to an unparsable URL is refused with a message naming cursor', async () => {
     const cursor = b64('http://=27.0.0.1:1/apps/v3/applications/?page=2');
     const result = await callChecked(s, toolNamed('list_applications'), { cursor });
@@ -757,12 +1008,6 @@ describe('regressions found by the properties', () => {
 });
 
 describe('time regressions found by the properties', () => {
-  let s: Scene;
-  beforeAll(async () => {
-    s = await scene({ era: 'legacy' });
-  });
-  afterAll(() => s?.close());
-
   it.each([
     ['get_environment_logs', 'until', '+010000-01-01T00:00:00.000Z'],
     ['get_environment_logs', 'since', '99999999999999d'],
@@ -779,6 +1024,29 @@ describe('time regressions found by the properties', () => {
       expect(result.isError).toBe(true);
       expect(textOf(result)).toMatch(new RegExp(`^${field}: .* out of range`));
       expect(s.h.sandbox.requestLog.slice(before).filter((e) => e.path.includes('/logs/'))).toEqual([]);
+    },
+  );
+});
+
+describe('resource regressions found by the properties', () => {
+  it.each([
+    ['divio://applications/{}', 'list_applications'],
+    ['divio://applications/shop/environments/{}', 'get_application'],
+    ['divio://applications/{}/environments/test/logs', 'list_applications'],
+    ['divio://deployments/{}/log', 'list_deployments'],
+    ['divio://backups/{}', 'list_backups'],
+  ])(
+    '%s with a 100 000-character value is refused before any API call, naming %s',
+    async (template, tool) => {
+      const before = s.sent.length;
+      const uri = template.replace('{}', 'a'.repeat(100_000));
+      const error = (await s.h.mcp.readResource({ uri }).then(
+        () => null,
+        (e: unknown) => e,
+      )) as { code: number; message: string } | null;
+      expect(error?.code).toBe(-32602);
+      expect(error?.message).toContain(tool);
+      expect(s.sent.slice(before)).toEqual([]);
     },
   );
 });

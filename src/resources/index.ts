@@ -69,13 +69,32 @@ function text(uri: URL, body: string): ReadResourceResult {
   return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: body }] };
 }
 
+/** Slugs, UUIDs and IDs are short; the tools cap the same values at 200 characters (AppRef, EnvRef). */
+const MAX_VARIABLE = 200;
+
+const LIST_TOOL: Record<string, string> = {
+  app: 'list_applications',
+  environment: 'get_application',
+  deployment: 'list_deployments',
+  backup: 'list_backups',
+};
+
 function variable(vars: Vars, name: string): string {
   const raw = vars[name] ?? '';
+  let value: string;
   try {
-    return decodeURIComponent(raw);
+    value = decodeURIComponent(raw);
   } catch {
-    return raw;
+    value = raw;
   }
+  if (value.length > MAX_VARIABLE) {
+    // A longer value cannot name anything, and sent on as a query it makes the API refuse the request line.
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      `The {${name}} part of the URI is longer than ${MAX_VARIABLE} characters, so it cannot name anything. ${LIST_TOOL[name] ?? 'list_applications'} shows valid values.`,
+    );
+  }
+  return value;
 }
 
 function appRow(a: Application) {
