@@ -41,9 +41,10 @@ const toolNamed = (name: string): AnyTool => {
   if (!tool) throw new Error(`no tool ${name}`);
   return tool;
 };
-// Until cursors are signed and bound (issue #9, `edges`), a tampered cursor that stays on the API origin can
-// steer a GET to any path there; such cursors are generated only once that is fixed. Cursors pointing at another
-// origin, and untampered ones, are always generated.
+// While cursors are plain wrapped `next` links, a tampered cursor that stays on the API origin can steer a GET to
+// any path there, and a cursor from one tool is followed by another. Such cursors are generated once cursors are
+// signed and bound to their tool and target; cursors pointing at another origin, and untampered ones of the
+// called tool, are always generated.
 const CURSORS_SIGNED = false;
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // Writes that need no confirmation by design (README: create_backup policy): only a backup may be created.
@@ -413,16 +414,6 @@ const wrongType: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 const OMIT = Symbol('omit');
-const STATS: Record<string, number> = {};
-afterAll(() => {
-  if (process.env['FC_STATS'])
-    console.log(
-      Object.entries(STATS)
-        .sort()
-        .map(([k, v]) => `${k} ${v}`)
-        .join('\n'),
-    );
-});
 
 function inputShape(tool: AnyTool): Record<string, z.ZodType> {
   const shape = { ...(tool.input.shape as Record<string, z.ZodType>) };
@@ -704,21 +695,12 @@ async function callChecked(s: Scene, tool: AnyTool, args: Record<string, unknown
   const what = describeCall(tool.name, args);
   const m = mark(s);
   let result: ToolResult;
-  const t0 = performance.now();
   try {
     result = await s.h.call(tool.name, args);
-    if (process.env['FC_STATS'])
-      STATS[`ms:${tool.name}`] = (STATS[`ms:${tool.name}`] ?? 0) + performance.now() - t0;
   } catch (error) {
     throw new Error(`${what}: protocol-level failure: ${(error as Error).message}`);
   }
   checkAnswer(tool, result, what);
-  if (process.env['FC_STATS']) {
-    const t = textOf(result);
-    const kind = !result.isError ? 'ok' : t.startsWith('Input validation error') ? 'invalid' : 'error';
-    STATS[`${tool.name}:${kind}`] = (STATS[`${tool.name}:${kind}`] ?? 0) + 1;
-    STATS[`requests`] = (STATS[`requests`] ?? 0) + s.sent.length - m.sent;
-  }
   await checkAfter(s, m, UNCONFIRMED_WRITES[tool.name] ?? [], what);
   return result;
 }
