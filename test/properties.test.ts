@@ -41,11 +41,6 @@ const toolNamed = (name: string): AnyTool => {
   if (!tool) throw new Error(`no tool ${name}`);
   return tool;
 };
-// While cursors are plain wrapped `next` links, a tampered cursor that stays on the API origin can steer a GET to
-// any path there, and a cursor from one tool is followed by another. Such cursors are generated once cursors are
-// signed and bound to their tool and target; cursors pointing at another origin, and untampered ones of the
-// called tool, are always generated.
-const CURSORS_SIGNED = false;
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // Writes that need no confirmation by design (README: create_backup policy): only a backup may be created.
 const UNCONFIRMED_WRITES: Record<string, string[]> = { create_backup: ['POST /apps/v3/backups/'] };
@@ -117,9 +112,8 @@ interface Known {
   envs: string[];
   /** Every identifier seen in list results (apps, environments, deployments, backups, ...). */
   ids: string[];
-  /** next_cursor values handed out by list tools (for the tool being called, until cursors are bound). */
+  /** next_cursor values handed out by list tools, used with any tool (a swap) and tampered with. */
   cursors: string[];
-  cursorsByTool: Record<string, string[]>;
   orgs: string[];
   evil: string;
   sandbox: string;
@@ -261,20 +255,17 @@ function forgedCursors(k: Known): fc.Arbitrary<string> {
     `${k.sandbox}/apps/v3/applications/%2e%2e/`,
     `${k.sandbox}/apps/v3/environment-variables/?environment=x`,
   ];
-  if (CURSORS_SIGNED) urls.push(...sameOrigin);
   return fc.oneof(
-    fc.constantFrom(...urls),
-    fc.constantFrom(...urls).map(b64),
-    fc.constantFrom(...urls).map((u) => b64(JSON.stringify({ url: u, next: u, u }))),
-    fc.constantFrom(...urls).map((u) => Buffer.from(u).toString('base64')),
+    fc.constantFrom(...urls, ...sameOrigin),
+    fc.constantFrom(...urls, ...sameOrigin).map(b64),
+    fc.constantFrom(...urls, ...sameOrigin).map((u) => b64(JSON.stringify({ url: u, next: u, u }))),
+    fc.constantFrom(...urls, ...sameOrigin).map((u) => Buffer.from(u).toString('base64')),
   );
 }
 
 function cursorValues(k: Known): fc.Arbitrary<string> {
   return fc.oneof(
-    ...(k.cursors.length > 0
-      ? [{ arbitrary: CURSORS_SIGNED ? pickMutated(k.cursors) : fc.constantFrom(...k.cursors), weight: 3 }]
-      : []),
+    ...(k.cursors.length > 0 ? [{ arbitrary: pickMutated(k.cursors), weight: 3 }] : []),
     { arbitrary: forgedCursors(k), weight: 3 },
     { arbitrary: fc.string({ maxLength: 40 }), weight: 1 },
     { arbitrary: fc.string({ unit: 'binary', minLength: 1900, maxLength: 2100 }), weight: 1 },
@@ -508,8 +499,7 @@ function build(
  * hostile among meaningful ones (a single bad value travels as far as it can), and every field free (omitted,
  * hostile or of the wrong type, with unknown keys).
  */
-function argsFor(tool: AnyTool, known: Known): fc.Arbitrary<Record<string, unknown>> {
-  const k = CURSORS_SIGNED ? known : { ...known, cursors: known.cursorsByTool[tool.name] ?? [] };
+function argsFor(tool: AnyTool, k: Known): fc.Arbitrary<Record<string, unknown>> {
   const entries = Object.entries(inputShape(tool));
   const good = entries.map(([name, schema]) =>
     fc
@@ -624,7 +614,6 @@ async function scene(opts: HarnessOptions): Promise<Scene> {
     envs: ['test', 'live', 'staging'],
     ids,
     cursors: Object.values(cursorsByTool).flat(),
-    cursorsByTool,
     orgs: [...orgs.values()].flatMap((o) => [o.uuid, String(o.name)]),
     evil: evil.url,
     sandbox: h.sandbox.url,
@@ -988,11 +977,13 @@ function decodeURIComponentSafe(value: string): string {
 // Counterexamples the properties found, kept as regular tests.
 
 describe('regressions found by the properties', () => {
-  it('a cursor that decodes to an unparsable URL is refused with a message naming cursor', async () => {
+  it('a cursor wrapping an unparsable URL is refused, not followed, naming cursor', async () => {
+    const before = s.sent.length;
     const cursor = b64('http://=27.0.0.1:1/apps/v3/applications/?page=2');
     const result = await callChecked(s, toolNamed('list_applications'), { cursor });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/\bcursor\b/);
+    expect(s.sent.slice(before).filter((r) => r.path.includes('page=2'))).toEqual([]);
   });
 });
 

@@ -71,9 +71,6 @@ export function describeError(error: unknown, toolName: string): string {
   if (error instanceof ResponseFormatError) {
     return `The Divio API answered in an unexpected format: ${error.message} Try again; if it persists, report it.`;
   }
-  if (error instanceof DivioError && error.code === 'invalid_cursor') {
-    return 'The cursor is not valid. Pass the next_cursor value from the previous result unchanged, or omit cursor to start from the first page.';
-  }
   if (error instanceof DivioError) {
     return error.message;
   }
