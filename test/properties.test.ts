@@ -100,7 +100,8 @@ function badRequest(s: Sent, origin: string): string | null {
   if (!QUERY.test(query)) return 'query is not encoded';
   // Literal segments are plain words; any segment with an escape or a dot stands where an identifier goes.
   const shape = segments.map((seg) => (/[%.]/.test(seg) ? 'x' : seg)).join('/');
-  if (!matchRoute(`/${shape}`)) return `no such API endpoint: ${pathname}`;
+  // The client sends some GETs without the trailing slash, as Divio's CLI does (the API redirects them).
+  if (!matchRoute(`/${shape}`) && !matchRoute(`/${shape}/`)) return `no such API endpoint: ${pathname}`;
   return null;
 }
 
