@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { FLAGS, helpSections, OPTIONS, parseArgsOptions } from './cli/options.js';
 import { CLIENTS, type ClientName } from './cli/snippets.js';
 import { didYouMean } from './cli/suggest.js';
 import {
@@ -25,32 +26,7 @@ Usage:
                                       windsurf (absolute paths; --sandbox, --read-only, --toolsets passed through)
   divio-mcp --help | --version
 
-Options:
-  --sandbox                       run against the embedded sandbox (no Divio account or token needed)
-  --transport stdio|http          transport (default stdio)
-  --port N                        HTTP port (default 8808; 0 picks a free one)
-  --host H                        HTTP bind address (default 127.0.0.1; others need DIVIO_MCP_AUTH_TOKEN)
-  --read-only                     hide every tool that changes something
-  --toolsets a,b                  only these toolsets: apps, logs, deploy, backups, config
-  --confirm-mode MODE             auto (default), elicit, token or none
-  --protected-environments a,b    environments whose writes always need the person's dialog
-  --read-only-environments a,b    environments that refuse every write (slug, app/slug or ID)
-  --drain-seconds N               on SIGTERM/SIGINT, how long in-flight calls may finish (default 25)
-
-Environment:
-  DIVIO_API_TOKEN      Divio access token (https://control.<zone>/account/access-tokens/)
-  DIVIO_API_URL        API base URL (default https://api.divio.com)
-  DIVIO_ZONE           Divio zone (default divio.com); the API is then https://api.<zone>
-  DIVIO_SANDBOX=1      same as --sandbox
-  DIVIO_MCP_AUTH_TOKEN bearer token HTTP clients must send
-  DIVIO_MCP_READ_ONLY=1, DIVIO_MCP_TOOLSETS, DIVIO_MCP_CONFIRM_MODE, DIVIO_MCP_PROTECTED_ENVIRONMENTS,
-  DIVIO_MCP_READ_ONLY_ENVIRONMENTS    same as the flags
-  DIVIO_MCP_CONFIRM_KEY  HMAC key for confirmation tokens (>= 32 bytes, hex or base64; share across replicas)
-  DIVIO_MCP_DRAIN_SECONDS  same as --drain-seconds
-  DIVIO_MCP_HEADERS_TIMEOUT_MS, DIVIO_MCP_REQUEST_TIMEOUT_MS, DIVIO_MCP_MAX_BATCH, DIVIO_MCP_MAX_CALLS_PER_CLIENT,
-  DIVIO_MCP_MAX_CALLS, DIVIO_MCP_RATE_LIMIT    HTTP limits (see the README)
-  DIVIO_MCP_CURSOR_KEY   HMAC key for list cursors (default: derived from DIVIO_MCP_CONFIRM_KEY)
-`;
+${helpSections()}`;
 
 export const COMMANDS = ['serve', 'sandbox', 'doctor', 'config', 'version', 'help'] as const;
 
@@ -95,27 +71,48 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
   return n;
 }
 
+interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** parseArgs over the options table, with Node's errors turned into messages that say what to type instead. */
+function parseArgsFriendly(argv: readonly string[]): ParsedArgs {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: parseArgsOptions() });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const option = /'([^']+)'/.exec(message)?.[1] ?? message;
+      const name = option.split('=')[0] ?? option;
+      throw new ConfigError(
+        `Unknown option '${name}'.${didYouMean(name, FLAGS)} Run divio-mcp --help for the options.`,
+      );
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const option = /(--[a-z-]+)/.exec(message)?.[1];
+      const row = OPTIONS.find((r) => `--${r.flag}` === option);
+      throw new ConfigError(
+        row?.arg
+          ? `${option} needs a value: ${option} ${row.arg}.`
+          : `${option ?? 'An option'} takes no value (it is a switch).`,
+      );
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new ConfigError(`${message}. Run divio-mcp --help.`);
+    throw error;
+  }
+}
+
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      sandbox: { type: 'boolean' },
-      transport: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'read-only': { type: 'boolean' },
-      toolsets: { type: 'string' },
-      'confirm-mode': { type: 'string' },
-      'protected-environments': { type: 'string' },
-      'read-only-environments': { type: 'string' },
-      speed: { type: 'string' },
-      'drain-seconds': { type: 'string' },
-    },
-  });
+  const parsed = parseArgsFriendly(argv);
+  const positionals = parsed.positionals;
+  const str = (name: string): string | undefined => {
+    const v = parsed.values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const on = (name: string): boolean => parsed.values[name] === true;
   const sub = positionals[0];
   if (sub !== undefined && !(COMMANDS as readonly string[]).includes(sub)) {
     throw new ConfigError(
@@ -131,22 +128,22 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     }
     configClient = name as ClientName;
   }
-  const transport = values.transport ?? 'stdio';
+  const transport = str('transport') ?? 'stdio';
   if (transport !== 'stdio' && transport !== 'http') {
     throw new ConfigError(`--transport must be stdio or http, got '${transport}'.`);
   }
-  const confirmMode: ConfirmMode = parseConfirmMode(values['confirm-mode'] ?? env.DIVIO_MCP_CONFIRM_MODE);
-  const sandbox = values.sandbox === true || truthy(env.DIVIO_SANDBOX);
+  const confirmMode: ConfirmMode = parseConfirmMode(str('confirm-mode') ?? env.DIVIO_MCP_CONFIRM_MODE);
+  const sandbox = on('sandbox') || truthy(env.DIVIO_SANDBOX);
   const policy = (flag: 'protected-environments' | 'read-only-environments', variable: string) =>
-    values[flag] !== undefined
-      ? parsePolicyList(`--${flag}`, values[flag])
+    str(flag) !== undefined
+      ? parsePolicyList(`--${flag}`, str(flag))
       : parsePolicyList(variable, env[variable]);
   const protectedList = policy('protected-environments', 'DIVIO_MCP_PROTECTED_ENVIRONMENTS');
   const readOnlyList = policy('read-only-environments', 'DIVIO_MCP_READ_ONLY_ENVIRONMENTS');
   const confirmKey = parseConfirmKey(env.DIVIO_MCP_CONFIRM_KEY);
   const config = defaultServerConfig({
-    readOnly: values['read-only'] === true || truthy(env.DIVIO_MCP_READ_ONLY),
-    toolsets: parseToolsets(values.toolsets ?? env.DIVIO_MCP_TOOLSETS),
+    readOnly: on('read-only') || truthy(env.DIVIO_MCP_READ_ONLY),
+    toolsets: parseToolsets(str('toolsets') ?? env.DIVIO_MCP_TOOLSETS),
     confirmMode,
     protectedEnvironments: protectedList.entries,
     readOnlyEnvironments: readOnlyList.entries,
@@ -166,28 +163,30 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     defaultWaitSeconds: positiveNumber('DIVIO_MCP_WAIT_SECONDS', env.DIVIO_MCP_WAIT_SECONDS, 50),
   });
   const command: CliOptions['command'] =
-    values.help || sub === 'help'
+    on('help') || sub === 'help'
       ? 'help'
-      : values.version || sub === 'version'
+      : on('version') || sub === 'version'
         ? 'version'
         : ((sub ?? 'serve') as CliOptions['command']);
+  const portFlag = str('port');
   const passFlags: string[] = [];
-  if (values.sandbox) passFlags.push('--sandbox');
-  if (values['read-only']) passFlags.push('--read-only');
-  if (values.toolsets) passFlags.push('--toolsets', values.toolsets);
+  if (on('sandbox')) passFlags.push('--sandbox');
+  if (on('read-only')) passFlags.push('--read-only');
+  const toolsetsFlag = str('toolsets');
+  if (toolsetsFlag) passFlags.push('--toolsets', toolsetsFlag);
   return {
     command,
     configClient,
     passFlags,
     sandbox,
     transport,
-    port: values.port !== undefined ? parsePort(values.port) : command === 'sandbox' ? 0 : 8808,
-    host: values.host ?? '127.0.0.1',
+    port: portFlag !== undefined ? parsePort(portFlag) : command === 'sandbox' ? 0 : 8808,
+    host: str('host') ?? '127.0.0.1',
     authToken: env.DIVIO_MCP_AUTH_TOKEN || undefined,
     allowedHosts: parseList(env.DIVIO_MCP_ALLOWED_HOSTS),
-    sandboxSpeed: positiveNumber('--speed', values.speed ?? env.DIVIO_SANDBOX_SPEED, 1),
+    sandboxSpeed: positiveNumber('--speed', str('speed') ?? env.DIVIO_SANDBOX_SPEED, 1),
     config,
-    drainSeconds: parseDrainSeconds(values['drain-seconds'], env),
+    drainSeconds: parseDrainSeconds(str('drain-seconds'), env),
     httpLimits: parseHttpLimits(env),
     notices: [protectedList.notice, readOnlyList.notice].filter((n): n is string => n !== null),
   };

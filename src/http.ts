@@ -172,10 +172,20 @@ function countMessages(body: unknown): MessageCounts {
  * 2025-era clients are served statelessly too; they cannot answer a pushed dialog over this
  * transport, so the confirmation gate treats them as clients without elicitation.
  */
+/** The host name of a Host header, without port, for messages (length-capped; the header is client input). */
+function hostName(header: string | undefined): string {
+  const raw = (header ?? '').slice(0, 200);
+  const bracket = /^\[([^\]]*)\]/.exec(raw);
+  if (bracket) return bracket[1] ?? '';
+  return raw.replace(/:\d*$/, '').replace(/[^\w.-]/g, '?');
+}
+
 export async function startHttpServer(
   factory: () => McpServer,
   opts: HttpOptions,
 ): Promise<RunningHttpServer> {
+  // Host names already explained on stderr, so a misconfigured proxy does not flood the log.
+  const hintedHosts = new Set<string>();
   if (!isLoopbackHost(opts.host) && !opts.authToken) {
     throw new HttpConfigError(
       `Refusing to listen on ${opts.host} without client authentication. Set DIVIO_MCP_AUTH_TOKEN (clients send it as "Authorization: Bearer <token>"), or bind to 127.0.0.1.`,
@@ -309,7 +319,13 @@ export async function startHttpServer(
       }
       const hostCheck = validateHostHeader(req.headers.host, allowed);
       if (!hostCheck.ok) {
-        sendJson(res, 403, jsonRpcError(`Host header not allowed: ${hostCheck.message}`));
+        const name = hostName(req.headers.host);
+        const hint = `If this server is meant to answer to ${JSON.stringify(name)} (its own address, or a proxy's), add it to DIVIO_MCP_ALLOWED_HOSTS (comma-separated).`;
+        if (!hintedHosts.has(name) && hintedHosts.size < 100) {
+          hintedHosts.add(name);
+          opts.log(`divio-mcp: refused a request for host ${JSON.stringify(name)}. ${hint}`);
+        }
+        sendJson(res, 403, jsonRpcError(`Host header not allowed: ${hostCheck.message} ${hint}`));
         return;
       }
       const originCheck = validateOriginHeader(req.headers.origin, allowed);
@@ -341,9 +357,24 @@ export async function startHttpServer(
   );
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE')
+        reject(
+          new HttpConfigError(
+            `Port ${opts.port} on ${opts.host} is already in use. Stop the other process, choose another --port, or pass --port 0 to take a free one (the start-up line prints it).`,
+          ),
+        );
+      else if (error.code === 'EACCES')
+        reject(
+          new HttpConfigError(
+            `Not allowed to listen on port ${opts.port} (ports below 1024 need privileges); choose another --port.`,
+          ),
+        );
+      else reject(error);
+    };
+    server.once('error', failed);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

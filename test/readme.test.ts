@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HELP } from '../src/cli.js';
+import { OPTIONS, readmeTable } from '../src/cli/options.js';
 import { allTools } from '../src/tools/index.js';
 
 // The README's tool table is generated from the registry; this test fails when they drift.
@@ -24,6 +25,51 @@ function toolTable(): string {
   });
   return ['| tool | toolset | kind | what it does |', '|---|---|---|---|', ...rows].join('\n');
 }
+
+function replaceBetween(text: string, start: string, end: string, body: string): string {
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  return `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`;
+}
+
+describe('README configuration table', () => {
+  const CSTART = '<!-- config:start -->';
+  const CEND = '<!-- config:end -->';
+
+  it('is the options table --help is generated from', () => {
+    const text = readFileSync(README, 'utf8');
+    const start = text.indexOf(CSTART);
+    expect(start, 'README lacks the config:start marker').toBeGreaterThan(-1);
+    const current = text.slice(start + CSTART.length, text.indexOf(CEND)).trim();
+    const expected = readmeTable();
+    if (process.env['UPDATE_README'] === '1' && current !== expected) {
+      writeFileSync(README, replaceBetween(text, CSTART, CEND, expected));
+      return;
+    }
+    expect(current).toBe(expected);
+  });
+
+  it('--help shows every row of the table', () => {
+    for (const row of OPTIONS) {
+      if (row.flag) expect(HELP).toContain(`--${row.flag}`);
+      for (const name of row.env ?? []) expect(HELP).toContain(name);
+    }
+  });
+
+  it('lists every environment variable the source code reads', () => {
+    const documented = new Set(OPTIONS.flatMap((r) => r.env ?? []));
+    const root = fileURLToPath(new URL('../src/', import.meta.url));
+    const read = new Set<string>();
+    for (const file of readdirSync(root, { recursive: true }) as string[]) {
+      if (!file.endsWith('.ts') || file.startsWith('sandbox')) continue;
+      const source = readFileSync(`${root}${file}`, 'utf8');
+      for (const m of source.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)) read.add(m[1] as string);
+      for (const m of source.matchAll(/'(DIVIO_[A-Z0-9_]+)'/g)) read.add(m[1] as string);
+    }
+    expect(read.size).toBeGreaterThan(10);
+    expect([...read].filter((name) => !documented.has(name))).toEqual([]);
+  });
+});
 
 describe('README', () => {
   it('tool table matches the registry', () => {

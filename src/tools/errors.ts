@@ -63,7 +63,9 @@ export function describeError(error: unknown, toolName: string): string {
     return `Divio's API failed (${error.status})${tried(error)}. This is on Divio's side; try again in a minute, and check https://status.divio.com if it persists.`;
   }
   if (error instanceof TimeoutError || error instanceof ConnectionError) {
-    return `Could not reach the Divio API (${error.message}). Check the network or DIVIO_API_URL, then try again.`;
+    // The client's message already says what failed and where ("Could not reach the Divio API at ..."); only the
+    // fix is added here.
+    return `${error.message} Check the network path to the API (proxy variables, firewall) or DIVIO_API_URL, then try again.`;
   }
   if (error instanceof CrossOriginError) {
     return `Refused to follow a pagination link to another host; the cursor may be stale. Start again without cursor.`;
