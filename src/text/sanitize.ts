@@ -20,8 +20,8 @@ const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 // - the rest of the tag block (U+E0000-E007F), variation selectors (U+FE00-FE0F, U+E0100-E01EF), Mongolian
 //   free variation selectors (U+180B-180F), the combining grapheme joiner (U+034F) and the Hangul and
 //   braille fillers that render as blank space (U+115F, U+1160, U+3164, U+FFA0, U+2800).
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: every code point is removed on its own, combining ones included.
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is removed on its own, combining ones included.
   /[\p{Cf}\u{E0000}-\u{E007F}\uFE00-\uFE0F\u{E0100}-\u{E01EF}\u180B-\u180F\u034F\u115F\u1160\u3164\uFFA0\u2800]/gu;
 
 // CR LF, lone CR, NEL (U+0085), line and paragraph separators (U+2028, U+2029), vertical tab and form feed:
