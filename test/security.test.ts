@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { sanitize } from '../src/text/index.js';
 import { canonicalArgs, mintToken } from '../src/tools/confirm.js';
 import { describeError } from '../src/tools/errors.js';
-import { sanitizeText } from '../src/tools/format.js';
 import { allTools } from '../src/tools/index.js';
 import { type Harness, startHarness, textOf } from './helpers/harness.js';
 
@@ -111,9 +111,9 @@ describe('untrusted text in previews and lists', () => {
     expect(textOf(r)).toContain('DEBUG=True');
   });
 
-  it('sanitizeText strips bidi overrides, zero-width and tag characters, keeps text', () => {
-    expect(sanitizeText('a\u202Eb\u200Bc\u{E0041}d\u2028e')).toBe('abcde');
-    expect(sanitizeText('line 1\r\nline 2\ttab')).toBe('line 1\nline 2\ttab');
+  it('sanitize strips bidi overrides, zero-width and tag characters, keeps text', () => {
+    expect(sanitize('a\u202Eb\u200Bc\u{E0041}d\u2028e')).toBe('abcd\ne');
+    expect(sanitize('line 1\r\nline 2\ttab')).toBe('line 1\nline 2\ttab');
   });
 });
 

@@ -7,8 +7,9 @@ import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { sanitize } from '../src/text/index.js';
 import { signCursor } from '../src/tools/cursor.js';
-import { sanitizeText, truncateLine } from '../src/tools/format.js';
+import { truncateLine } from '../src/tools/format.js';
 import { allTools } from '../src/tools/index.js';
 import { ERAS, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 
@@ -825,7 +826,7 @@ describe('get_environment_logs pagination under the size cap', () => {
     const truth = h.sandbox.state
       .logsFor(env?.uuid ?? '')
       .filter((e) => e.ms >= since.getTime() && e.ms <= until.getTime())
-      .map((e) => `${e.timestamp} ${truncateLine(sanitizeText(e.message))}`);
+      .map((e) => `${e.timestamp} ${truncateLine(sanitize(e.message))}`);
     expect(truth.length).toBeGreaterThan(50);
 
     const pages: string[][] = [];

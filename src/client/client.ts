@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { z } from 'zod';
+import { inline, quote } from '../text/index.js';
 import { DEFAULT_USER_AGENT, resolveBaseUrl, tokenPageUrl } from './config.js';
 import type { ProxySettings } from './credentials.js';
 import {
@@ -568,7 +569,7 @@ export class DivioClient implements Resources {
     const parsed = opts.schema.safeParse(json);
     if (!parsed.success) {
       throw new ResponseFormatError(
-        `${label} returned an unexpected response shape: ${redact(formatIssues(parsed.error), this.#token)}`,
+        `${label} returned an unexpected response shape: ${inline(redact(formatIssues(parsed.error), this.#token), 500)}`,
       );
     }
     return parsed.data;
@@ -687,7 +688,8 @@ export class DivioClient implements Resources {
       retryAfterMs: parseRetryAfter(headerValue(res.headers, 'retry-after')),
       tokenPage: this.tokenPageUrl,
     };
-    const said = serverMessage ? `: ${serverMessage}` : '';
+    // Divio's own words are platform text: quoted on one line, escapes and invisible characters removed.
+    const said = serverMessage ? `: ${quote(serverMessage, 500)}` : '';
     const make = (Kind: typeof ApiError, message: string) =>
       new Kind(status, body, redact(message, token), details);
     if (status === 400) return make(ValidationError, `Invalid request (400) for ${where}${said}`);

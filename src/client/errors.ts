@@ -1,3 +1,5 @@
+import { inline } from '../text/index.js';
+
 // Error hierarchy for the Divio client. Every error a caller can see is a DivioError, so the tool layer has
 // one `instanceof` to check. Messages are written for the person (or model) who has to act on them, and no
 // error ever carries the API token: bodies and messages built from server text pass through `redact` first.
@@ -208,12 +210,9 @@ export function redactDeep(value: unknown, token: string | undefined): unknown {
   return value;
 }
 
-const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
-
-/** A short, single-line, redacted excerpt of arbitrary server text. */
+/** A short, single-line, redacted and sanitized excerpt of arbitrary server text. */
 export function excerpt(text: string, token: string | undefined, max = 200): string {
-  const clean = redact(text, token).replace(CONTROL_CHARS, '').replace(/\s+/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  return inline(redact(text, token), max);
 }
 
 function strings(value: unknown[]): string[] {

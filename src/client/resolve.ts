@@ -1,3 +1,4 @@
+import { ident, quoteRef } from '../text/index.js';
 import type { DivioClient } from './client.js';
 import { NotFoundError, ResolutionError } from './errors.js';
 import { type Application, ApplicationSchema, type Environment } from './schemas.js';
@@ -48,7 +49,7 @@ function withSignal<T>(shared: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 function listChoices(choices: string[], total: number): string {
-  const shown = choices.slice(0, MAX_LISTED_CHOICES);
+  const shown = choices.slice(0, MAX_LISTED_CHOICES).map((c) => ident(c));
   const more = Math.max(total, choices.length) - shown.length;
   return more > 0 ? `${shown.join(', ')}, and ${more} more` : shown.join(', ');
 }
@@ -163,7 +164,7 @@ export class Resolver {
       choices.length > 0
         ? ` Valid applications: ${listChoices(choices, total)}. Call list_applications to see them all.`
         : ' No applications are visible to this token.';
-    return this.#error('application', ref, choices, `Application '${ref}' ${reason}.${list}`);
+    return this.#error('application', ref, choices, `Application ${quoteRef(ref)} ${reason}.${list}`);
   }
 
   /**
@@ -203,7 +204,7 @@ export class Resolver {
         'application',
         wanted,
         choices,
-        `Application '${wanted}' is ambiguous: it matches ${matches.length} applications (${choices.join(', ')}). Pass the ID of the one you mean.`,
+        `Application ${quoteRef(wanted)} is ambiguous: it matches ${matches.length} applications (${choices.map((c) => ident(c)).join(', ')}). Pass the ID of the one you mean.`,
       );
     }
     const [bySlugOnly] = matches;
@@ -212,7 +213,7 @@ export class Resolver {
         'application',
         wanted,
         [bySlugOnly.uuid, idMatch.slug],
-        `Application '${wanted}' is ambiguous: it is the slug of one application (ID ${bySlugOnly.uuid}) and the ID of another (slug '${idMatch.slug}'). Pass ${bySlugOnly.uuid} for the first or '${idMatch.slug}' for the second; ask the user which one they mean.`,
+        `Application ${quoteRef(wanted)} is ambiguous: it is the slug of one application (ID ${ident(bySlugOnly.uuid)}) and the ID of another (slug ${quoteRef(idMatch.slug)}). Pass ${ident(bySlugOnly.uuid)} for the first or ${quoteRef(idMatch.slug)} for the second; ask the user which one they mean.`,
       );
     }
     const found = bySlugOnly ?? idMatch;
@@ -239,7 +240,7 @@ export class Resolver {
         'environment',
         wanted,
         choices,
-        `Environment '${wanted}' is ambiguous in application '${appName}': ${matches.map((e) => (e.slug === wanted ? `pass ${e.uuid} for the environment with that slug` : `'${e.slug}' for the one with that ID`)).join(', or ')}. Ask the user which one they mean.`,
+        `Environment ${quoteRef(wanted)} is ambiguous in application ${quoteRef(appName)}: ${matches.map((e) => (e.slug === wanted ? `pass ${ident(e.uuid)} for the environment with that slug` : `${quoteRef(e.slug)} for the one with that ID`)).join(', or ')}. Ask the user which one they mean.`,
       );
     }
     const cut = this.#cutEnvLists.has(application.uuid.toLowerCase())
@@ -253,7 +254,7 @@ export class Resolver {
       'environment',
       wanted,
       choices,
-      `Environment '${wanted}' was not found in application '${appName}'.${list}`,
+      `Environment ${quoteRef(wanted)} was not found in application ${quoteRef(appName)}.${list}`,
     );
   }
 }

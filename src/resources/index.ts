@@ -17,12 +17,13 @@ import {
   ResolutionError,
 } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
+import { envName, fence, ident, inline, quote, sanitize, sanitizeDeep } from '../text/index.js';
 import { loadEnvironmentStatus } from '../tools/apps.js';
 import { backupRow, loadServiceBackups, missingServicesNote } from '../tools/backups.js';
 import { idOf } from '../tools/common.js';
 import { logLines } from '../tools/deploylog.js';
 import { describeError } from '../tools/errors.js';
-import { capLinesFromEnd, fenceUntrusted } from '../tools/format.js';
+import { capLinesFromEnd } from '../tools/format.js';
 import { fetchLogs, formatLogLine } from '../tools/logs.js';
 import { type Completer, completers } from './complete.js';
 import { uris } from './uris.js';
@@ -59,9 +60,12 @@ interface Route {
   read: Read;
 }
 
+/** JSON resources carry platform text in their string fields: sanitized like tool results. */
 function json(uri: URL, value: unknown): ReadResourceResult {
   return {
-    contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }],
+    contents: [
+      { uri: uri.href, mimeType: 'application/json', text: JSON.stringify(sanitizeDeep(value), null, 2) },
+    ],
   };
 }
 
@@ -186,7 +190,7 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
           undefined,
           config.maxLogBytes,
         );
-        const name = `${String(app.slug ?? app.uuid)}/${env.slug}`;
+        const name = envName(String(app.slug ?? app.uuid), env.slug);
         const head = `Runtime logs of ${name}, last 15 minutes, oldest first: ${page.entries.length} entries.`;
         const notes = [
           page.cut > 0 ? `${page.cut} older entries were cut to stay under the size cap.` : '',
@@ -194,7 +198,7 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
         ].filter(Boolean);
         const body =
           page.entries.length > 0
-            ? fenceUntrusted(`runtime log output of ${name}`, page.entries.map(formatLogLine).join('\n'))
+            ? fence('runtime log output', page.entries.map(formatLogLine).join('\n'))
             : 'No log entries in the last 15 minutes.';
         return text(uri, [head, ...notes, body].join('\n'));
       },
@@ -215,12 +219,9 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
         const shown = kept.length;
         const head =
           shown < all.length
-            ? `Deploy log of ${uuid}: the last ${shown} of ${all.length} lines${dropped > 0 ? ' (size cap)' : ''}.`
-            : `Deploy log of ${uuid}: ${all.length} lines.`;
-        const body =
-          shown > 0
-            ? fenceUntrusted(`the deploy log of deployment ${uuid}`, kept.join('\n'))
-            : 'The log is empty.';
+            ? `Deploy log of ${ident(uuid)}: the last ${shown} of ${all.length} lines${dropped > 0 ? ' (size cap)' : ''}.`
+            : `Deploy log of ${ident(uuid)}: ${all.length} lines.`;
+        const body = shown > 0 ? fence('deploy log output', kept.join('\n')) : 'The log is empty.';
         return text(uri, `${head}\n${body}`);
       },
     },
@@ -256,9 +257,12 @@ const NOT_FOUND_HINTS: Record<string, string> = {
 /** Read failures become JSON-RPC errors whose message says what is valid. */
 function toProtocolError(error: unknown, route: Route, uri: string): Error {
   if (error instanceof ProtocolError) return error;
-  if (error instanceof ResolutionError) return new ResourceNotFoundError(uri, error.message);
+  if (error instanceof ResolutionError) return new ResourceNotFoundError(uri, sanitize(error.message));
   if (error instanceof NotFoundError) {
-    return new ResourceNotFoundError(uri, `${NOT_FOUND_HINTS[route.name] ?? 'Not found.'} (${uri})`);
+    return new ResourceNotFoundError(
+      uri,
+      `${NOT_FOUND_HINTS[route.name] ?? 'Not found.'} (${quote(uri, 500)})`,
+    );
   }
   return new ProtocolError(ProtocolErrorCode.InternalError, describeError(error, `reading ${uri}`));
 }
@@ -330,13 +334,13 @@ export function registerResources(
     try {
       url = new URL(uri);
     } catch {
-      throw new ResourceNotFoundError(uri, `'${uri}' is not a URI. ${validUris(routes)}`);
+      throw new ResourceNotFoundError(uri, `${quote(uri, 500)} is not a URI. ${validUris(routes)}`);
     }
     for (const { route, template, read } of matchers) {
       const vars = template ? template.match(url.href) : url.href === route.uri ? {} : null;
       if (vars) return read(url, vars as Vars, ctx.mcpReq.signal);
     }
-    throw new ResourceNotFoundError(uri, `No resource matches '${uri}'. ${validUris(routes)}`);
+    throw new ResourceNotFoundError(uri, `No resource matches ${quote(uri, 500)}. ${validUris(routes)}`);
   });
 
   if (!enabled(deps.config, 'apps')) {
@@ -382,17 +386,17 @@ async function listPage(
     const row = appRow(app);
     resources.push({
       uri: row.uri,
-      name: row.slug,
-      title: row.name || row.slug,
-      description: `Application ${row.slug} with its environments`,
+      name: inline(row.slug),
+      title: inline(row.name || row.slug),
+      description: `Application ${ident(row.slug)} with its environments`,
       mimeType: 'application/json',
     });
     for (const env of envLists[i] ?? []) {
       resources.push({
         uri: uris.environment(row.slug, env.slug),
-        name: `${row.slug}/${env.slug}`,
-        title: `${row.name || row.slug} — ${env.slug}`,
-        description: `Status of environment ${env.slug} of ${row.slug}`,
+        name: inline(`${row.slug}/${env.slug}`),
+        title: inline(`${row.name || row.slug} — ${env.slug}`),
+        description: `Status of environment ${ident(env.slug)} of ${ident(row.slug)}`,
         mimeType: 'application/json',
       });
     }

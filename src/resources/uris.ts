@@ -1,5 +1,8 @@
+import { inline } from '../text/index.js';
+
 // The divio:// URIs of the resources, and the resource_link items tool results carry to them.
-// Kept free of imports so tools can link to resources without depending on the resource layer.
+// Imports only the text module, so tools can link to resources without depending on the resource layer.
+// Link names and titles are platform text a client shows as they are: one line, sanitized.
 
 export const uris = {
   applications: (): string => 'divio://applications',
@@ -26,10 +29,10 @@ export function appLink(app: string, title?: string): ResourceLink {
   const link: ResourceLink = {
     type: 'resource_link',
     uri: uris.application(app),
-    name: app,
+    name: inline(app),
     mimeType: JSON_TYPE,
   };
-  if (title) link.title = title;
+  if (title) link.title = inline(title);
   return link;
 }
 
@@ -37,20 +40,25 @@ export function envLink(app: string, env: string): ResourceLink {
   return {
     type: 'resource_link',
     uri: uris.environment(app, env),
-    name: `${app}/${env}`,
+    name: inline(`${app}/${env}`),
     mimeType: JSON_TYPE,
   };
 }
 
 export function logsLink(app: string, env: string): ResourceLink {
-  return { type: 'resource_link', uri: uris.logs(app, env), name: `${app}/${env} logs`, mimeType: TEXT_TYPE };
+  return {
+    type: 'resource_link',
+    uri: uris.logs(app, env),
+    name: inline(`${app}/${env} logs`),
+    mimeType: TEXT_TYPE,
+  };
 }
 
 export function deploymentLogLink(uuid: string): ResourceLink {
   return {
     type: 'resource_link',
     uri: uris.deploymentLog(uuid),
-    name: `deployment ${uuid.slice(0, 8)} log`,
+    name: `deployment ${inline(uuid.slice(0, 8))} log`,
     mimeType: TEXT_TYPE,
   };
 }
@@ -59,7 +67,7 @@ export function backupLink(uuid: string): ResourceLink {
   return {
     type: 'resource_link',
     uri: uris.backup(uuid),
-    name: `backup ${uuid.slice(0, 8)}`,
+    name: `backup ${inline(uuid.slice(0, 8))}`,
     mimeType: JSON_TYPE,
   };
 }

@@ -31,6 +31,23 @@ export function ident(value: string | null | undefined, fallback = '?'): string 
   return IDENT.test(value) ? value : quote(value);
 }
 
+/** A reference someone typed or the platform named, in messages: `'shop'` when plain, quoted like any value otherwise. */
+export function quoteRef(value: string): string {
+  return IDENT.test(value) ? `'${value}'` : quote(value);
+}
+
+const URL_CHARS = /^https?:\/\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]{1,4096}$/;
+
+/**
+ * A URL from the platform (download links, deployed URLs): bare when it is an http(s) URL made only of the
+ * characters URLs allow (RFC 3986: no spaces, quotes or line breaks), so it stays usable as it is;
+ * quoted like any other value otherwise.
+ */
+export function url(value: string | null | undefined, fallback = '(none)'): string {
+  if (value === null || value === undefined) return fallback;
+  return URL_CHARS.test(value) ? value : quote(value, 4096);
+}
+
 /** `app/environment`, each part shown as an identifier. */
 export function envName(app: string, environment: string): string {
   return `${ident(app)}/${ident(environment)}`;

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { type Environment, looksLikeId, WHOLE_LIST_MAX_PAGES } from '../client/index.js';
-import { appLink, envLink } from '../resources/uris.js';
+import { appLink, envLink, logsLink } from '../resources/uris.js';
+import { envName, ident, quote, quoteList } from '../text/index.js';
 import {
   type DeploymentSummary,
   deploymentResult,
@@ -14,7 +15,7 @@ import {
 } from './common.js';
 import { ToolError } from './errors.js';
 import { defineTool, READ_ONLY } from './registry.js';
-import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo } from './schemas.js';
+import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo, PlatformText } from './schemas.js';
 
 const listOrganisations = defineTool({
   name: 'list_organisations',
@@ -23,7 +24,7 @@ const listOrganisations = defineTool({
   description: 'Organisations the API token can see. Paginated.',
   input: z.strictObject({ limit: Limit, cursor: Cursor }),
   output: z.object({
-    organisations: z.array(z.object({ uuid: z.string(), name: z.string() })),
+    organisations: z.array(z.object({ uuid: z.string(), name: PlatformText('organisation name') })),
     ...PageInfo,
   }),
   annotations: READ_ONLY,
@@ -38,7 +39,7 @@ const listOrganisations = defineTool({
   },
   render: (out) =>
     [
-      ...out.organisations.map((o) => `${o.name} (${o.uuid})`),
+      ...out.organisations.map((o) => `${quote(o.name)} (${ident(o.uuid)})`),
       out.organisations.length === 0 ? 'No organisations visible to this token.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',
     ]
@@ -63,7 +64,12 @@ const listApplications = defineTool({
   }),
   output: z.object({
     applications: z.array(
-      z.object({ slug: z.string(), name: z.string(), uuid: z.string(), organisation: z.string().nullable() }),
+      z.object({
+        slug: z.string(),
+        name: PlatformText('application name'),
+        uuid: z.string(),
+        organisation: PlatformText('organisation name or ID').nullable(),
+      }),
     ),
     ...PageInfo,
   }),
@@ -82,13 +88,13 @@ const listApplications = defineTool({
       const hits = [...new Set([...(byId ? [byId] : []), ...byName])];
       if (hits.length > 1) {
         throw new ToolError(
-          `Organisation '${organisation}' is ambiguous: it matches the organisations with IDs ${hits.join(', ')}. Pass one of those IDs; ask the user which one they mean.`,
+          `Organisation ${quote(organisation)} is ambiguous: it matches the organisations with IDs ${hits.map((x) => ident(x)).join(', ')}. Pass one of those IDs; ask the user which one they mean.`,
         );
       }
       orgFilter = hits[0] ?? (looksLikeId(organisation) ? organisation : undefined);
       if (!orgFilter) {
         throw new ToolError(
-          `Organisation '${organisation}' was not found. Valid organisations: ${[...orgs.values()].join(', ') || 'none'}. Pass a name from that list or an ID returned by list_organisations.${orgList.complete ? '' : ` Only the first ${orgs.size} organisations were read; pass the organisation's ID instead.`}`,
+          `Organisation ${quote(organisation)} was not found. Valid organisations: ${quoteList([...orgs.values()]) || 'none'}. Pass a name from that list or an ID returned by list_organisations.${orgList.complete ? '' : ` Only the first ${orgs.size} organisations were read; pass the organisation's ID instead.`}`,
         );
       }
     }
@@ -119,28 +125,22 @@ const listApplications = defineTool({
   render: (out) =>
     [
       ...out.applications.map(
-        (a) => `${a.slug} — ${a.name} [${a.organisation ?? 'no organisation'}] ${a.uuid}`,
+        (a) =>
+          `${ident(a.slug)} — ${quote(a.name)} [organisation ${quote(a.organisation, 200, 'none')}] ${ident(a.uuid)}`,
       ),
       out.applications.length === 0 ? 'No applications match.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',
     ]
       .filter(Boolean)
       .join('\n'),
-  links: (out) =>
-    out.applications.slice(0, 20).map((a) => ({
-      type: 'resource_link' as const,
-      uri: `divio://applications/${a.slug}`,
-      name: a.slug,
-      title: a.name,
-      mimeType: 'application/json',
-    })),
+  links: (out) => out.applications.slice(0, 20).map((a) => appLink(a.slug, a.name)),
 });
 
 const EnvRow = z.object({
   slug: z.string(),
   uuid: z.string(),
-  branch: z.string().nullable(),
-  url: z.string().nullable(),
+  branch: PlatformText('git branch').nullable(),
+  url: PlatformText('deployed URL').nullable(),
   production_grade: z.boolean(),
   last_deployment: DeploymentSummarySchema.nullable(),
   deploy_running: z.boolean(),
@@ -168,7 +168,7 @@ const getApplication = defineTool({
   output: z.object({
     uuid: z.string(),
     slug: z.string(),
-    name: z.string(),
+    name: PlatformText('application name'),
     organisation: z.string().nullable(),
     environments: z.array(EnvRow),
   }),
@@ -189,29 +189,21 @@ const getApplication = defineTool({
   },
   render: (out) =>
     [
-      `${out.name} (${out.slug}, ${out.uuid})`,
+      `${quote(out.name)} (${ident(out.slug)}, ${ident(out.uuid)})`,
       ...out.environments.map(
         (e) =>
-          `- ${e.slug}${e.production_grade ? ' [production]' : ''}: branch ${e.branch ?? '?'}, ${e.url ?? 'no URL'}, last deploy ${deploymentResult(e.last_deployment)}${e.deploy_running ? ', a deploy is running now' : ''}`,
+          `- ${ident(e.slug)}${e.production_grade ? ' [production]' : ''}: branch ${quote(e.branch, 200, '?')}, URL ${quote(e.url, 200, 'none')}, last deploy ${deploymentResult(e.last_deployment)}${e.deploy_running ? ', a deploy is running now' : ''}`,
       ),
     ].join('\n'),
-  links: (out) => [
-    appLink(out.slug, out.name),
-    ...out.environments.map((e) => ({
-      type: 'resource_link' as const,
-      uri: `divio://applications/${out.slug}/environments/${e.slug}`,
-      name: `${out.slug}/${e.slug}`,
-      mimeType: 'application/json',
-    })),
-  ],
+  links: (out) => [appLink(out.slug, out.name), ...out.environments.map((e) => envLink(out.slug, e.slug))],
 });
 
 export const EnvironmentStatus = z.object({
   app: z.string(),
   environment: z.string(),
   uuid: z.string(),
-  branch: z.string().nullable(),
-  url: z.string().nullable(),
+  branch: PlatformText('git branch').nullable(),
+  url: PlatformText('deployed URL').nullable(),
   production_grade: z.boolean(),
   running_deployment: DeploymentSummarySchema.nullable(),
   last_finished_deployment: DeploymentSummarySchema.nullable(),
@@ -220,7 +212,12 @@ export const EnvironmentStatus = z.object({
   released_commit: z.string().nullable(),
   variable_names: z.array(z.string()).nullable(),
   service_instances: z.array(
-    z.object({ uuid: z.string(), type: z.string(), prefix: z.string(), status: z.string() }),
+    z.object({
+      uuid: z.string(),
+      type: z.string(),
+      prefix: PlatformText('service prefix'),
+      status: z.string(),
+    }),
   ),
   /** Set when the service-instance list stopped at its page cap, so `service_instances` is not all of them. */
   service_instances_note: z.string().nullable(),
@@ -274,19 +271,19 @@ export async function loadEnvironmentStatus(
 
 function fmtDeploy(label: string, d: DeploymentSummary | null): string {
   if (!d) return `${label}: none`;
-  return `${label}: ${deploymentResult(d)} — ${d.uuid}${d.ended_at ? `, ended ${d.ended_at}` : d.started_at ? `, started ${d.started_at}` : ''}${d.git_commit ? `, commit ${d.git_commit.slice(0, 10)}` : ''}`;
+  return `${label}: ${deploymentResult(d)} — ${ident(d.uuid)}${d.ended_at ? `, ended ${ident(d.ended_at)}` : d.started_at ? `, started ${ident(d.started_at)}` : ''}${d.git_commit ? `, commit ${ident(d.git_commit.slice(0, 10))}` : ''}`;
 }
 
 export function renderEnvironmentStatus(out: EnvironmentStatusOut): string {
   return [
-    `${out.app}/${out.environment}${out.production_grade ? ' [production]' : ''} (${out.uuid})`,
-    `branch ${out.branch ?? '?'}, URL ${out.url ?? 'none'}, pending commits: ${out.pending_commits ?? 'unknown'}${out.released_commit ? ` (released commit ${out.released_commit.slice(0, 10)})` : ''}`,
+    `${envName(out.app, out.environment)}${out.production_grade ? ' [production]' : ''} (${ident(out.uuid)})`,
+    `branch ${quote(out.branch, 200, '?')}, URL ${quote(out.url, 200, 'none')}, pending commits: ${out.pending_commits ?? 'unknown'}${out.released_commit ? ` (released commit ${ident(out.released_commit.slice(0, 10))})` : ''}`,
     fmtDeploy('running deployment', out.running_deployment),
     fmtDeploy('last finished deployment', out.last_finished_deployment),
     fmtDeploy('released deployment', out.released_deployment),
-    `services: ${out.service_instances.map((s) => `${s.type} ${s.prefix} (${s.status})`).join(', ') || 'none'}`,
+    `services: ${out.service_instances.map((s) => `${ident(s.type)} prefix ${ident(s.prefix)} (${ident(s.status)})`).join(', ') || 'none'}`,
     out.variable_names
-      ? `variables (names only; values via list_environment_variables): ${out.variable_names.join(', ') || 'none'}`
+      ? `variables (names only; values via list_environment_variables): ${out.variable_names.map((n) => ident(n)).join(', ') || 'none'}`
       : '',
     out.service_instances_note ?? '',
   ]
@@ -305,15 +302,7 @@ const getEnvironment = defineTool({
   annotations: READ_ONLY,
   handler: async ({ app, environment }, ctx) => loadEnvironmentStatus(ctx, app, environment),
   render: renderEnvironmentStatus,
-  links: (out) => [
-    envLink(out.app, out.environment),
-    {
-      type: 'resource_link' as const,
-      uri: `divio://applications/${out.app}/environments/${out.environment}/logs`,
-      name: `${out.app}/${out.environment} logs`,
-      mimeType: 'text/plain',
-    },
-  ],
+  links: (out) => [envLink(out.app, out.environment), logsLink(out.app, out.environment)],
 });
 
 export const appsTools = [listOrganisations, listApplications, getApplication, getEnvironment];

@@ -6,10 +6,11 @@ import type {
   Environment,
   ServiceInstanceBackup,
 } from '../client/index.js';
+import { envName, ident, inline, quote, quoteList, url } from '../text/index.js';
 import { errorText, loadServiceBackups, serviceLabel } from './backups.js';
 import { idOf } from './common.js';
 import { ToolError } from './errors.js';
-import { formatAge, formatBytes, oneLine } from './format.js';
+import { formatAge, formatBytes } from './format.js';
 import { createdSince, performWrite, readAll } from './outcome.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { ObjectId, WaitSeconds } from './schemas.js';
@@ -26,7 +27,7 @@ interface BackupContext {
 async function loadBackupContext(ctx: ToolContext, uuid: string): Promise<BackupContext> {
   const backup = await ctx.client.backups.get(uuid, { signal: ctx.signal });
   const envId = idOf(backup.environment);
-  if (!envId) throw new ToolError(`Backup ${uuid} does not name its environment.`);
+  if (!envId) throw new ToolError(`Backup ${ident(uuid)} does not name its environment.`);
   const env = await ctx.client.environments.get(envId, { signal: ctx.signal });
   const appObj = env.application as unknown;
   let app = typeof env.app_name === 'string' ? env.app_name : envId;
@@ -59,9 +60,9 @@ function pickSibs(
     );
     if (matches.length === 0) {
       const valid = sibs
-        .map((s) => `${String(s.service_type).toLowerCase()} (prefix ${s.service_prefix})`)
+        .map((s) => `${ident(String(s.service_type).toLowerCase())} (prefix ${ident(s.service_prefix)})`)
         .join(', ');
-      throw new ToolError(`This backup has no '${w}' service. It contains: ${valid || 'nothing'}.`);
+      throw new ToolError(`This backup has no ${quote(w)} service. It contains: ${valid || 'nothing'}.`);
     }
     for (const m of matches) out.set(m.uuid, m);
   }
@@ -69,13 +70,13 @@ function pickSibs(
 }
 
 function describeSib(s: ServiceInstanceBackup): string {
-  return `${String(s.service_type ?? '?').toLowerCase()} ${s.service_prefix ?? ''} (${formatBytes(typeof s.size === 'number' ? s.size : null)})`;
+  return `${ident(String(s.service_type ?? '?').toLowerCase())} ${ident(s.service_prefix, '')} (${formatBytes(typeof s.size === 'number' ? s.size : null)})`;
 }
 
 function requireUsable(b: BackupContext): void {
   if (b.backup.state !== 'COMPLETED' || (b.backup.success !== 'SUCCESS' && b.backup.success !== 'PARTIAL')) {
     throw new ToolError(
-      `Backup ${b.backup.uuid} is ${b.backup.state}${b.backup.success ? ` (${b.backup.success})` : ''}, so it cannot be used. Pick a completed, successful one with list_backups.`,
+      `Backup ${ident(b.backup.uuid)} is ${ident(b.backup.state)}${b.backup.success ? ` (${ident(b.backup.success)})` : ''}, so it cannot be used. Pick a completed, successful one with list_backups.`,
     );
   }
 }
@@ -177,12 +178,12 @@ export const restoreBackup = defineTool({
       const latest = restores.items[0];
       const production = b.env.is_production_grade === true;
       return {
-        summary: `Restore backup ${b.backup.uuid} onto ${b.app}/${b.env.slug}${production ? ' (PRODUCTION)' : ''}, overwriting its current ${chosen.map((s) => String(s.service_type).toLowerCase()).join(' and ')}.`,
+        summary: `Restore backup ${ident(b.backup.uuid)} onto ${envName(b.app, b.env.slug)}${production ? ' (PRODUCTION)' : ''}, overwriting its current ${chosen.map((s) => ident(String(s.service_type).toLowerCase())).join(' and ')}.`,
         details: {
-          Environment: `${b.app}/${b.env.slug}${production ? ' (production)' : ''}`,
+          Environment: `${envName(b.app, b.env.slug)}${production ? ' (production)' : ''}`,
           Overwrites: chosen.map(describeSib).join(', '),
-          'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
-          'Notes (user-written)': b.backup.notes ? JSON.stringify(oneLine(String(b.backup.notes))) : '-',
+          'Backup taken': `${ident(b.backup.created)} (${formatAge(b.backup.created as string | undefined)})`,
+          'Notes (user-written)': b.backup.notes ? quote(inline(String(b.backup.notes))) : '-',
           'Changes since then': 'lost for the restored services',
         },
         // A new restore of this environment changes this, so a token restores once.
@@ -235,7 +236,7 @@ export const restoreBackup = defineTool({
       },
       ctx,
     );
-    const success = typeof outcome.state.success === 'string' ? oneLine(outcome.state.success, 40) : null;
+    const success = typeof outcome.state.success === 'string' ? inline(outcome.state.success, 40) : null;
     // Per-service errors are read once the restore finished; failing to read them must not hide the result.
     const failures = outcome.finished
       ? await restoreFailures(ctx, outcome.state, b.sibs).catch(() => [])
@@ -251,14 +252,14 @@ export const restoreBackup = defineTool({
       next_step: !outcome.finished
         ? stillRunning(
             outcome,
-            `Restore ${created.uuid}: check later with get_environment; do not start another restore.`,
+            `Restore ${ident(created.uuid)}: check later with get_environment; do not start another restore.`,
           )
         : restoreNextStep(success, failures),
     };
   },
   auditUuid: (out) => out.restore,
   render: (out) =>
-    `Restore ${out.restore} onto ${out.app}/${out.environment} (${out.services.join(', ')}): ${out.finished ? (out.success ?? 'finished without a result') : 'still running'}. ${out.next_step ?? ''}`,
+    `Restore ${ident(out.restore)} onto ${envName(out.app, out.environment)} (${out.services.join(', ')}): ${out.finished ? ident(out.success, 'finished without a result') : 'still running'}. ${out.next_step ?? ''}`,
 });
 
 /**
@@ -304,11 +305,11 @@ export const getBackupDownloadUrl = defineTool({
       // Newest by `started_at`, not by position: no source establishes the list's order.
       const downloads = await ctx.client.backupDownloads.newestFirst({ limit: 1, signal: ctx.signal });
       return {
-        summary: `Create a download link for the ${describeSib(sib as ServiceInstanceBackup)} backup of ${b.app}/${b.env.slug}. Anyone holding the link can download that data until it expires.`,
+        summary: `Create a download link for the ${describeSib(sib as ServiceInstanceBackup)} backup of ${envName(b.app, b.env.slug)}. Anyone holding the link can download that data until it expires.`,
         details: {
-          Environment: `${b.app}/${b.env.slug}`,
+          Environment: envName(b.app, b.env.slug),
           Service: describeSib(sib as ServiceInstanceBackup),
-          'Backup taken': `${String(b.backup.created ?? '?')} (${formatAge(b.backup.created as string | undefined)})`,
+          'Backup taken': `${ident(b.backup.created)} (${formatAge(b.backup.created as string | undefined)})`,
         },
         // Creating a download adds one, so a token creates exactly one link.
         state: `downloads:${downloads.count ?? '?'}:${downloads.items[0]?.uuid ?? 'none'}`,
@@ -320,9 +321,9 @@ export const getBackupDownloadUrl = defineTool({
     const b = await loadBackupContext(ctx, args.backup);
     requireUsable(b);
     const [sib] = pickSibs(b.sibs, [args.service]);
-    if (!sib) throw new ToolError(`Backup ${args.backup} has no '${args.service}' service.`);
+    if (!sib) throw new ToolError(`Backup ${ident(args.backup)} has no ${quote(args.service)} service.`);
     const downloadId = await performWrite(ctx, {
-      what: `the download link for backup ${b.backup.uuid}`,
+      what: `the download link for backup ${ident(b.backup.uuid)}`,
       kind: 'download',
       send: async () =>
         (
@@ -344,7 +345,7 @@ export const getBackupDownloadUrl = defineTool({
         const found = createdSince(mine, (x) => x.queued_at ?? x.started_at, since)[0];
         return found ? idOf(found.backup_download) : null;
       },
-      checkWith: `list_backups (app ${b.app}, environment ${b.env.slug})`,
+      checkWith: `list_backups (app ${ident(b.app)}, environment ${ident(b.env.slug)})`,
       ifNotDone:
         'No link was created. Call get_backup_download_url again to create one (that asks for confirmation again).',
     });
@@ -358,7 +359,7 @@ export const getBackupDownloadUrl = defineTool({
     const item = pickDownloadPart(items.items, downloadId, sib.uuid);
     if (!item)
       throw new ToolError(
-        `Divio created download ${downloadId} but has not listed its file for ${describeSib(sib)} yet${items.complete ? '' : ' (among the parts this server read: the list stopped at its cap)'}, so there is no URL to give. Do not create another link now: another needs a new confirmation, and this one may still become ready.`,
+        `Divio created download ${ident(downloadId)} but has not listed its file for ${describeSib(sib)} yet${items.complete ? '' : ' (among the parts this server read: the list stopped at its cap)'}, so there is no URL to give. Do not create another link now: another needs a new confirmation, and this one may still become ready.`,
       );
     const outcome = await waitForOperation(
       {
@@ -377,7 +378,7 @@ export const getBackupDownloadUrl = defineTool({
     const errors = Array.isArray(outcome.state.errors) ? outcome.state.errors.map(errorText) : [];
     if (outcome.finished && errors.length > 0) {
       throw new ToolError(
-        `Preparing the download of ${describeSib(sib)} from backup ${b.backup.uuid} failed: ${errors.join('; ')}. No link was created. The backup itself is unchanged; try get_backup_download_url again later, or another service of the backup, and contact Divio support if it keeps failing.`,
+        `Preparing the download of ${describeSib(sib)} from backup ${ident(b.backup.uuid)} failed. Divio said: ${quoteList(errors, 5)}. No link was created. The backup itself is unchanged; try get_backup_download_url again later, or another service of the backup, and contact Divio support if it keeps failing.`,
       );
     }
     const url = typeof outcome.state.download_url === 'string' ? outcome.state.download_url : null;
@@ -394,6 +395,6 @@ export const getBackupDownloadUrl = defineTool({
   auditUuid: (out) => out.backup,
   render: (out) =>
     out.download_url
-      ? `Download link for ${out.service} of backup ${out.backup}:\n${out.download_url}\n${out.next_step}`
+      ? `Download link for ${out.service} of backup ${ident(out.backup)}:\n${url(out.download_url)}\n${out.next_step}`
       : `The download of ${out.service} is still being prepared. ${out.next_step}`,
 });

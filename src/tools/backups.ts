@@ -1,23 +1,24 @@
 import * as z from 'zod';
 import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from '../client/index.js';
 import { backupLink, envLink } from '../resources/uris.js';
+import { envName, ident, inline, quote } from '../text/index.js';
 import { envSlugOf, idOf, openLink, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
-import { formatAge, formatBytes, formatDuration, oneLine, secondsBetween } from './format.js';
+import { formatAge, formatBytes, formatDuration, secondsBetween } from './format.js';
 import { createdSince, performWrite, readAll } from './outcome.js';
 import { defineTool, READ_ONLY } from './registry.js';
-import { AppRef, Cursor, EnvRef, Limit, ObjectId, PageInfo, WaitSeconds } from './schemas.js';
+import { AppRef, Cursor, EnvRef, Limit, ObjectId, PageInfo, PlatformText, WaitSeconds } from './schemas.js';
 import { stillRunning, waitForOperation } from './wait.js';
 
 export const ServiceBackupRow = z.object({
   uuid: z.string(),
   type: z.string(),
-  prefix: z.string(),
+  prefix: PlatformText('service prefix'),
   size_bytes: z.number().nullable(),
   size: z.string(),
   seconds_taken: z.number().nullable(),
   taken_at: z.string().nullable(),
-  errors: z.array(z.string()),
+  errors: z.array(PlatformText('service backup error')),
 });
 
 export const BackupRow = z.object({
@@ -26,7 +27,7 @@ export const BackupRow = z.object({
   created: z.string().nullable(),
   state: z.string(),
   success: z.string().nullable(),
-  notes: z.string().nullable(),
+  notes: PlatformText('backup notes, user-written, on one line').nullable(),
   services: z.array(ServiceBackupRow),
   /** What went wrong (which service, its error) and what to do next; null for a successful or running backup. */
   problem: z.string().nullable(),
@@ -35,13 +36,13 @@ export type BackupRowOut = z.infer<typeof BackupRow>;
 
 /** An `errors` item from the API, as text that is safe to show (sanitized, one line, capped). */
 export function errorText(e: unknown): string {
-  if (typeof e === 'string') return oneLine(e, 300);
+  if (typeof e === 'string') return inline(e, 300);
   if (e && typeof e === 'object') {
     const o = e as Record<string, unknown>;
     for (const key of ['message', 'detail', 'error'])
-      if (typeof o[key] === 'string') return oneLine(o[key], 300);
+      if (typeof o[key] === 'string') return inline(o[key], 300);
   }
-  return oneLine(JSON.stringify(e) ?? String(e), 300);
+  return inline(JSON.stringify(e) ?? String(e), 300);
 }
 
 /** "database DEFAULT", "storage MEDIA": how a service is named in sentences and in the `services` argument. */
@@ -143,9 +144,9 @@ export function backupRow(
     uuid: b.uuid,
     environment: envSlug,
     created: typeof b.created === 'string' ? b.created : null,
-    state: typeof b.state === 'string' ? oneLine(b.state, 40) : 'UNKNOWN',
-    success: typeof b.success === 'string' ? oneLine(b.success, 40) : null,
-    notes: typeof b.notes === 'string' && b.notes ? oneLine(b.notes) : null,
+    state: typeof b.state === 'string' ? inline(b.state, 40) : 'UNKNOWN',
+    success: typeof b.success === 'string' ? inline(b.success, 40) : null,
+    notes: typeof b.notes === 'string' && b.notes ? inline(b.notes) : null,
     services: ids.flatMap((id) => {
       const s = sibs.get(id);
       return s ? [sibRow(s)] : [];
@@ -155,11 +156,14 @@ export function backupRow(
 }
 
 export function renderBackup(b: BackupRowOut): string {
-  const result = b.state === 'COMPLETED' ? (b.success ?? 'no result') : b.state;
+  const result = b.state === 'COMPLETED' ? ident(b.success, 'no result') : ident(b.state);
   const services = b.services
-    .map((s) => `${s.type.toLowerCase()} ${s.prefix}: ${s.size}, ${formatDuration(s.seconds_taken)}`)
+    .map(
+      (s) =>
+        `${ident(s.type.toLowerCase())} ${ident(s.prefix, '')}: ${s.size}, ${formatDuration(s.seconds_taken)}`,
+    )
     .join('; ');
-  return `${b.uuid} ${b.environment ?? ''} ${b.created ?? '?'} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — notes (user-written): ${JSON.stringify(b.notes)}` : ''}${b.problem ? `\n  ${b.problem}` : ''}`;
+  return `${ident(b.uuid)} ${ident(b.environment, '')} ${ident(b.created)} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — notes (user-written): ${quote(b.notes)}` : ''}${b.problem ? `\n  ${b.problem}` : ''}`;
 }
 
 const listBackups = defineTool({
@@ -197,7 +201,7 @@ const listBackups = defineTool({
   },
   render: (out) =>
     [
-      `Backups of ${out.app}/${out.environment}, newest first:`,
+      `Backups of ${envName(out.app, out.environment)}, newest first:`,
       ...out.backups.map((b) => `- ${renderBackup(b)}`),
       out.backups.length === 0 ? 'No backups.' : '',
       out.note ?? '',
@@ -227,13 +231,7 @@ const getBackup = defineTool({
     return { ...backupRow(b, sibs, slug), environment_uuid: envId, note: missingServicesNote([b], sibs) };
   },
   render: (b) => `${renderBackup(b)}${b.note ? `\n${b.note}` : ''}`,
-  links: (b) => [
-    {
-      type: 'resource_link' as const,
-      uri: `divio://backups/${b.uuid}`,
-      name: `backup ${b.uuid.slice(0, 8)}`,
-    },
-  ],
+  links: (b) => [backupLink(b.uuid)],
 });
 
 const SERVICE_KINDS: Record<string, string> = {
@@ -259,9 +257,11 @@ export function pickServices(
       ? backupable.filter((s) => s.type === kind)
       : backupable.filter((s) => String(s.prefix ?? '').toUpperCase() === w.toUpperCase());
     if (matches.length === 0) {
-      const valid = backupable.map((s) => `${String(s.type).toLowerCase()} (prefix ${s.prefix})`).join(', ');
+      const valid = backupable
+        .map((s) => `${ident(String(s.type).toLowerCase())} (prefix ${ident(s.prefix)})`)
+        .join(', ');
       throw new ToolError(
-        `No backupable service matches '${w}'. This environment has: ${valid || 'no provisioned database or storage'}. Pass database, storage, or one of those prefixes.`,
+        `No backupable service matches ${quote(w)}. This environment has: ${valid || 'no provisioned database or storage'}. Pass database, storage, or one of those prefixes.`,
       );
     }
     for (const m of matches) picked.set(m.uuid, m);
@@ -317,7 +317,9 @@ const createBackup = defineTool({
     }
     const services = pickServices(instances.items, args.services);
     if (services.length === 0) {
-      throw new ToolError(`${app.slug}/${env.slug} has no provisioned database or storage to back up.`);
+      throw new ToolError(
+        `${envName(app.slug, env.slug)} has no provisioned database or storage to back up.`,
+      );
     }
     const notes = args.notes ?? 'Backup via divio-mcp';
     const wanted = new Set(services.map((s) => s.uuid));
@@ -383,21 +385,15 @@ const createBackup = defineTool({
         ? null
         : stillRunning(
             outcome,
-            `Call get_backup with backup=${row.uuid} to follow it; do not start another.`,
+            `Call get_backup with backup=${ident(row.uuid)} to follow it; do not start another.`,
           ),
     };
   },
   render: (out) =>
     out.finished
-      ? `Backup of ${out.app}/${out.environment} finished: ${renderBackup(out.backup)}`
-      : `Backup of ${out.app}/${out.environment} started (${out.backup.uuid}), state ${out.backup.state}. ${out.next_step}`,
-  links: (out) => [
-    {
-      type: 'resource_link' as const,
-      uri: `divio://backups/${out.backup.uuid}`,
-      name: `backup ${out.backup.uuid.slice(0, 8)}`,
-    },
-  ],
+      ? `Backup of ${envName(out.app, out.environment)} finished: ${renderBackup(out.backup)}`
+      : `Backup of ${envName(out.app, out.environment)} started (${ident(out.backup.uuid)}), state ${ident(out.backup.state)}. ${out.next_step}`,
+  links: (out) => [backupLink(out.backup.uuid)],
 });
 
 export const backupReadTools = [listBackups, getBackup, createBackup];

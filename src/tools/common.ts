@@ -1,6 +1,6 @@
 import type { Application, Deployment, Environment, Page } from '../client/index.js';
+import { ident, inline } from '../text/index.js';
 import { type CursorScope, openCursor, signCursor } from './cursor.js';
-import { oneLine } from './format.js';
 import type { ToolContext } from './registry.js';
 
 export interface Target {
@@ -128,8 +128,8 @@ export function deploymentResult(d: DeploymentSummary | null): string {
   if (!d) return 'never deployed';
   const outcome = deploymentOutcome(d);
   if (outcome === 'running')
-    return `running (${d.status ?? 'in progress'}${d.percent !== null ? `, ${d.percent}%` : ''})`;
-  return outcome === 'succeeded' ? 'succeeded' : `failed${d.status ? ` (${d.status})` : ''}`;
+    return `running (${ident(d.status, 'in progress')}${d.percent !== null ? `, ${d.percent}%` : ''})`;
+  return outcome === 'succeeded' ? 'succeeded' : `failed${d.status ? ` (${ident(d.status)})` : ''}`;
 }
 
 /**
@@ -157,7 +157,7 @@ export function variableNames(value: unknown): string[] | null {
   else return null;
   return names
     .filter((n): n is string => typeof n === 'string')
-    .map((n) => oneLine(n, 120))
+    .map((n) => inline(n, 120))
     .filter(Boolean)
     .slice(0, MAX_VARIABLE_NAMES);
 }

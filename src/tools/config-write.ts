@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { EnvironmentVariable } from '../client/index.js';
+import { envName, ident, quote } from '../text/index.js';
 import { resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
-import { sanitizeText } from './format.js';
 import { LookupIncomplete, performWrite } from './outcome.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, EnvRef } from './schemas.js';
@@ -34,10 +34,16 @@ async function findVariable(
   return found;
 }
 
+const VALUE_SHOWN = 500;
+
 /** A value as it may be shown: sensitive values never leave the server, not even in a preview. */
 function shown(value: unknown, sensitive: boolean): string {
   if (sensitive) return '[sensitive: hidden]';
-  return typeof value === 'string' ? JSON.stringify(sanitizeText(value)) : '(empty)';
+  if (typeof value !== 'string') return '(empty)';
+  const length = Array.from(value).length;
+  return length > VALUE_SHOWN
+    ? `${quote(value, VALUE_SHOWN)} (${length} characters; the first ${VALUE_SHOWN - 1} are shown)`
+    : quote(value, VALUE_SHOWN);
 }
 
 /** The state a token binds to: which variable, its current value (hashed) and when it last changed. */
@@ -69,7 +75,7 @@ async function locateVariable(ctx: ToolContext, args: { app: string; environment
   const { env, t } = await target(ctx, args.app, args.environment);
   const existing = await findVariable(ctx, env.uuid, args.name);
   if (existing?.is_read_only) {
-    throw new ToolError(`${args.name} is read-only on ${t.app}/${t.environment}; Divio manages it.`);
+    throw new ToolError(`${args.name} is read-only on ${envName(t.app, t.environment)}; Divio manages it.`);
   }
   return { env, t, existing };
 }
@@ -106,9 +112,9 @@ export const setEnvironmentVariable = defineTool({
       }
       const sensitive = existing ? existing.is_sensitive === true : args.sensitive === true;
       return {
-        summary: `${existing ? 'Change' : 'Create'} ${args.name} on ${t.app}/${t.environment}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
+        summary: `${existing ? 'Change' : 'Create'} ${args.name} on ${envName(t.app, t.environment)}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
         details: {
-          Environment: `${t.app}/${t.environment}`,
+          Environment: `${envName(t.app, t.environment)}`,
           Variable: args.name,
           'Old value': existing ? shown(existing.value, sensitive) : '(does not exist)',
           'New value': shown(args.value, sensitive),
@@ -163,12 +169,12 @@ export const setEnvironmentVariable = defineTool({
       uuid: saved.uuid,
       created: existing === null,
       sensitive: saved.is_sensitive === true,
-      next_step: `Deploy ${t.app}/${t.environment} (deploy_environment) for the change to take effect.`,
+      next_step: `Deploy ${envName(t.app, t.environment)} (deploy_environment) for the change to take effect.`,
     };
   },
   auditUuid: (out) => out.uuid,
   render: (out) =>
-    `${out.created ? 'Created' : 'Updated'} ${out.name}${out.sensitive ? ' (sensitive)' : ''} on ${out.app}/${out.environment}. ${out.next_step}`,
+    `${out.created ? 'Created' : 'Updated'} ${out.name}${out.sensitive ? ' (sensitive)' : ''} on ${envName(out.app, out.environment)}. ${out.next_step}`,
 });
 
 export const deleteEnvironmentVariable = defineTool({
@@ -190,13 +196,13 @@ export const deleteEnvironmentVariable = defineTool({
       const { t, existing } = await locateVariable(ctx, args);
       if (!existing) {
         throw new ToolError(
-          `${args.name} does not exist on ${t.app}/${t.environment}. list_environment_variables shows the names.`,
+          `${args.name} does not exist on ${envName(t.app, t.environment)}. list_environment_variables shows the names.`,
         );
       }
       return {
-        summary: `Delete ${args.name} from ${t.app}/${t.environment}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
+        summary: `Delete ${args.name} from ${envName(t.app, t.environment)}${t.productionGrade ? ' (PRODUCTION)' : ''}. It takes effect on the next deploy.`,
         details: {
-          Environment: `${t.app}/${t.environment}`,
+          Environment: `${envName(t.app, t.environment)}`,
           Variable: args.name,
           'Current value': shown(existing.value, existing.is_sensitive === true),
         },
@@ -209,9 +215,11 @@ export const deleteEnvironmentVariable = defineTool({
     const { env, t } = await target(ctx, args.app, args.environment);
     const existing = await findVariable(ctx, env.uuid, args.name);
     if (!existing)
-      throw new ToolError(`${args.name} no longer exists on ${t.app}/${t.environment}. Nothing was changed.`);
+      throw new ToolError(
+        `${args.name} no longer exists on ${envName(t.app, t.environment)}. Nothing was changed.`,
+      );
     await performWrite(ctx, {
-      what: `the deletion of ${args.name} from ${t.app}/${t.environment}`,
+      what: `the deletion of ${args.name} from ${envName(t.app, t.environment)}`,
       kind: 'variable',
       send: async () => {
         await ctx.client.environmentVariables.delete(existing.uuid, { signal: ctx.signal });
@@ -222,7 +230,7 @@ export const deleteEnvironmentVariable = defineTool({
         const now = await findVariable(ctx, env.uuid, args.name);
         return now?.uuid === existing.uuid ? null : existing;
       },
-      checkWith: `list_environment_variables (app ${t.app}, environment ${t.environment})`,
+      checkWith: `list_environment_variables (app ${ident(t.app)}, environment ${ident(t.environment)})`,
       ifNotDone: `${args.name} still exists. Call delete_environment_variable again to delete it (that asks for confirmation again).`,
     });
     return {
@@ -230,9 +238,9 @@ export const deleteEnvironmentVariable = defineTool({
       environment: t.environment,
       name: args.name,
       uuid: existing.uuid,
-      next_step: `Deploy ${t.app}/${t.environment} (deploy_environment) for the change to take effect.`,
+      next_step: `Deploy ${envName(t.app, t.environment)} (deploy_environment) for the change to take effect.`,
     };
   },
   auditUuid: (out) => out.uuid,
-  render: (out) => `Deleted ${out.name} from ${out.app}/${out.environment}. ${out.next_step}`,
+  render: (out) => `Deleted ${out.name} from ${envName(out.app, out.environment)}. ${out.next_step}`,
 });

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { appLink, envLink } from '../resources/uris.js';
+import { envName, fence, ident, quote } from '../text/index.js';
 import { envSlugMap, idOf, onePage, pageInfo, resolveAppAndEnv, resolveTarget } from './common.js';
-import { fenceUntrusted, sanitizeText } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
-import { AppRef, Cursor, EnvRef, Limit, PageInfo } from './schemas.js';
+import { AppRef, Cursor, EnvRef, Limit, PageInfo, PlatformText } from './schemas.js';
 
 const listServiceInstances = defineTool({
   name: 'list_service_instances',
@@ -18,7 +18,7 @@ const listServiceInstances = defineTool({
       z.object({
         uuid: z.string(),
         type: z.string(),
-        prefix: z.string(),
+        prefix: PlatformText('service prefix'),
         status: z.string(),
         service: z.string().nullable(),
       }),
@@ -47,8 +47,10 @@ const listServiceInstances = defineTool({
   },
   render: (out) =>
     [
-      `Services of ${out.app}/${out.environment}:`,
-      ...out.services.map((s) => `- ${s.type} prefix ${s.prefix}: ${s.status} (${s.uuid})`),
+      `Services of ${envName(out.app, out.environment)}:`,
+      ...out.services.map(
+        (s) => `- ${ident(s.type)} prefix ${ident(s.prefix)}: ${ident(s.status)} (${ident(s.uuid)})`,
+      ),
       out.services.length === 0 ? 'None.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',
     ]
@@ -76,8 +78,8 @@ const listEnvironmentVariables = defineTool({
     variables: z.array(
       z.object({
         uuid: z.string(),
-        name: z.string(),
-        value: z.string().nullable(),
+        name: PlatformText('variable name'),
+        value: PlatformText('variable value').nullable(),
         sensitive: z.boolean(),
         read_only: z.boolean(),
       }),
@@ -103,7 +105,7 @@ const listEnvironmentVariables = defineTool({
           uuid: v.uuid,
           name: String(v.name ?? ''),
           // Never hand out a sensitive value, whatever the API returned.
-          value: sensitive ? null : typeof v.value === 'string' ? sanitizeText(v.value) : null,
+          value: sensitive ? null : typeof v.value === 'string' ? v.value : null,
           sensitive,
           read_only: v.is_read_only === true,
         };
@@ -112,13 +114,16 @@ const listEnvironmentVariables = defineTool({
     };
   },
   render: (out) => {
+    // One line per variable even inside the fence: a value that spans lines is shown quoted, with \n.
+    const shown = (value: string | null) =>
+      value && /[\n"]/.test(value) ? quote(value, 2000) : (value ?? '');
     const lines = out.variables.map(
       (v) =>
-        `${v.name}=${v.sensitive ? '[sensitive: value hidden]' : (v.value ?? '')}${v.read_only ? ' (read-only)' : ''}`,
+        `${ident(v.name)}=${v.sensitive ? '[sensitive: value hidden]' : shown(v.value)}${v.read_only ? ' (read-only)' : ''}`,
     );
     return [
-      `Environment variables of ${out.app}/${out.environment}:`,
-      lines.length ? fenceUntrusted('environment variable values', lines.join('\n')) : 'None.',
+      `Environment variables of ${envName(out.app, out.environment)}:`,
+      lines.length ? fence('environment variable values', lines.join('\n')) : 'None.',
       out.has_more ? 'More: pass next_cursor.' : '',
     ]
       .filter(Boolean)
@@ -143,7 +148,7 @@ const listDomains = defineTool({
     domains: z.array(
       z.object({
         uuid: z.string(),
-        name: z.string(),
+        name: PlatformText('domain name'),
         environment: z.string().nullable(),
         primary: z.boolean(),
         tls: z.boolean().nullable(),
@@ -183,10 +188,10 @@ const listDomains = defineTool({
   },
   render: (out) =>
     [
-      `Domains of ${out.app}:`,
+      `Domains of ${ident(out.app)}:`,
       ...out.domains.map(
         (d) =>
-          `- ${d.name} (${d.environment ?? '?'})${d.primary ? ' primary' : ''}${d.tls ? ', TLS' : d.tls === false ? ', no TLS' : ''}${d.state ? `, ${d.state}` : ''}`,
+          `- ${quote(d.name)} (${ident(d.environment)})${d.primary ? ' primary' : ''}${d.tls ? ', TLS' : d.tls === false ? ', no TLS' : ''}${d.state ? `, ${ident(d.state)}` : ''}`,
       ),
       out.domains.length === 0 ? 'None.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',
@@ -208,7 +213,7 @@ const listCronjobs = defineTool({
     cronjobs: z.array(
       z.object({
         uuid: z.string(),
-        command: z.string(),
+        command: PlatformText('cronjob command'),
         frequency: z.string(),
         time: z.string().nullable(),
         timeout_seconds: z.number().nullable(),
@@ -238,10 +243,10 @@ const listCronjobs = defineTool({
   },
   render: (out) =>
     [
-      `Cronjobs of ${out.app}/${out.environment}:`,
+      `Cronjobs of ${envName(out.app, out.environment)}:`,
       ...out.cronjobs.map(
         (c) =>
-          `- ${c.frequency}${c.time ? ` at ${c.time}` : ''}: ${c.command}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}`,
+          `- ${ident(c.frequency)}${c.time ? ` at ${ident(c.time)}` : ''}: command ${quote(c.command, 1000)}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}`,
       ),
       out.cronjobs.length === 0 ? 'None.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',

@@ -6,6 +6,7 @@ import {
   inputResponse,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { envName, sanitize } from '../text/index.js';
 import { ToolError } from './errors.js';
 import type { AnyTool, ConfirmPreview, ToolContext } from './registry.js';
 
@@ -141,7 +142,7 @@ export async function refuseIfReadOnly(
   if (!(await ctx.policy.matches('read-only-environments', t, ctx.signal))) return;
   ctx.audit({ tool, app: t.app, environment: t.environment, outcome: 'refused: read-only environment' });
   throw new ToolError(
-    `${t.app}/${t.environment} is read-only for this server (--read-only-environments), so ${tool} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
+    `${envName(t.app, t.environment)} is read-only for this server (--read-only-environments), so ${tool} is refused. Nothing was changed. Ask the person to change the server configuration if this write is intended.`,
   );
 }
 
@@ -153,8 +154,15 @@ export async function isProtected(ctx: ToolContext, t: ConfirmPreview['target'])
   );
 }
 
+/**
+ * The preview as a person reads it: the summary, then one `- Label: value` line per detail. Previews quote
+ * every platform value where they are built (src/text); this keeps each part on its one line regardless.
+ */
 export function previewText(p: ConfirmPreview): string {
-  return [p.summary, ...Object.entries(p.details).map(([k, v]) => `- ${k}: ${v}`)].join('\n');
+  const line = (text: string) => sanitize(text).replace(/[\n\t]/g, ' ');
+  return [line(p.summary), ...Object.entries(p.details).map(([k, v]) => `- ${line(k)}: ${line(v)}`)].join(
+    '\n',
+  );
 }
 
 export const PreviewSchema = z.object({ summary: z.string(), details: z.record(z.string(), z.string()) });
@@ -199,7 +207,7 @@ export async function runGate(
   const release = acquireWriteSlot(tool.name, t.environmentUuid);
   if (!release) {
     return refuse(
-      `Another ${tool.name} on ${t.app}/${t.environment} is already running on this server. Nothing new was started. Wait for it to finish, then check the result before trying again.`,
+      `Another ${tool.name} on ${envName(t.app, t.environment)} is already running on this server. Nothing new was started. Wait for it to finish, then check the result before trying again.`,
     );
   }
   return { ...outcome, release };
@@ -216,7 +224,7 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
   const preview = await spec.preview(actionArgs, ctx);
   const { config } = ctx;
   const t = preview.target;
-  const where = `${t.app}/${t.environment}`;
+  const where = envName(t.app, t.environment);
 
   await refuseIfReadOnly(tool.name, t, ctx);
   if (preview.noWrite) return { proceed: true, preview, confirmedBy: 'no-write' };

@@ -1,9 +1,11 @@
 import * as z from 'zod';
 import type { Deployment } from '../client/index.js';
+import { deploymentLogLink } from '../resources/uris.js';
+import { envName, fence, ident, quote } from '../text/index.js';
 import { deploymentResult, deploymentSummary, idOf, resolveTarget, summariseDeployment } from './common.js';
 import { failingExcerpt } from './deploylog.js';
 import { ToolError } from './errors.js';
-import { fenceUntrusted, formatAge } from './format.js';
+import { formatAge } from './format.js';
 import { createdSince, performWrite, readAll } from './outcome.js';
 import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, DeploymentSummarySchema, EnvRef, WaitSeconds } from './schemas.js';
@@ -79,22 +81,24 @@ export const deployEnvironment = defineTool({
       };
       if (running) {
         return {
-          summary: `A deployment of ${slug}/${detail.slug} is already running; this attaches to it and waits. Nothing new is started.`,
-          details: { Deployment: `${running.uuid} (${deploymentResult(running)})` },
+          summary: `A deployment of ${envName(slug, detail.slug)} is already running; this attaches to it and waits. Nothing new is started.`,
+          details: { Deployment: `${ident(running.uuid)} (${deploymentResult(running)})` },
           state: `running:${running.uuid}`,
           target,
           noWrite: true,
         };
       }
       return {
-        summary: `Deploy ${slug}/${detail.slug}${target.productionGrade ? ' (PRODUCTION)' : ''} from branch ${detail.branch ?? '?'} with build mode ${args.build_mode}.`,
+        // Platform values appear only quoted or as plain identifiers (src/text), and the branch, which git
+        // lets hold almost anything, only on its own labelled line, never in the summary.
+        summary: `Deploy ${envName(slug, detail.slug)}${target.productionGrade ? ' (PRODUCTION)' : ''} with build mode ${args.build_mode}.`,
         details: {
-          Environment: `${slug}/${detail.slug}${target.productionGrade ? ' (production)' : ''}`,
-          Branch: String(detail.branch ?? 'unknown'),
+          Environment: `${envName(slug, detail.slug)}${target.productionGrade ? ' (production)' : ''}`,
+          Branch: quote(detail.branch, 200, 'unknown'),
           'Build mode': args.build_mode,
           'Pending commits': String(detail.pending_commit_count ?? 'unknown'),
           'Currently released': released
-            ? `${released.uuid}${released.git_commit ? ` (commit ${released.git_commit.slice(0, 10)})` : ''}, ${formatAge(released.ended_at)}`
+            ? `${ident(released.uuid)}${released.git_commit ? ` (commit ${ident(released.git_commit.slice(0, 10))})` : ''}, ${formatAge(released.ended_at)}`
             : 'nothing',
           'Last deploy': last ? `${deploymentResult(last)}, ${formatAge(last.ended_at)}` : 'never',
         },
@@ -112,7 +116,7 @@ export const deployEnvironment = defineTool({
       // The preview promised to attach to a running deploy; it has ended since, and starting a new one
       // was never confirmed.
       throw new ToolError(
-        `The deployment of ${app.slug}/${env.slug} this call would have attached to has already finished. Nothing new was started. Check it with list_deployments, or call deploy_environment again to start a new deploy (that asks for confirmation).`,
+        `The deployment of ${envName(app.slug, env.slug)} this call would have attached to has already finished. Nothing new was started. Check it with list_deployments, or call deploy_environment again to start a new deploy (that asks for confirmation).`,
       );
     }
     // Deployments that existed before this call can never be the one it started.
@@ -141,7 +145,7 @@ export const deployEnvironment = defineTool({
         describe: (d) => ({
           progress: typeof d.percent === 'number' ? d.percent : 0,
           total: 100,
-          message: `Deployment ${String(d.status ?? 'in progress')}`,
+          message: `Deployment ${ident(d.status, 'in progress')}`,
         }),
         budgetSeconds: args.wait_seconds ?? ctx.config.defaultWaitSeconds,
       },
@@ -164,7 +168,7 @@ export const deployEnvironment = defineTool({
       next_step: !outcome.finished
         ? stillRunning(
             outcome,
-            `Call get_deployment with deployment=${summary.uuid} to follow it; do not deploy again.`,
+            `Call get_deployment with deployment=${ident(summary.uuid)} to follow it; do not deploy again.`,
           )
         : summary.success === false
           ? excerpt
@@ -176,18 +180,11 @@ export const deployEnvironment = defineTool({
   auditUuid: (out) => out.deployment.uuid,
   render: (out) =>
     [
-      `${out.attached ? 'Attached to the running deployment' : 'Deployment'} ${out.deployment.uuid} of ${out.app}/${out.environment}: ${deploymentResult(out.deployment)}.`,
-      out.failure_excerpt ? fenceUntrusted('deploy log output', out.failure_excerpt.join('\n')) : '',
+      `${out.attached ? 'Attached to the running deployment' : 'Deployment'} ${ident(out.deployment.uuid)} of ${envName(out.app, out.environment)}: ${deploymentResult(out.deployment)}.`,
+      out.failure_excerpt ? fence('deploy log output', out.failure_excerpt.join('\n')) : '',
       out.next_step ?? '',
     ]
       .filter(Boolean)
       .join('\n'),
-  links: (out) => [
-    {
-      type: 'resource_link' as const,
-      uri: `divio://deployments/${out.deployment.uuid}/log`,
-      name: `deployment ${out.deployment.uuid.slice(0, 8)} log`,
-      mimeType: 'text/plain',
-    },
-  ],
+  links: (out) => [deploymentLogLink(out.deployment.uuid)],
 });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { appLink, deploymentLogLink } from '../resources/uris.js';
+import { envName, fence, ident, quote } from '../text/index.js';
 import {
   deploymentResult,
   deploymentSummary,
@@ -14,9 +15,18 @@ import {
 } from './common.js';
 import { failingExcerpt, logLines } from './deploylog.js';
 import { ToolError } from './errors.js';
-import { capLinesFromEnd, fenceUntrusted, formatDuration, secondsBetween } from './format.js';
+import { capLinesFromEnd, formatDuration, secondsBetween } from './format.js';
 import { defineTool, READ_ONLY } from './registry.js';
-import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, ObjectId, PageInfo } from './schemas.js';
+import {
+  AppRef,
+  Cursor,
+  DeploymentSummarySchema,
+  EnvRef,
+  Limit,
+  ObjectId,
+  PageInfo,
+  PlatformText,
+} from './schemas.js';
 
 const DeploymentRow = DeploymentSummarySchema.extend({
   environment: z.string().nullable(),
@@ -67,10 +77,10 @@ const listDeployments = defineTool({
   },
   render: (out) =>
     [
-      `Deployments of ${out.app}, newest first:`,
+      `Deployments of ${ident(out.app)}, newest first:`,
       ...out.deployments.map(
         (d) =>
-          `- ${d.uuid} ${d.environment ?? '?'}: ${deploymentResult(d)}, started ${d.started_at ?? '?'}, took ${formatDuration(d.duration_seconds)}${d.git_commit ? `, commit ${d.git_commit.slice(0, 10)}` : ''}`,
+          `- ${ident(d.uuid)} ${ident(d.environment)}: ${deploymentResult(d)}, started ${ident(d.started_at)}, took ${formatDuration(d.duration_seconds)}${d.git_commit ? `, commit ${ident(d.git_commit.slice(0, 10))}` : ''}`,
       ),
       out.deployments.length === 0 ? 'No deployments.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',
@@ -102,15 +112,8 @@ const getDeployment = defineTool({
     };
   },
   render: (d) =>
-    `Deployment ${d.uuid} of environment ${d.environment ?? '?'}: ${deploymentResult(d)}; started ${d.started_at ?? '?'}, ended ${d.ended_at ?? 'not yet'}, took ${formatDuration(d.duration_seconds)}${d.git_commit ? `, commit ${d.git_commit}` : ''}.`,
-  links: (d) => [
-    {
-      type: 'resource_link' as const,
-      uri: `divio://deployments/${d.uuid}/log`,
-      name: `deployment ${d.uuid.slice(0, 8)} log`,
-      mimeType: 'text/plain',
-    },
-  ],
+    `Deployment ${ident(d.uuid)} of environment ${ident(d.environment)}: ${deploymentResult(d)}; started ${ident(d.started_at)}, ended ${ident(d.ended_at, 'not yet')}, took ${formatDuration(d.duration_seconds)}${d.git_commit ? `, commit ${ident(d.git_commit)}` : ''}.`,
+  links: (d) => [deploymentLogLink(d.uuid)],
 });
 
 const getDeploymentLog = defineTool({
@@ -132,8 +135,8 @@ const getDeploymentLog = defineTool({
     deployment: z.string(),
     total_lines: z.number(),
     first_line_number: z.number(),
-    lines: z.array(z.string()),
-    failure_excerpt: z.array(z.string()).nullable(),
+    lines: z.array(PlatformText('deploy log line')),
+    failure_excerpt: z.array(PlatformText('deploy log line')).nullable(),
     note: z.string().nullable(),
   }),
   annotations: READ_ONLY,
@@ -151,7 +154,9 @@ const getDeploymentLog = defineTool({
         (detail.currently_running_deployment ?? detail.last_finished_deployment) as never,
       );
       if (!latest)
-        throw new ToolError(`${args.app}/${env.slug} has never been deployed, so it has no deploy log.`);
+        throw new ToolError(
+          `${envName(args.app, env.slug)} has never been deployed, so it has no deploy log.`,
+        );
       uuid = latest.uuid;
     }
     const [log, dep] = await Promise.all([
@@ -176,7 +181,7 @@ const getDeploymentLog = defineTool({
       notes.push(`${dropped} more lines were cut to stay under the size cap; lower tail or use search.`);
     if (selected.length > tail.length)
       notes.push(`Showing the last ${tail.length} of ${selected.length} lines.`);
-    if (needle && selected.length === 0) notes.push(`No line contains '${args.search}'.`);
+    if (needle && selected.length === 0) notes.push(`No line contains ${quote(args.search ?? '')}.`);
     return {
       deployment: uuid,
       total_lines: all.length,
@@ -188,13 +193,11 @@ const getDeploymentLog = defineTool({
   },
   render: (out) =>
     [
-      `Deploy log of ${out.deployment}: ${out.total_lines} lines in all${out.lines.length ? `, showing from line ${out.first_line_number}` : ''}.`,
+      `Deploy log of ${ident(out.deployment)}: ${out.total_lines} lines in all${out.lines.length ? `, showing from line ${out.first_line_number}` : ''}.`,
       out.note ?? '',
-      out.lines.length
-        ? fenceUntrusted(`the deploy log of deployment ${out.deployment}`, out.lines.join('\n'))
-        : '',
+      out.lines.length ? fence('deploy log output', out.lines.join('\n')) : '',
       out.failure_excerpt
-        ? `The deployment failed. The failing part:\n${fenceUntrusted('deploy log output', out.failure_excerpt.join('\n'))}`
+        ? `The deployment failed. The failing part:\n${fence('deploy log output', out.failure_excerpt.join('\n'))}`
         : '',
     ]
       .filter(Boolean)

@@ -1,10 +1,11 @@
-import { sanitizeText, truncateLine } from './format.js';
+import { sanitize } from '../text/index.js';
+import { truncateLine } from './format.js';
 
 const FAILURE =
   /\b(error|failed|failure|exception|traceback|fatal|exit code [1-9]|returned a non-zero code)\b/i;
 
 export function logLines(text: string): string[] {
-  const lines = sanitizeText(text)
+  const lines = sanitize(text)
     .split('\n')
     .map((l) => truncateLine(l));
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();

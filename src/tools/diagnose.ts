@@ -1,13 +1,14 @@
 import * as z from 'zod';
-import { envLink } from '../resources/uris.js';
+import { deploymentLogLink, envLink, logsLink } from '../resources/uris.js';
+import { envName, fence, ident, quote } from '../text/index.js';
 import { EnvironmentStatus, loadEnvironmentStatus } from './apps.js';
 import { backupRow, errorText, loadServiceBackups, serviceLabel } from './backups.js';
 import { deploymentResult, idOf, resolveTarget } from './common.js';
 import { failingExcerpt } from './deploylog.js';
-import { fenceUntrusted, formatAge, oneLine, parseTimeArg } from './format.js';
+import { formatAge, parseTimeArg } from './format.js';
 import { fetchLogs, formatLogLine, LogLine, type LogLineOut } from './logs.js';
 import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
-import { AppRef, EnvRef } from './schemas.js';
+import { AppRef, EnvRef, PlatformText } from './schemas.js';
 
 const ERROR_LINE =
   /\b(ERROR|CRITICAL|FATAL|Traceback|Exception|[A-Z][a-zA-Z]+Error)\b|"\s5\d\d\s|\sHTTP\/\d(?:\.\d)?"?\s5\d\d\b|\bstatus[=: ]5\d\d\b/;
@@ -92,7 +93,7 @@ async function failedLastRestore(ctx: ToolContext, envUuid: string): Promise<str
         : 'a service';
       return `${name} failed: ${(p.errors ?? []).map(errorText).join('; ')}`;
     });
-  const result = typeof last.success === 'string' ? JSON.stringify(oneLine(last.success, 40)) : 'no result';
+  const result = typeof last.success === 'string' ? quote(last.success, 40) : 'no result';
   return `The last restore (${last.uuid}, ${formatAge(typeof last.started_at === 'string' ? last.started_at : null)}) ended with ${result}${failed.length ? `: ${failed.join('; ')}` : ''}. The restored services may hold incomplete data; restore again with restore_backup or contact Divio support.`;
 }
 
@@ -117,7 +118,7 @@ const diagnoseEnvironment = defineTool({
     verdict: z.enum(['healthy', 'degraded', 'failing']),
     findings: z.array(Finding),
     status: EnvironmentStatus,
-    failed_deploy_excerpt: z.array(z.string()).nullable(),
+    failed_deploy_excerpt: z.array(PlatformText('deploy log line')).nullable(),
     errors: z.object({
       window_start: z.string(),
       lines_scanned: z.number(),
@@ -153,7 +154,7 @@ const diagnoseEnvironment = defineTool({
     if (status.running_deployment) {
       findings.push({
         severity: 'info',
-        message: `A deployment is running now: ${deploymentResult(status.running_deployment)} (${status.running_deployment.uuid}).`,
+        message: `A deployment is running now: ${deploymentResult(status.running_deployment)} (${ident(status.running_deployment.uuid)}).`,
       });
     }
     if (!last) {
@@ -162,14 +163,14 @@ const diagnoseEnvironment = defineTool({
       const released = status.released_deployment;
       findings.push({
         severity: 'error',
-        message: `The last deployment failed ${formatAge(last.ended_at)} (${last.uuid}).${released && released.uuid !== last.uuid ? ` The previously released deployment ${released.uuid} (${formatAge(released.ended_at)}) is still serving.` : ''} See the failing part of its log below.`,
+        message: `The last deployment failed ${formatAge(last.ended_at)} (${ident(last.uuid)}).${released && released.uuid !== last.uuid ? ` The previously released deployment ${ident(released.uuid)} (${formatAge(released.ended_at)}) is still serving.` : ''} See the failing part of its log below.`,
       });
     }
     if (errorLines.length > 0) {
       const top = groups[0];
       findings.push({
         severity: errorLines.length >= 20 ? 'error' : 'warning',
-        message: `${errorLines.length} error lines in the runtime logs since ${since.toISOString()}${logs.entries.length >= SCAN_LIMIT ? ` (newest ${SCAN_LIMIT} lines scanned)` : ''}; most frequent (${top?.count}x): ${top?.last.message.slice(0, 160)}`,
+        message: `${errorLines.length} error lines in the runtime logs since ${since.toISOString()}${logs.entries.length >= SCAN_LIMIT ? ` (newest ${SCAN_LIMIT} lines scanned)` : ''}; most frequent (${top?.count}x): ${quote(top?.last.message, 160)}`,
       });
     } else if (logs.entries.length === 0) {
       findings.push({
@@ -181,7 +182,7 @@ const diagnoseEnvironment = defineTool({
     for (const s of notProvisioned) {
       findings.push({
         severity: 'warning',
-        message: `${s.type} service ${s.prefix} is not provisioned (status NEW).`,
+        message: `${ident(s.type)} service ${ident(s.prefix)} is not provisioned (status NEW).`,
       });
     }
     if (restore) findings.push({ severity: 'error', message: restore });
@@ -199,13 +200,13 @@ const diagnoseEnvironment = defineTool({
     } else if (backup.last.created && Date.now() - Date.parse(backup.last.created) > 7 * 86_400_000) {
       findings.push({
         severity: 'warning',
-        message: `The last successful backup is ${formatAge(backup.last.created)} old (${backup.last.uuid}).`,
+        message: `The last successful backup is ${formatAge(backup.last.created)} old (${ident(backup.last.uuid)}).`,
       });
     }
     if ((status.pending_commits ?? 0) > 0) {
       findings.push({
         severity: 'info',
-        message: `${status.pending_commits} commit(s) on ${status.branch ?? 'the branch'} are not deployed yet.`,
+        message: `${status.pending_commits} commit(s) on ${status.branch ? `branch ${quote(status.branch)}` : 'the branch'} are not deployed yet.`,
       });
     }
     const verdict: 'healthy' | 'degraded' | 'failing' = findings.some((f) => f.severity === 'error')
@@ -230,14 +231,14 @@ const diagnoseEnvironment = defineTool({
   },
   render: (out) =>
     [
-      `${out.status.app}/${out.status.environment}: ${out.verdict.toUpperCase()}`,
+      `${envName(out.status.app, out.status.environment)}: ${out.verdict.toUpperCase()}`,
       'Findings:',
       ...out.findings.map((f) => `- [${f.severity}] ${f.message}`),
       out.failed_deploy_excerpt
-        ? `Failing part of the last deploy log:\n${fenceUntrusted('deploy log output', out.failed_deploy_excerpt.join('\n'))}`
+        ? `Failing part of the last deploy log:\n${fence('deploy log output', out.failed_deploy_excerpt.join('\n'))}`
         : '',
       out.errors.top.length
-        ? `Most frequent runtime errors (count, latest example):\n${fenceUntrusted(
+        ? `Most frequent runtime errors (count, latest example):\n${fence(
             'runtime log output',
             out.errors.top.map((g) => `${g.count}x ${formatLogLine(g.example)}`).join('\n'),
           )}`
@@ -248,21 +249,9 @@ const diagnoseEnvironment = defineTool({
       .join('\n'),
   links: (out) => [
     envLink(out.status.app, out.status.environment),
-    {
-      type: 'resource_link' as const,
-      uri: `divio://applications/${out.status.app}/environments/${out.status.environment}/logs`,
-      name: `${out.status.app}/${out.status.environment} logs`,
-      mimeType: 'text/plain',
-    },
+    logsLink(out.status.app, out.status.environment),
     ...(out.status.last_finished_deployment
-      ? [
-          {
-            type: 'resource_link' as const,
-            uri: `divio://deployments/${out.status.last_finished_deployment.uuid}/log`,
-            name: 'last deployment log',
-            mimeType: 'text/plain',
-          },
-        ]
+      ? [{ ...deploymentLogLink(out.status.last_finished_deployment.uuid), name: 'last deployment log' }]
       : []),
   ],
 });

@@ -15,6 +15,7 @@ import {
   TOKEN_URL,
   ValidationError,
 } from '../client/index.js';
+import { sanitize } from '../text/index.js';
 import { CursorError } from './cursor.js';
 import { TimeArgumentError } from './format.js';
 
@@ -32,8 +33,16 @@ function tried(error: DivioError): string {
   return error.attempts > 1 ? ` (tried ${error.attempts} times)` : '';
 }
 
-/** Turns any failure into a result that tells the model what to do next. Never includes a raw body or the token. */
+/**
+ * Turns any failure into a result that tells the model what to do next. Never includes a raw body or the
+ * token. Values inside messages were quoted where the messages were built; the whole text is sanitized
+ * once more here, so no escape or invisible character reaches the model whatever a message holds.
+ */
 export function describeError(error: unknown, toolName: string): string {
+  return sanitize(explain(error, toolName));
+}
+
+function explain(error: unknown, toolName: string): string {
   if (error instanceof ToolError || error instanceof CursorError || error instanceof TimeArgumentError) {
     return error.message;
   }

@@ -1,20 +1,25 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
 import { logsLink } from '../resources/uris.js';
+import { envName, fence, sanitize } from '../text/index.js';
 import { openLink, pageInfo, resolveTarget } from './common.js';
 import { ToolError } from './errors.js';
-import { capLinesFromEnd, fenceUntrusted, parseTimeArg, sanitizeText, truncateLine } from './format.js';
+import { capLinesFromEnd, parseTimeArg, truncateLine } from './format.js';
 import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
-import { AppRef, Cursor, EnvRef } from './schemas.js';
+import { AppRef, Cursor, EnvRef, PlatformText } from './schemas.js';
 
-export const LogLine = z.object({ timestamp: z.string(), service: z.string(), message: z.string() });
+export const LogLine = z.object({
+  timestamp: z.string(),
+  service: PlatformText('log service name'),
+  message: PlatformText('log line'),
+});
 export type LogLineOut = z.infer<typeof LogLine>;
 
 export function cleanEntry(entry: LogEntry): LogLineOut {
   return {
-    timestamp: String(entry.timestamp ?? ''),
-    service: sanitizeText(String(entry.service ?? '')),
-    message: truncateLine(sanitizeText(String(entry.message ?? ''))),
+    timestamp: sanitize(String(entry.timestamp ?? '')),
+    service: sanitize(String(entry.service ?? '')),
+    message: truncateLine(sanitize(String(entry.message ?? ''))),
   };
 }
 
@@ -158,14 +163,9 @@ const getEnvironmentLogs = defineTool({
   },
   render: (out) =>
     [
-      `${out.entries.length} log entries from ${out.app}/${out.environment} (oldest first).`,
+      `${out.entries.length} log entries from ${envName(out.app, out.environment)} (oldest first).`,
       out.note ?? '',
-      out.entries.length > 0
-        ? fenceUntrusted(
-            `runtime log output of ${out.app}/${out.environment}`,
-            out.entries.map(formatLogLine).join('\n'),
-          )
-        : '',
+      out.entries.length > 0 ? fence('runtime log output', out.entries.map(formatLogLine).join('\n')) : '',
       out.has_more ? 'Older entries: pass next_cursor.' : '',
     ]
       .filter(Boolean)

@@ -10,6 +10,7 @@ import {
 import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
+import { inline, sanitizeDeep } from '../text/index.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
@@ -154,7 +155,8 @@ function makeProgress(ctx: ServerContext): ProgressFn {
     const params: Record<string, unknown> = {
       progressToken: token,
       progress: Number(value.toFixed(2)),
-      message,
+      // Progress messages carry platform status text; clients show them as they are.
+      message: inline(message),
     };
     if (total !== undefined) params['total'] = total;
     try {
@@ -238,7 +240,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
               await refuseIfReadOnly(tool.name, t, ctx);
               who = { app: t.app, environment: t.environment };
             }
-            const out = await tool.handler(args, write ? { ...ctx, write } : ctx);
+            const out = sanitizeDeep(await tool.handler(args, write ? { ...ctx, write } : ctx));
             if (who && write) auditWrite(deps.audit, tool, who, write, { out });
             return { content: renderContent(tool, out, write), structuredContent: out };
           } catch (error) {
@@ -257,7 +259,9 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           const { confirm: _token, ...actionArgs } = args;
           const t = gate.preview.target;
           who = { app: t.app, environment: t.environment, confirmed_by: gate.confirmedBy };
-          const out = await tool.handler(actionArgs, { ...ctx, confirmation: gate.confirmedBy, write });
+          const out = sanitizeDeep(
+            await tool.handler(actionArgs, { ...ctx, confirmation: gate.confirmedBy, write }),
+          );
           auditWrite(deps.audit, tool, who, write, { out });
           const { summary, details } = gate.preview;
           return {
