@@ -1,4 +1,5 @@
 import { type DivioClient, sortNewestFirst, TIMESTAMPS } from '../client/index.js';
+import { inline } from '../text/index.js';
 
 // Completion callbacks shared by resource template variables and prompt arguments. A completion request
 // arrives on every keystroke, so apps and environments come from the resolver's cache and recent deployments
@@ -44,6 +45,8 @@ export function matchPrefix(candidates: readonly string[], value: string): strin
   const prefix = value.trim().toLowerCase();
   const seen = new Set<string>();
   for (const c of candidates) {
+    // A picker shows suggestions as they are: a value that would not survive sanitizing is not offered.
+    if (inline(c) !== c) continue;
     if (c.toLowerCase().startsWith(prefix)) seen.add(c);
     if (seen.size >= MAX_COMPLETIONS) break;
   }

@@ -13,8 +13,8 @@ export interface FaultRule {
   count?: number;
   /** added delay before anything else happens */
   latencyMs?: number;
-  /** answer with this status instead of handling the request */
-  error?: { status: 403 | 500 | 502 | 503; body?: unknown };
+  /** answer with this status instead of handling the request (400: a DRF validation answer, e.g. to test how Divio's own messages are shown) */
+  error?: { status: 400 | 403 | 500 | 502 | 503; body?: unknown };
   /** 429 with `Retry-After: seconds` and DRF's throttle body */
   rateLimit?: { retryAfterSeconds: number };
   /** destroy the socket without any response; the request is not handled */
@@ -137,6 +137,7 @@ function errorBody(status: number): unknown {
   if (status === 502) return { detail: 'Bad Gateway' };
   if (status === 503) return { detail: 'Service Unavailable' };
   if (status === 504) return { detail: 'Gateway Timeout' };
+  if (status === 400) return { non_field_errors: ['Invalid data.'] };
   return { detail: 'A server error occurred.' };
 }
 

@@ -104,7 +104,9 @@ export function toErrorResult(
   log?: (line: string) => void,
 ): CallToolResult {
   if (!isExpected(error) && log) {
-    log(`[error] ${toolName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log(
+      `[error] ${toolName}: ${sanitize(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+    );
   }
   return { isError: true, content: [{ type: 'text', text: describeError(error, toolName) }] };
 }
