@@ -1,3 +1,5 @@
+import { quoteRef } from '../text/index.js';
+
 /** Keeps whole lines from the end of `lines` within `maxBytes`; says how many were dropped. */
 export function capLinesFromEnd(
   lines: readonly string[],
@@ -84,7 +86,7 @@ export function parseTimeArg(field: string, value: string, now = Date.now()): Da
   }
   if (!Number.isFinite(t)) {
     throw new TimeArgumentError(
-      `${field}: '${value}' is not a time. Use ISO 8601 (2026-11-23T10:00:00Z) or a relative duration such as 15m, 2h or 3d.`,
+      `${field}: ${quoteRef(value)} is not a time. Use ISO 8601 (2026-11-23T10:00:00Z) or a relative duration such as 15m, 2h or 3d.`,
     );
   }
   if (t < FIRST_TIME || t > LAST_TIME) {
