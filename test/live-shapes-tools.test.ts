@@ -74,7 +74,7 @@ describe('apps tools on live shapes', () => {
       { uuid: ID.orgBeacon, name: 'Beacon Studio' },
     ]);
     expect(sc(r)['has_more']).toBe(false);
-    expect(textOf(r)).toContain(`Harbour Logistics (${ID.orgHarbour})`);
+    expect(textOf(r)).toContain(`"Harbour Logistics" (${ID.orgHarbour})`);
   });
 
   it('list_applications names each organisation from its base32 ID', async () => {
@@ -113,9 +113,9 @@ describe('apps tools on live shapes', () => {
     expect(live['last_deployment']).toMatchObject({ uuid: ID.depFailed, success: false });
     expect(live['deploy_running']).toBe(true);
     const text = textOf(r);
-    expect(text).toMatch(/- test: branch develop, .*last deploy succeeded/);
+    expect(text).toMatch(/- test: branch "develop", .*last deploy succeeded/);
     expect(text).toMatch(
-      /- live \[production\]: branch main, .*last deploy failed \(failure\), a deploy is running now/,
+      /- live \[production\]: branch "main", .*last deploy failed \(failure\), a deploy is running now/,
     );
   });
 
@@ -216,7 +216,7 @@ describe('apps tools on live shapes', () => {
           ),
         ),
         expect.stringMatching(/^warning: STORAGE service DEFAULT is not provisioned/),
-        expect.stringMatching(/^info: 3 commit\(s\) on main are not deployed yet/),
+        expect.stringMatching(/^info: 3 commit\(s\) on branch "main" are not deployed yet/),
       ]),
     );
     expect((out['failed_deploy_excerpt'] as string[]).join('\n')).toContain(
