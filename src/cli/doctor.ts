@@ -7,6 +7,7 @@ import {
   zoneFromEnv,
 } from '../client/index.js';
 import type { ServerConfig } from '../config.js';
+import { quote, sanitize } from '../text/index.js';
 import { EnvironmentPolicy } from '../tools/policy.js';
 
 /** One line of `divio-mcp doctor`: `ok` true/false is a verdict, null is information. */
@@ -49,12 +50,9 @@ function nodeOk(version: string): boolean {
   return true;
 }
 
-/** Platform text shown on a terminal: one line, quoted, control and bidi characters escaped or removed. */
+/** Platform text shown on a terminal: one line, quoted, escapes, control and bidi characters removed (src/text). */
 function shown(value: unknown): string {
-  const text = String(value ?? '')
-    .replace(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g, '')
-    .slice(0, 120);
-  return JSON.stringify(text);
+  return quote(String(value ?? ''), 120);
 }
 
 function proxyDetail(proxy: ProxySettings | undefined): string {
@@ -181,7 +179,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
       checks.push({
         name: 'Token check',
         ok: false,
-        detail: message,
+        detail: sanitize(message),
         fix:
           error instanceof DivioError && /401|403|token/i.test(message)
             ? `Create a new token at https://control.${zone}/account/access-tokens/ (or run \`divio login\`).`
