@@ -7,6 +7,7 @@ import {
   ServerError,
   TimeoutError,
 } from '../client/index.js';
+import { ident } from '../text/index.js';
 import { ToolError } from './errors.js';
 import type { AnyTool, ToolContext } from './registry.js';
 import { sleep } from './wait.js';
@@ -179,7 +180,7 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
       ctx,
       'done',
       handle,
-      `The answer to ${spec.what} was lost (${why}); looking it up showed it happened: ${spec.kind} ${handle}.`,
+      `The answer to ${spec.what} was lost (${why}); looking it up showed it happened: ${spec.kind} ${ident(handle)}.`,
     );
     return found;
   }
@@ -236,7 +237,7 @@ export async function readAll<T>(ctx: ToolContext, first: () => Promise<Page<T>>
  */
 export function failedAfterWrite(text: string, write: WriteRecord | undefined, error: unknown): string {
   if (write?.state !== 'done' || error instanceof WriteOutcomeError) return text;
-  const handle = write.handle ? `: ${write.handle}` : '';
+  const handle = write.handle ? `: ${ident(write.handle)}` : '';
   return `The write itself happened${handle}. Do not start it again. What failed afterwards: ${text}`;
 }
 
