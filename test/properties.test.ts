@@ -89,6 +89,12 @@ function badRequest(s: Sent, origin: string): string | null {
   const q = s.path.indexOf('?');
   const pathname = q === -1 ? s.path : s.path.slice(0, q);
   const query = q === -1 ? '' : s.path.slice(q + 1);
+  if (!QUERY.test(query)) return 'query is not encoded';
+  return badPath(pathname);
+}
+
+/** Why a request path is wrong (not absolute, `//`, a dot segment, unencoded, no such endpoint), or null. */
+function badPath(pathname: string): string | null {
   if (!pathname.startsWith('/')) return 'path is not absolute';
   const segments = pathname.slice(1).split('/');
   for (const [i, seg] of segments.entries()) {
@@ -97,7 +103,6 @@ function badRequest(s: Sent, origin: string): string | null {
     const decoded = seg.replace(/%2e/gi, '.');
     if (decoded === '.' || decoded === '..') return `dot segment ${JSON.stringify(seg)}`;
   }
-  if (!QUERY.test(query)) return 'query is not encoded';
   // Literal segments are plain words; any segment with an escape or a dot stands where an identifier goes.
   const shape = segments.map((seg) => (/[%.]/.test(seg) ? 'x' : seg)).join('/');
   // The client sends some GETs without the trailing slash, as Divio's CLI does (the API redirects them).
@@ -652,6 +657,11 @@ async function checkAfter(s: Scene, m: Mark, allowedWrites: readonly string[], w
     if (bad) throw new Error(`${what}: ${r.method} ${r.path}: ${bad}`);
   }
   expect(s.evil.hits, `${what}: the second origin was called`).toEqual([]);
+  // What arrived, as the sandbox parsed it: the same checks on the server side of the wire.
+  for (const e of s.h.sandbox.requestLog.slice(m.log)) {
+    const bad = badPath(e.path);
+    if (bad) throw new Error(`${what}: the sandbox received ${e.method} ${e.path}: ${bad}`);
+  }
   const writes = s.h.sandbox.requestLog
     .slice(m.log)
     .filter((e: RequestLogEntry) => WRITE_METHODS.has(e.method))
