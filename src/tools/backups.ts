@@ -47,7 +47,7 @@ export function errorText(e: unknown): string {
 
 /** "database DEFAULT", "storage MEDIA": how a service is named in sentences and in the `services` argument. */
 export function serviceLabel(type: string, prefix: string): string {
-  return `${type.toLowerCase()}${prefix ? ` ${prefix}` : ''}`;
+  return `${ident(type.toLowerCase())}${prefix ? ` ${ident(prefix)}` : ''}`;
 }
 
 /**
