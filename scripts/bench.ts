@@ -4,6 +4,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 
@@ -124,7 +125,11 @@ async function main(): Promise<void> {
   const divio = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url });
   const config = defaultServerConfig({ pollIntervalMs: 50, confirmMode: 'none' });
   let auditLines = 0;
-  const factory = createServerFactory({ client: divio, config, log: () => void auditLines++ });
+  // Lines go through the real logger (JSON formatting included), counted instead of written.
+  const log = createLogger({
+    destination: { write: (line: string) => void (line.includes('"type":"audit"') && auditLines++) },
+  });
+  const factory = createServerFactory({ client: divio, config, log });
   const handler = createMcpHandler(factory);
   const mcp = new Client(
     { name: 'divio-mcp-bench', version: '1.0.0' },

@@ -15,6 +15,7 @@ import {
   type ServerConfig,
 } from './config.js';
 import { type HttpLimits, parseDrainSeconds, parseHttpLimits } from './limits.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export const HELP = `divio-mcp: an MCP server for the Divio Cloud control-panel API
 
@@ -48,6 +49,9 @@ export interface CliOptions {
   /** Graceful shutdown deadline, in seconds. */
   drainSeconds: number;
   httpLimits: HttpLimits;
+  logLevel: LogLevel;
+  /** `--log-file`: the log is appended there too. */
+  logFile: string | undefined;
   /** Things the person should know about how their configuration was read (stderr at start). */
   notices: string[];
 }
@@ -69,6 +73,13 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
   if (!Number.isFinite(n) || n <= 0)
     throw new ConfigError(`${name} must be a positive number, got '${value}'.`);
   return n;
+}
+
+function parseLogLevel(value: string | undefined): LogLevel {
+  if (value === undefined || value === '') return 'info';
+  const level = value.toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
+  throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${value}'.`);
 }
 
 interface ParsedArgs {
@@ -188,6 +199,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     config,
     drainSeconds: parseDrainSeconds(str('drain-seconds'), env),
     httpLimits: parseHttpLimits(env),
+    logLevel: parseLogLevel(str('log-level') ?? env.DIVIO_MCP_LOG_LEVEL),
+    logFile: str('log-file') || env.DIVIO_MCP_LOG_FILE || undefined,
     notices: [protectedList.notice, readOnlyList.notice].filter((n): n is string => n !== null),
   };
 }

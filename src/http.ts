@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Drain } from './drain.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
+import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 
 export interface HttpOptions {
@@ -23,7 +24,7 @@ export interface HttpOptions {
   limits?: HttpLimits;
   /** Shutdown drain: while draining, /mcp answers 503 and /readyz fails; in-flight requests are counted. */
   drain?: Drain;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** Shortest bearer token accepted: 32 characters, as `openssl rand -hex 32` gives 64. */
@@ -201,8 +202,8 @@ export async function startHttpServer(
   const slots = new CallSlots(limits.maxCallsPerClient, limits.maxCalls);
   const drain = opts.drain;
   const allowed = [...LOOPBACK_HOSTS, opts.host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase());
-  const handler = createMcpHandler(factory, { onerror: (e) => opts.log(`[http] ${e.message}`) });
-  const node = toNodeHandler(handler, { onerror: (e) => opts.log(`[http] ${e.message}`) });
+  const handler = createMcpHandler(factory, { onerror: (e) => opts.log.error(`http: ${e.message}`) });
+  const node = toNodeHandler(handler, { onerror: (e) => opts.log.error(`http: ${e.message}`) });
 
   const serveMcp = async (
     req: IncomingMessage,
@@ -323,7 +324,7 @@ export async function startHttpServer(
         const hint = `If this server is meant to answer to ${JSON.stringify(name)} (its own address, or a proxy's), add it to DIVIO_MCP_ALLOWED_HOSTS (comma-separated).`;
         if (!hintedHosts.has(name) && hintedHosts.size < 100) {
           hintedHosts.add(name);
-          opts.log(`divio-mcp: refused a request for host ${JSON.stringify(name)}. ${hint}`);
+          opts.log.warn(`refused a request for host ${JSON.stringify(name)}. ${hint}`);
         }
         sendJson(res, 403, jsonRpcError(`Host header not allowed: ${hostCheck.message} ${hint}`));
         return;
@@ -349,7 +350,7 @@ export async function startHttpServer(
       const leave = drain?.enter();
       if (leave) res.on('close', leave);
       serveMcp(req, res, client, leave).catch((error: unknown) => {
-        opts.log(`[http] ${error instanceof Error ? error.message : String(error)}`);
+        opts.log.error(`http: ${error instanceof Error ? error.message : String(error)}`);
         if (!res.headersSent) sendJson(res, 500, jsonRpcError('Internal error', -32603));
         else res.destroy();
       });

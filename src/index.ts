@@ -9,12 +9,19 @@ import { clientOptionsFromEnv, DivioClient } from './client/index.js';
 import { ConfigError } from './config.js';
 import { Drain } from './drain.js';
 import { HttpConfigError, startHttpServer } from './http.js';
+import { createLogger, type Logger } from './log.js';
 import { startSandbox } from './sandbox/index.js';
 import { createServerFactory } from './server.js';
 import { DrainingTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Plain text on stderr for what happens before the server's log exists (usage errors), JSON lines after. */
+let log: Logger = {
+  error: (msg) => void process.stderr.write(`divio-mcp: ${msg}\n`),
+  warn: (msg) => void process.stderr.write(`divio-mcp: ${msg}\n`),
+  info: (msg) => void process.stderr.write(`divio-mcp: ${msg}\n`),
+  debug: () => undefined,
+};
 
 async function runSandboxOnly(opts: CliOptions): Promise<void> {
   const sandbox = await startSandbox({ port: opts.port, host: opts.host, speed: opts.sandboxSpeed });
@@ -27,6 +34,7 @@ async function runSandboxOnly(opts: CliOptions): Promise<void> {
 }
 
 async function serve(opts: CliOptions): Promise<void> {
+  log = createLogger({ level: opts.logLevel, file: opts.logFile });
   if (opts.transport === 'stdio') {
     // stdout is the JSON-RPC channel: route any stray console output to stderr.
     console.log = console.error;
@@ -43,22 +51,21 @@ async function serve(opts: CliOptions): Promise<void> {
       credentials: { token: sandbox.token, source: 'the embedded sandbox', warnings: [] },
     };
     closeSandbox = () => sandbox.close();
-    log(`divio-mcp: using the embedded sandbox at ${sandbox.url} (simulated data, no Divio account needed)`);
+    log.info(`using the embedded sandbox at ${sandbox.url} (simulated data, no Divio account needed)`);
   } else {
-    for (const warning of clientOptions.credentials.warnings) log(`divio-mcp: ${warning}`);
+    for (const warning of clientOptions.credentials.warnings) log.warn(warning);
     if (clientOptions.token) {
-      log(`divio-mcp: Divio token from ${clientOptions.credentials.source}`);
+      log.info(`Divio token from ${clientOptions.credentials.source}`);
     } else {
-      log(
-        'divio-mcp: no Divio token found (DIVIO_API_TOKEN is not set and no netrc entry from `divio login` matches this zone). The server starts, but every tool will answer how to create a token. Use --sandbox to try it without an account.',
+      log.warn(
+        'no Divio token found (DIVIO_API_TOKEN is not set and no netrc entry from `divio login` matches this zone). The server starts, but every tool will answer how to create a token. Use --sandbox to try it without an account.',
       );
     }
-    if (clientOptions.proxy)
-      log('divio-mcp: reaching the Divio API through the proxy from HTTP_PROXY/HTTPS_PROXY');
+    if (clientOptions.proxy) log.info('reaching the Divio API through the proxy from HTTP_PROXY/HTTPS_PROXY');
   }
-  for (const notice of opts.notices) log(`divio-mcp: ${notice}`);
+  for (const notice of opts.notices) log.warn(notice);
   if (opts.config.confirmMode === 'none') {
-    log('divio-mcp: WARNING confirm mode is "none": write tools run without asking anyone.');
+    log.warn('confirm mode is "none": write tools run without asking anyone.');
   }
   const client = new DivioClient(clientOptions);
   const drain = new Drain();
@@ -82,16 +89,16 @@ async function serve(opts: CliOptions): Promise<void> {
    */
   const onSignal = (closeTransport: () => Promise<void>) => (signal: NodeJS.Signals) => {
     if (drain.draining) {
-      log(`divio-mcp: ${signal} again: exiting without waiting for ${drain.inFlight} open request(s).`);
+      log.warn(`${signal} again: exiting without waiting for ${drain.inFlight} open request(s).`);
       process.exit(1);
     }
-    log(
-      `divio-mcp: ${signal}: draining (no new requests; ${drain.inFlight} in flight get up to ${opts.drainSeconds} s).`,
+    log.info(
+      `${signal}: draining (no new requests; ${drain.inFlight} in flight get up to ${opts.drainSeconds} s).`,
     );
     void drain.begin(opts.drainSeconds * 1000).then((how) => {
       if (how === 'deadline')
-        log(`divio-mcp: drain deadline reached with ${drain.inFlight} request(s) unanswered; exiting.`);
-      else log('divio-mcp: drained; exiting.');
+        log.warn(`drain deadline reached with ${drain.inFlight} request(s) unanswered; exiting.`);
+      else log.info('drained; exiting.');
       return shutdown(closeTransport, how === 'clean' ? 0 : 1);
     });
   };
@@ -107,7 +114,7 @@ async function serve(opts: CliOptions): Promise<void> {
       log,
     });
     const base = http.url.replace(/\/mcp$/, '');
-    log(
+    log.info(
       `divio-mcp ${VERSION}: MCP endpoint ${http.url} (liveness: ${base}/healthz, readiness: ${base}/readyz)`,
     );
     process.on('SIGINT', onSignal(http.close));
@@ -115,7 +122,7 @@ async function serve(opts: CliOptions): Promise<void> {
     return;
   }
   const handle = serveStdio(factory, { transport: new DrainingTransport(new StdioServerTransport(), drain) });
-  log(`divio-mcp ${VERSION}: serving MCP on stdio`);
+  log.info(`divio-mcp ${VERSION}: serving MCP on stdio`);
   // The client closed its end: nobody is left to answer, so there is nothing to drain.
   process.stdin.on('end', () => void shutdown(() => handle.close()));
   process.on(
@@ -179,7 +186,7 @@ async function doctor(opts: CliOptions): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof HttpConfigError) {
-    log(`divio-mcp: ${error.message}`);
+    log.error(error.message);
     process.exit(2);
   }
   if (
@@ -187,9 +194,9 @@ main().catch((error: unknown) => {
     error.name === 'TypeError' &&
     /parseArgs|Unknown option/.test(String(error.stack))
   ) {
-    log(`divio-mcp: ${error.message}. Run divio-mcp --help.`);
+    log.error(`${error.message}. Run divio-mcp --help.`);
     process.exit(2);
   }
-  log(`divio-mcp: ${error instanceof Error ? error.message : String(error)}`);
+  log.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });

@@ -1,9 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { DivioClient } from './client/index.js';
 import type { ServerConfig } from './config.js';
+import type { Logger } from './log.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
 import { sanitizeDeep } from './text/index.js';
+import { watchApiHealth } from './tools/health.js';
 import { allTools } from './tools/index.js';
 import { EnvironmentPolicy } from './tools/policy.js';
 import { registerTools } from './tools/registry.js';
@@ -20,8 +22,8 @@ export const INSTRUCTIONS = `divio-mcp operates applications on Divio Cloud.
 export interface ServerDeps {
   client: DivioClient;
   config: ServerConfig;
-  /** Diagnostics and audit lines; stderr in production. Never stdout. */
-  log: (line: string) => void;
+  /** Diagnostics, audit and per-call lines; stderr (and --log-file) in production. Never stdout. */
+  log: Logger;
   /** Aborted when the process starts draining for shutdown; long waits then return their handle. */
   stopWaiting?: AbortSignal | undefined;
 }
@@ -30,13 +32,16 @@ export interface ServerDeps {
 export function createServerFactory(deps: ServerDeps): () => McpServer {
   // Audit lines name platform slugs and go to an operator's terminal: sanitized like everything shown.
   const audit = (entry: Record<string, unknown>) =>
-    deps.log(JSON.stringify(sanitizeDeep({ time: new Date().toISOString(), type: 'audit', ...entry })));
+    deps.log.info('audit', sanitizeDeep({ type: 'audit', ...entry }) as Record<string, unknown>);
+  // Once per process too: a refused token or an unreachable API is said once, not at every call.
+  watchApiHealth(deps.client, deps.log);
   // One per process: it reports unmatched policy entries once, however many servers the transport builds.
   const policy = new EnvironmentPolicy(deps.config, deps.client, deps.log);
   return () => {
     const server = new McpServer(
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
-      { instructions: INSTRUCTIONS },
+      // `logging`: warnings and errors reach the client as notifications/message (see tools/calllog.ts).
+      { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
     );
     registerTools(server, allTools, {
       client: deps.client,

@@ -120,7 +120,13 @@ describe('HTTP start-up and Host problems carry their fix', () => {
       const message = (JSON.parse(first.body) as { error: { message: string } }).error.message;
       expect(message).toContain('DIVIO_MCP_ALLOWED_HOSTS');
       expect(message).toContain('"divio-mcp.internal.example"');
-      expect(stderr.match(/refused a request for host "divio-mcp\.internal\.example"/g)?.length).toBe(1);
+      // stderr is the server's log: JSON lines.
+      const refused = stderr
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg)
+        .filter((msg) => msg.includes('refused a request for host "divio-mcp.internal.example"'));
+      expect(refused).toHaveLength(1);
     } finally {
       child.kill('SIGKILL');
     }

@@ -53,7 +53,13 @@ describe('divio-mcp sandbox', () => {
 describe('start-up announcements', () => {
   it('confirm mode none is announced on stderr', async () => {
     const { text } = await waitFor(['--sandbox', '--confirm-mode', 'none'], 'stderr', /serving MCP on stdio/);
-    expect(text).toContain('confirm mode is "none"');
+    // stderr is the server's log: JSON lines.
+    const warnings = text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { level: string; msg: string })
+      .filter((l) => l.level === 'warn');
+    expect(warnings.map((l) => l.msg).join('\n')).toContain('confirm mode is "none"');
   });
 
   it('a missing token is explained on stderr, and the server still starts', async () => {

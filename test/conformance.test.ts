@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The official MCP conformance suite (0.1.13, the last release that runs on Node 20) against the built
 // server over Streamable HTTP: the generic scenarios that apply to any server. tools-call-error needs the
-// suite's fixture tool, and logging-set-level tests MCP logging, deprecated in 2026-07-28 and not offered.
+// suite's fixture tool. logging-set-level: MCP logging is deprecated in 2026-07-28 but offered for 2025-era clients.
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -18,6 +18,7 @@ const SCENARIOS = [
   'resources-list',
   'prompts-list',
   'dns-rebinding-protection',
+  'logging-set-level',
 ];
 
 let child: ChildProcess;

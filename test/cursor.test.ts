@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli } from '../src/cli.js';
+import { silentLogger } from '../src/log.js';
 import { createServerFactory } from '../src/server.js';
 import { CursorError, openCursor, signCursor } from '../src/tools/cursor.js';
 import { CURSOR_MAX_LENGTH } from '../src/tools/schemas.js';
@@ -178,7 +179,7 @@ describe('the cursor key', () => {
       const factory = createServerFactory({
         client: h.divio,
         config: { ...h.config, cursorKey },
-        log: () => undefined,
+        log: silentLogger,
       });
       const server = factory();
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

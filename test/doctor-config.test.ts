@@ -108,6 +108,7 @@ describe('divio-mcp doctor', () => {
   it('names where each client keeps the server log, per OS', () => {
     expect(logLocations('darwin')[0]).toContain('~/Library/Logs/Claude/');
     expect(logLocations('win32')[0]).toContain('%APPDATA%\\Claude\\logs\\');
+    expect(logLocations('linux').join('\n')).toContain('--log-file PATH');
   });
 
   it('works end to end: `doctor --sandbox` exits 0; `doctor` with no credentials exits 1', async () => {

@@ -112,7 +112,7 @@ describe('stdio end to end: flags and raw output', () => {
       { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_applications', arguments: {} } },
     ];
     // The server exits when stdin ends; give it the requests and a moment to answer first.
-    const child = spawn(process.execPath, [ENTRY, '--sandbox'], {
+    const child = spawn(process.execPath, [ENTRY, '--sandbox', '--log-level', 'debug'], {
       env: ENV,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -142,6 +142,14 @@ describe('stdio end to end: flags and raw output', () => {
     }
     expect(stdout).not.toMatch(/divio-mcp .*serving|sandbox at/);
     expect(stderr).toMatch(/serving MCP on stdio/);
+    // stderr is the log: JSON lines, one of them for the tool call.
+    const logLines = stderr
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logLines.filter((l) => l['type'] === 'tool_call').map((l) => l['tool'])).toEqual([
+      'list_applications',
+    ]);
     const call = JSON.parse(lines[2] ?? '{}') as {
       result: { structuredContent: { applications: unknown[] } };
     };

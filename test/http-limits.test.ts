@@ -5,6 +5,7 @@ import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
 import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/http.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, parseHttpLimits } from '../src/limits.js';
+import { silentLogger } from '../src/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 
@@ -33,13 +34,13 @@ async function start(limits: Partial<HttpLimits>, sandbox: SandboxOptions = {}):
   const factory = createServerFactory({
     client: divio,
     config: defaultServerConfig({ pollIntervalMs: 50 }),
-    log: () => undefined,
+    log: silentLogger,
   });
   const http = await startHttpServer(factory, {
     host: '127.0.0.1',
     port: 0,
     limits: { ...DEFAULT_HTTP_LIMITS, ...limits },
-    log: () => undefined,
+    log: silentLogger,
   });
   running = { sandbox: sb, divio, http };
   return running;
@@ -223,11 +224,11 @@ describe('HTTP limits', () => {
         host: '127.0.0.1',
         port: 0,
         authToken: 'x'.repeat(31),
-        log: () => undefined,
+        log: silentLogger,
       }),
     ).rejects.toThrow(HttpConfigError);
     await expect(
-      startHttpServer(factory, { host: '127.0.0.1', port: 0, authToken: 'short', log: () => undefined }),
+      startHttpServer(factory, { host: '127.0.0.1', port: 0, authToken: 'short', log: silentLogger }),
     ).rejects.toThrow(/at least 32.*openssl rand -hex 32/);
   });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
 import { startHttpServer } from '../src/http.js';
+import { silentLogger } from '../src/log.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { ERAS, type Era } from './helpers/harness.js';
@@ -226,9 +227,9 @@ describe.each(ERAS)('cancellation over real HTTP (%s era)', (era) => {
       const factory = createServerFactory({
         client: divio,
         config: defaultServerConfig({ pollIntervalMs: 50 }),
-        log: () => undefined,
+        log: silentLogger,
       });
-      const http = await startHttpServer(factory, { host: '127.0.0.1', port: 0, log: () => undefined });
+      const http = await startHttpServer(factory, { host: '127.0.0.1', port: 0, log: silentLogger });
       const client = await connect(http.url, era);
       const polls = () =>
         sandbox.requestLog.filter(

@@ -4,6 +4,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../src/cli.js';
 import { ConfigError } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
 import { EnvironmentPolicy } from '../src/tools/policy.js';
 import { type Harness, type HarnessOptions, startHarness, textOf } from './helpers/harness.js';
 
@@ -210,7 +211,7 @@ describe('entries that match no environment', () => {
     await h.call('get_environment', { app: 'blog', environment: 'test' });
     expect(warnings()).toEqual(first);
 
-    const policy = new EnvironmentPolicy(h.config, h.divio, () => undefined);
+    const policy = new EnvironmentPolicy(h.config, h.divio, silentLogger);
     expect(policy.unmatchedEntries()).toBeNull();
     await policy.check();
     expect(policy.unmatchedEntries()).toEqual([

@@ -3,6 +3,7 @@ import { createMcpHandler } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { FAST, type Harness, startHarness, textOf } from './helpers/harness.js';
@@ -84,12 +85,7 @@ describe('declined dialogs (2026-07-28)', () => {
   it('a declined requestState is burned: replaying it as "accept" is refused and writes nothing', async () => {
     sandbox = await startSandbox({ timings: FAST });
     const divio = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url });
-    const logs: string[] = [];
-    const factory = createServerFactory({
-      client: divio,
-      config: defaultServerConfig(),
-      log: (l) => logs.push(l),
-    });
+    const factory = createServerFactory({ client: divio, config: defaultServerConfig(), log: silentLogger });
     const handler = createMcpHandler(factory);
     const sent: { body: string; headers: Headers }[] = [];
     const mcp = new Client(

@@ -5,6 +5,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { sanitize } from '../src/text/index.js';
@@ -863,7 +864,7 @@ describe('without an API token', () => {
     const factory = createServerFactory({
       client: divio,
       config: defaultServerConfig({ pollIntervalMs: 50 }),
-      log: () => undefined,
+      log: silentLogger,
     });
     const server = factory();
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

@@ -7,6 +7,7 @@ import {
   zoneFromEnv,
 } from '../client/index.js';
 import type { ServerConfig } from '../config.js';
+import { silentLogger } from '../log.js';
 import { quote, sanitize } from '../text/index.js';
 import { EnvironmentPolicy } from '../tools/policy.js';
 
@@ -90,6 +91,7 @@ export function logLocations(platform: NodeJS.Platform): string[] {
     'Claude Code: run `claude --debug`, or `/mcp` in a session to see the server status',
     'Cursor: Output panel, channel "MCP Logs"',
     'VS Code: Command Palette, "MCP: List Servers", pick divio, "Show Output"',
+    'Any client: start the server with --log-file PATH (or DIVIO_MCP_LOG_FILE) to keep its log in a file you choose; --log-level debug for more',
   ];
 }
 
@@ -101,7 +103,7 @@ async function checkPolicies(
 ): Promise<void> {
   const entries = config.protectedEnvironments.length + config.readOnlyEnvironments.length;
   if (entries === 0) return;
-  const policy = new EnvironmentPolicy(config, client, () => undefined);
+  const policy = new EnvironmentPolicy(config, client, silentLogger);
   await policy.check();
   const unmatched = policy.unmatchedEntries() ?? [];
   if (unmatched.length === 0) {

@@ -139,6 +139,21 @@ export const OPTIONS: readonly OptionRow[] = [
     meaning: 'on SIGTERM/SIGINT, how long calls in flight may finish before exit',
   },
   {
+    flag: 'log-level',
+    arg: 'L',
+    env: ['DIVIO_MCP_LOG_LEVEL'],
+    default: '`info`',
+    meaning:
+      '`error`, `warn`, `info` (adds one line per tool call) or `debug`; JSON lines on stderr, never stdout',
+  },
+  {
+    flag: 'log-file',
+    arg: 'PATH',
+    env: ['DIVIO_MCP_LOG_FILE'],
+    default: 'none',
+    meaning: 'also append the log to this file; stderr then keeps only warnings and errors',
+  },
+  {
     env: ['DIVIO_MCP_HEADERS_TIMEOUT_MS'],
     default: '10000',
     meaning: 'HTTP: a connection that has not sent its request headers by then is closed (408)',

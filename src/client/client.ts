@@ -29,6 +29,7 @@ import {
 import { Resolver } from './resolve.js';
 import { createResources, type Resources } from './resources.js';
 import { type Application, type Environment, type Page, pageSchema } from './schemas.js';
+import { currentCall } from './scope.js';
 import { describeTarget } from './target.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -228,6 +229,7 @@ export class DivioClient implements Resources {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #resolver: Resolver;
   #serverClockOffsetMs: number | undefined;
+  readonly #observers = new Set<(error: DivioError | undefined) => void>();
 
   readonly organisations: Resources['organisations'];
   readonly users: Resources['users'];
@@ -428,6 +430,16 @@ export class DivioClient implements Resources {
     return this.#serverClockOffsetMs;
   }
 
+  /**
+   * Calls `fn` after every request (retries included) with its outcome: undefined when it succeeded, the error
+   * it failed with otherwise. The server uses it to say once on its log that the token was refused or the API
+   * cannot be reached. Returns the function that stops it.
+   */
+  observe(fn: (error: DivioError | undefined) => void): () => void {
+    this.#observers.add(fn);
+    return () => this.#observers.delete(fn);
+  }
+
   invalidateCache(): void {
     this.#resolver.invalidate();
   }
@@ -447,10 +459,15 @@ export class DivioClient implements Resources {
     let waited = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#once(method, url, opts);
+        const out = await this.#once(method, url, opts);
+        this.#notify(undefined);
+        return out;
       } catch (err) {
         if (err instanceof DivioError) err.attempts = attempt + 1;
-        if (!retryable || attempt >= this.#retry.maxRetries || !isRetryable(err)) throw err;
+        if (!retryable || attempt >= this.#retry.maxRetries || !isRetryable(err)) {
+          if (err instanceof DivioError) this.#notify(err);
+          throw err;
+        }
         const delay = this.#delayFor(attempt, err);
         // Never wait past the budget: hand the error back at once instead (e.g. a long Retry-After).
         if (waited + delay > this.#retry.maxRetryWaitMs) throw err;
@@ -458,6 +475,10 @@ export class DivioClient implements Resources {
         waited += delay;
       }
     }
+  }
+
+  #notify(error: DivioError | undefined): void {
+    for (const fn of this.#observers) fn(error);
   }
 
   #delayFor(attempt: number, err: unknown): number {
@@ -503,6 +524,8 @@ export class DivioClient implements Resources {
     const onUserAbort = () => controller.abort(userSignal?.reason);
     userSignal?.addEventListener('abort', onUserAbort, { once: true });
     const label = `${method} ${url.pathname}`;
+    const call = currentCall();
+    if (call) call.apiRequests++;
 
     let status: number;
     let text: string;

@@ -65,3 +65,4 @@ export { path } from './path.js';
 export { looksLikeId } from './resolve.js';
 export type * from './resources.js';
 export * from './schemas.js';
+export { type CallStats, currentCall, withCall } from './scope.js';

@@ -4,6 +4,7 @@ import {
   ConfigurationError,
   ConnectionError,
   CrossOriginError,
+  currentCall,
   DivioError,
   NotFoundError,
   PermissionDeniedError,
@@ -15,6 +16,7 @@ import {
   TOKEN_URL,
   ValidationError,
 } from '../client/index.js';
+import type { Logger } from '../log.js';
 import { sanitize } from '../text/index.js';
 import { CursorError } from './cursor.js';
 import { TimeArgumentError } from './format.js';
@@ -98,15 +100,23 @@ function isExpected(error: unknown): boolean {
   );
 }
 
-export function toErrorResult(
-  error: unknown,
-  toolName: string,
-  log?: (line: string) => void,
-): CallToolResult {
+/** The kind of a failure, for the per-call log line: the client's error code, or what the tool layer raised. */
+export function errorKind(error: unknown): string {
+  if (error instanceof DivioError) return error.code;
+  if (error instanceof ToolError) return 'tool_error';
+  if (error instanceof CursorError) return 'invalid_cursor';
+  if (error instanceof TimeArgumentError) return 'invalid_time';
+  return 'internal';
+}
+
+export function toErrorResult(error: unknown, toolName: string, log?: Logger): CallToolResult {
   if (!isExpected(error) && log) {
-    log(
-      `[error] ${toolName}: ${sanitize(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
-    );
+    log.error(`unexpected error in ${toolName}`, {
+      tool: toolName,
+      error: sanitize(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+    });
   }
+  const stats = currentCall();
+  if (stats) stats.error = errorKind(error);
   return { isError: true, content: [{ type: 'text', text: describeError(error, toolName) }] };
 }

@@ -1,5 +1,6 @@
 import { type Application, type DivioClient, NotFoundError, ResolutionError } from '../client/index.js';
 import { POLICY_ENTRY_FORMS, type ServerConfig } from '../config.js';
+import type { Logger } from '../log.js';
 
 /*
  * The environment write policy: `--read-only-environments` and `--protected-environments`. Entries were
@@ -37,11 +38,11 @@ function split(entry: string): { app: string | null; env: string } {
 export class EnvironmentPolicy {
   readonly #config: ServerConfig;
   readonly #client: DivioClient;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   #unmatched: UnmatchedEntry[] | null = null;
   #checking: Promise<void> | undefined;
 
-  constructor(config: ServerConfig, client: DivioClient, log: (line: string) => void) {
+  constructor(config: ServerConfig, client: DivioClient, log: Logger) {
     this.#config = config;
     this.#client = client;
     this.#log = log;
@@ -115,8 +116,8 @@ export class EnvironmentPolicy {
     }
     this.#unmatched = unmatched;
     for (const { list, entry } of unmatched) {
-      this.#log(
-        `divio-mcp: WARNING --${list} entry '${entry}' matches no environment this token can see, so it protects nothing. Each entry is ${POLICY_ENTRY_FORMS}. Correct or remove it.`,
+      this.#log.warn(
+        `--${list} entry '${entry}' matches no environment this token can see, so it protects nothing. Each entry is ${POLICY_ENTRY_FORMS}. Correct or remove it.`,
       );
     }
   }

@@ -2,7 +2,6 @@ import {
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
   type ClientCapabilities,
-  type InputRequiredResult,
   type McpServer,
   type ServerContext,
   type StandardSchemaWithJSON,
@@ -10,7 +9,9 @@ import {
 import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
+import type { Logger } from '../log.js';
 import { inline, sanitizeDeep } from '../text/index.js';
+import { withCallLog } from './calllog.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
@@ -134,8 +135,8 @@ export function selectTools(tools: readonly AnyTool[], config: ServerConfig): An
 }
 
 export interface RegistryDeps {
-  /** Diagnostics to stderr (never stdout): details of unexpected errors the model is not shown. */
-  log: (line: string) => void;
+  /** Diagnostics (never stdout): one line per call, details of unexpected errors the model is not shown. */
+  log: Logger;
   client: DivioClient;
   config: ServerConfig;
   policy: EnvironmentPolicy;
@@ -212,10 +213,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
         outputSchema: output,
         annotations: tool.annotations,
       },
-      async (
-        args: Record<string, unknown>,
-        sdkCtx: ServerContext,
-      ): Promise<CallToolResult | InputRequiredResult> => {
+      withCallLog(tool.name, server, deps.log, async (args, sdkCtx) => {
         const ctx: ToolContext = {
           tool: tool.name,
           canElicit: clientCanElicit(server, sdkCtx),
@@ -280,7 +278,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
         } finally {
           release();
         }
-      },
+      }),
     );
   }
 }

@@ -3,10 +3,16 @@ import { createMcpHandler, InMemoryTransport, type McpServer } from '@modelconte
 import type { Dispatcher } from 'undici';
 import { DivioClient } from '../../src/client/index.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
 import { createServerFactory } from '../../src/server.js';
 
 export type Era = 'legacy' | 'modern';
+
+/** The server's real logger (JSON lines, debug and up), writing into `lines` instead of stderr. */
+export function collectingLogger(lines: string[]): Logger {
+  return createLogger({ level: 'debug', destination: { write: (line) => void lines.push(line.trimEnd()) } });
+}
 export const ERAS: Era[] = ['legacy', 'modern'];
 
 type ElicitHandler = (params: {
@@ -123,7 +129,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
   const logs: string[] = [];
-  const factory = createServerFactory({ client: divio, config, log: (line) => logs.push(line) });
+  const factory = createServerFactory({ client: divio, config, log: collectingLogger(logs) });
   const { mcp, elicitations, closeServer } = await connectMcp(factory, era, opts.elicit);
   let closed = false;
   return {
@@ -170,7 +176,7 @@ export async function startDispatcherHarness(opts: DispatcherHarnessOptions): Pr
   });
   const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
   const logs: string[] = [];
-  const factory = createServerFactory({ client: divio, config, log: (line) => logs.push(line) });
+  const factory = createServerFactory({ client: divio, config, log: collectingLogger(logs) });
   const { mcp, closeServer } = await connectMcp(factory, opts.era ?? 'modern', undefined);
   let closed = false;
   return {
