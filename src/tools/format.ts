@@ -68,7 +68,8 @@ export class TimeArgumentError extends Error {
   override name = 'TimeArgumentError';
 }
 
-// The API takes four-digit years only (its 400 names `from_ts`/`to_ts`, not the tool's argument).
+// The API takes four-digit years only (its 400 names `from_ts`/`to_ts`, not the tool's argument; inferred from
+// DRF's date-time parsing, which the sandbox follows). The 1970 lower bound is our choice: no Divio log is older.
 const FIRST_TIME = Date.UTC(1970, 0, 1);
 const LAST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
 
