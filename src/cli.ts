@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type OAuthSettings, parseOAuthSettings } from './auth.js';
 import { FLAGS, helpSections, OPTIONS, parseArgsOptions } from './cli/options.js';
 import { CLIENTS, type ClientName } from './cli/snippets.js';
 import { didYouMean } from './cli/suggest.js';
@@ -42,6 +43,8 @@ export interface CliOptions {
   port: number;
   host: string;
   authToken: string | undefined;
+  /** OAuth resource server settings (HTTP); undefined when OAuth is off. */
+  oauth: OAuthSettings | undefined;
   allowedHosts: string[];
   /** Sandbox clock speed; >1 makes deploys and backups finish sooner. */
   sandboxSpeed: number;
@@ -194,6 +197,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     port: portFlag !== undefined ? parsePort(portFlag) : command === 'sandbox' ? 0 : 8808,
     host: str('host') ?? '127.0.0.1',
     authToken: env.DIVIO_MCP_AUTH_TOKEN || undefined,
+    oauth: parseOAuthSettings({
+      issuer: str('oauth-issuer') ?? env.DIVIO_MCP_OAUTH_ISSUER,
+      audience: str('oauth-audience') ?? env.DIVIO_MCP_OAUTH_AUDIENCE,
+      jwksUrl: str('oauth-jwks-url') ?? env.DIVIO_MCP_OAUTH_JWKS_URL,
+      resource: str('oauth-resource') ?? env.DIVIO_MCP_OAUTH_RESOURCE,
+      writeScope: str('oauth-write-scope') ?? env.DIVIO_MCP_OAUTH_WRITE_SCOPE,
+    }),
     allowedHosts: parseList(env.DIVIO_MCP_ALLOWED_HOSTS),
     sandboxSpeed: positiveNumber('--speed', str('speed') ?? env.DIVIO_SANDBOX_SPEED, 1),
     config,

@@ -3,11 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
+  type AuthInfo,
   createMcpHandler,
+  type McpRequestContext,
   type McpServer,
   validateHostHeader,
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
+import type { AuthAnswer, OAuthGate } from './auth.js';
 import type { Drain } from './drain.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import type { Logger } from './log.js';
@@ -22,6 +25,8 @@ export interface HttpOptions {
   allowedHosts?: readonly string[];
   /** Abuse limits; defaults in limits.ts. */
   limits?: HttpLimits;
+  /** OAuth 2.1 resource server (auth.ts); exclusive with `authToken`. */
+  oauth?: OAuthGate | undefined;
   /** Shutdown drain: while draining, /mcp answers 503 and /readyz fails; in-flight requests are counted. */
   drain?: Drain;
   log: Logger;
@@ -181,15 +186,31 @@ function hostName(header: string | undefined): string {
   return raw.replace(/:\d*$/, '').replace(/[^\w.-]/g, '?');
 }
 
+/** What a request may see: the HTTP transport builds one server per request. */
+export type RequestScope = Partial<McpRequestContext> & {
+  /** The client's token lacks the write scope: write tools are not registered for it. */
+  hideWrites?: boolean;
+};
+
+function sendAnswer(res: ServerResponse, answer: AuthAnswer): void {
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}
+
 export async function startHttpServer(
-  factory: () => McpServer,
+  factory: (scope?: RequestScope) => McpServer,
   opts: HttpOptions,
 ): Promise<RunningHttpServer> {
   // Host names already explained on stderr, so a misconfigured proxy does not flood the log.
   const hintedHosts = new Set<string>();
-  if (!isLoopbackHost(opts.host) && !opts.authToken) {
+  if (opts.authToken && opts.oauth) {
     throw new HttpConfigError(
-      `Refusing to listen on ${opts.host} without client authentication. Set DIVIO_MCP_AUTH_TOKEN (clients send it as "Authorization: Bearer <token>"), or bind to 127.0.0.1.`,
+      'DIVIO_MCP_AUTH_TOKEN and --oauth-issuer are exclusive: choose the static bearer token or OAuth, not both.',
+    );
+  }
+  if (!isLoopbackHost(opts.host) && !opts.authToken && !opts.oauth) {
+    throw new HttpConfigError(
+      `Refusing to listen on ${opts.host} without client authentication. Set DIVIO_MCP_AUTH_TOKEN (clients send it as "Authorization: Bearer <token>") or --oauth-issuer with --oauth-audience, or bind to 127.0.0.1.`,
     );
   }
   if (opts.authToken !== undefined && opts.authToken.trim().length < MIN_AUTH_TOKEN_LENGTH) {
@@ -202,7 +223,11 @@ export async function startHttpServer(
   const slots = new CallSlots(limits.maxCallsPerClient, limits.maxCalls);
   const drain = opts.drain;
   const allowed = [...LOOPBACK_HOSTS, opts.host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase());
-  const handler = createMcpHandler(factory, { onerror: (e) => opts.log.error(`http: ${e.message}`) });
+  const oauth = opts.oauth;
+  const handler = createMcpHandler(
+    (ctx) => factory({ ...ctx, hideWrites: !!oauth && !oauth.allowsWrites(ctx.authInfo) }),
+    { onerror: (e) => opts.log.error(`http: ${e.message}`) },
+  );
   const node = toNodeHandler(handler, { onerror: (e) => opts.log.error(`http: ${e.message}`) });
 
   const serveMcp = async (
@@ -211,6 +236,15 @@ export async function startHttpServer(
     client: string,
     leave: (() => void) | undefined,
   ): Promise<void> => {
+    if (oauth) {
+      const auth = await oauth.authenticate(req.headers.authorization);
+      if ('status' in auth) {
+        sendAnswer(res, auth);
+        return;
+      }
+      // toNodeHandler hands `req.auth` to the factory and to handlers as authInfo.
+      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+    }
     let parsed: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, MAX_BODY_BYTES);
@@ -239,6 +273,11 @@ export async function startHttpServer(
             -32600,
           ),
         );
+        return;
+      }
+      const challenge = await oauth?.scopeChallenge(parsed, (req as { auth?: AuthInfo }).auth);
+      if (challenge) {
+        sendAnswer(res, challenge);
         return;
       }
       // The POST itself was paid for before the body was read.
@@ -299,6 +338,11 @@ export async function startHttpServer(
       if (url.pathname === '/readyz') {
         if (drain?.draining) sendJson(res, 503, { status: 'draining', name: 'divio-mcp', version: VERSION });
         else sendJson(res, 200, { status: 'ready', name: 'divio-mcp', version: VERSION });
+        return;
+      }
+      const metadata = oauth?.metadataAnswer(url.pathname, req.method);
+      if (metadata) {
+        sendAnswer(res, metadata);
         return;
       }
       if (url.pathname !== '/mcp') {

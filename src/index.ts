@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
+import { OAuthGate } from './auth.js';
 import { formatDoctor, runDoctor } from './cli/doctor.js';
 import { type ClientName, formatSnippet, snippetFor } from './cli/snippets.js';
 import { type CliOptions, HELP, parseCli } from './cli.js';
@@ -11,7 +12,7 @@ import { Drain } from './drain.js';
 import { HttpConfigError, startHttpServer } from './http.js';
 import { createLogger, type Logger } from './log.js';
 import { startSandbox } from './sandbox/index.js';
-import { createServerFactory } from './server.js';
+import { createServerFactory, WRITE_TOOL_NAMES } from './server.js';
 import { DrainingTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
@@ -108,6 +109,7 @@ async function serve(opts: CliOptions): Promise<void> {
       host: opts.host,
       port: opts.port,
       authToken: opts.authToken,
+      oauth: opts.oauth && new OAuthGate(opts.oauth, { writeTools: WRITE_TOOL_NAMES, log }),
       allowedHosts: opts.allowedHosts,
       limits: opts.httpLimits,
       drain,

@@ -1,4 +1,4 @@
-import { McpServer } from '@modelcontextprotocol/server';
+import { type McpRequestContext, McpServer } from '@modelcontextprotocol/server';
 import type { DivioClient } from './client/index.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -8,7 +8,7 @@ import { sanitizeDeep } from './text/index.js';
 import { watchApiHealth } from './tools/health.js';
 import { allTools } from './tools/index.js';
 import { EnvironmentPolicy } from './tools/policy.js';
-import { registerTools } from './tools/registry.js';
+import { isWriteTool, registerTools } from './tools/registry.js';
 import { VERSION } from './version.js';
 
 export const INSTRUCTIONS = `divio-mcp operates applications on Divio Cloud.
@@ -28,8 +28,16 @@ export interface ServerDeps {
   stopWaiting?: AbortSignal | undefined;
 }
 
-/** Builds the factory both transports call; every instance shares one Divio client. */
-export function createServerFactory(deps: ServerDeps): () => McpServer {
+/** Names of the tools that change something (OAuth: calling one needs the write scope). */
+export const WRITE_TOOL_NAMES: ReadonlySet<string> = new Set(allTools.filter(isWriteTool).map((t) => t.name));
+
+/**
+ * Builds the factory both transports call; every instance shares one Divio client. `hideWrites` (HTTP with
+ * OAuth, a token without the write scope) builds that request's server as in read-only mode.
+ */
+export function createServerFactory(
+  deps: ServerDeps,
+): (scope?: Partial<McpRequestContext> & { hideWrites?: boolean }) => McpServer {
   // Audit lines name platform slugs and go to an operator's terminal: sanitized like everything shown.
   const audit = (entry: Record<string, unknown>) =>
     deps.log.info('audit', sanitizeDeep({ type: 'audit', ...entry }) as Record<string, unknown>);
@@ -37,7 +45,8 @@ export function createServerFactory(deps: ServerDeps): () => McpServer {
   watchApiHealth(deps.client, deps.log);
   // One per process: it reports unmatched policy entries once, however many servers the transport builds.
   const policy = new EnvironmentPolicy(deps.config, deps.client, deps.log);
-  return () => {
+  const readOnlyConfig = { ...deps.config, readOnly: true };
+  return (scope) => {
     const server = new McpServer(
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
       // `logging`: warnings and errors reach the client as notifications/message (see tools/calllog.ts).
@@ -45,7 +54,7 @@ export function createServerFactory(deps: ServerDeps): () => McpServer {
     );
     registerTools(server, allTools, {
       client: deps.client,
-      config: deps.config,
+      config: scope?.hideWrites ? readOnlyConfig : deps.config,
       policy,
       audit,
       log: deps.log,

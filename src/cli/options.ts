@@ -59,12 +59,50 @@ export const OPTIONS: readonly OptionRow[] = [
     flag: 'host',
     arg: 'H',
     default: '`127.0.0.1`',
-    meaning: 'HTTP bind address; anything but loopback needs `DIVIO_MCP_AUTH_TOKEN`',
+    meaning: 'HTTP bind address; anything but loopback needs `DIVIO_MCP_AUTH_TOKEN` or `--oauth-issuer`',
   },
   {
     env: ['DIVIO_MCP_AUTH_TOKEN'],
     default: 'none',
     meaning: 'bearer token HTTP clients must send; at least 32 characters: `openssl rand -hex 32`',
+  },
+  {
+    flag: 'oauth-issuer',
+    arg: 'URL',
+    env: ['DIVIO_MCP_OAUTH_ISSUER'],
+    default: 'none',
+    meaning:
+      'HTTP: accept OAuth 2.1 access tokens (JWT) from this issuer instead of `DIVIO_MCP_AUTH_TOKEN` (see "OAuth" below)',
+  },
+  {
+    flag: 'oauth-audience',
+    arg: 'AUD',
+    env: ['DIVIO_MCP_OAUTH_AUDIENCE'],
+    default: 'none',
+    meaning:
+      "audience (`aud`) tokens must name, usually this server's public `/mcp` URL; needed with `--oauth-issuer`",
+  },
+  {
+    flag: 'oauth-jwks-url',
+    arg: 'URL',
+    env: ['DIVIO_MCP_OAUTH_JWKS_URL'],
+    default: "the issuer's `jwks_uri`",
+    meaning: "the issuer's signing keys (JWKS); by default found through its discovery metadata",
+  },
+  {
+    flag: 'oauth-resource',
+    arg: 'URL',
+    env: ['DIVIO_MCP_OAUTH_RESOURCE'],
+    default: 'the audience, when it is a URL',
+    meaning:
+      'public URL of the `/mcp` endpoint, advertised as `resource` in `/.well-known/oauth-protected-resource`',
+  },
+  {
+    flag: 'oauth-write-scope',
+    arg: 'SCOPE',
+    env: ['DIVIO_MCP_OAUTH_WRITE_SCOPE'],
+    default: '`divio:write`',
+    meaning: 'scope a token needs to see and call write tools; `none` lets every valid token write',
   },
   {
     env: ['DIVIO_MCP_ALLOWED_HOSTS'],
