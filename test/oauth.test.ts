@@ -32,7 +32,10 @@ interface Issuer {
 }
 
 async function startIssuer(): Promise<Issuer> {
-  const keys = new Map<string, { privateKey: CryptoKey; jwk: JWK }>();
+  const keys = new Map<
+    string,
+    { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK }
+  >();
   const published = new Set<string>();
   const fetches = { discovery: 0, jwks: 0 };
   let n = 0;
