@@ -176,6 +176,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     ),
     defaultWaitSeconds: positiveNumber('DIVIO_MCP_WAIT_SECONDS', env.DIVIO_MCP_WAIT_SECONDS, 50),
   });
+  const oauth = parseOAuthSettings({
+    issuer: str('oauth-issuer') ?? env.DIVIO_MCP_OAUTH_ISSUER,
+    audience: str('oauth-audience') ?? env.DIVIO_MCP_OAUTH_AUDIENCE,
+    jwksUrl: str('oauth-jwks-url') ?? env.DIVIO_MCP_OAUTH_JWKS_URL,
+    resource: str('oauth-resource') ?? env.DIVIO_MCP_OAUTH_RESOURCE,
+    writeScope: str('oauth-write-scope') ?? env.DIVIO_MCP_OAUTH_WRITE_SCOPE,
+  });
   const command: CliOptions['command'] =
     on('help') || sub === 'help'
       ? 'help'
@@ -197,13 +204,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     port: portFlag !== undefined ? parsePort(portFlag) : command === 'sandbox' ? 0 : 8808,
     host: str('host') ?? '127.0.0.1',
     authToken: env.DIVIO_MCP_AUTH_TOKEN || undefined,
-    oauth: parseOAuthSettings({
-      issuer: str('oauth-issuer') ?? env.DIVIO_MCP_OAUTH_ISSUER,
-      audience: str('oauth-audience') ?? env.DIVIO_MCP_OAUTH_AUDIENCE,
-      jwksUrl: str('oauth-jwks-url') ?? env.DIVIO_MCP_OAUTH_JWKS_URL,
-      resource: str('oauth-resource') ?? env.DIVIO_MCP_OAUTH_RESOURCE,
-      writeScope: str('oauth-write-scope') ?? env.DIVIO_MCP_OAUTH_WRITE_SCOPE,
-    }),
+    oauth,
     allowedHosts: parseList(env.DIVIO_MCP_ALLOWED_HOSTS),
     sandboxSpeed: positiveNumber('--speed', str('speed') ?? env.DIVIO_SANDBOX_SPEED, 1),
     config,
@@ -211,6 +212,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     httpLimits: parseHttpLimits(env),
     logLevel: parseLogLevel(str('log-level') ?? env.DIVIO_MCP_LOG_LEVEL),
     logFile: str('log-file') || env.DIVIO_MCP_LOG_FILE || undefined,
-    notices: [protectedList.notice, readOnlyList.notice].filter((n): n is string => n !== null),
+    notices: [
+      protectedList.notice,
+      readOnlyList.notice,
+      oauth && transport === 'stdio'
+        ? 'the --oauth-* settings apply to --transport http only; over stdio the client is the process that started the server.'
+        : null,
+    ].filter((n): n is string => n !== null),
   };
 }

@@ -1,9 +1,11 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OAuthGate, type OAuthSettings, parseOAuthSettings } from '../src/auth.js';
+import { parseCli } from '../src/cli.js';
 import { DivioClient } from '../src/client/index.js';
 import { ConfigError, defaultServerConfig } from '../src/config.js';
 import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/http.js';
@@ -546,5 +548,97 @@ describe('OAuth: configuration', () => {
     });
     servers.push(open);
     expect((await post(open.url.replace('0.0.0.0', '127.0.0.1'), INIT)).status).toBe(401);
+  });
+});
+
+describe('OAuth: command line and the built server', () => {
+  it('reads the flags and the environment variables', () => {
+    const fromFlags = parseCli(
+      [
+        '--transport',
+        'http',
+        '--oauth-issuer',
+        issuer.url,
+        '--oauth-audience',
+        AUDIENCE,
+        '--oauth-write-scope',
+        'x:w',
+      ],
+      {},
+    );
+    expect(fromFlags.oauth).toMatchObject({ issuer: issuer.url, audience: AUDIENCE, writeScope: 'x:w' });
+    expect(fromFlags.notices).toEqual([]);
+    const fromEnv = parseCli([], {
+      DIVIO_MCP_OAUTH_ISSUER: issuer.url,
+      DIVIO_MCP_OAUTH_AUDIENCE: 'api://divio',
+      DIVIO_MCP_OAUTH_RESOURCE: 'https://mcp.example.test/mcp',
+      DIVIO_MCP_OAUTH_JWKS_URL: `${issuer.url}/jwks`,
+    });
+    expect(fromEnv.oauth).toMatchObject({ audience: 'api://divio', jwksUrl: `${issuer.url}/jwks` });
+    expect(fromEnv.oauth?.resource.href).toBe('https://mcp.example.test/mcp');
+    expect(fromEnv.notices.join('\n')).toMatch(/--transport http only/);
+    expect(parseCli([], {}).oauth).toBeUndefined();
+  });
+
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  });
+  const entry = new URL('../dist/index.js', import.meta.url).pathname;
+  const spawnServer = (env: Record<string, string>) => {
+    const child = spawn(
+      process.execPath,
+      [
+        entry,
+        '--sandbox',
+        '--transport',
+        'http',
+        '--port',
+        '0',
+        '--oauth-issuer',
+        issuer.url,
+        '--oauth-audience',
+        AUDIENCE,
+      ],
+      { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    return { child, stderr: () => stderr };
+  };
+
+  it('the built server serves the metadata, challenges, and accepts a valid token', async () => {
+    const { child, stderr } = spawnServer({});
+    let url = '';
+    for (let waited = 0; waited < 15_000 && !url && child.exitCode === null; waited += 25) {
+      url = /MCP endpoint (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(stderr())?.[1] ?? '';
+      if (!url) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(url, stderr()).not.toBe('');
+    const doc = await fetch(url.replace(/\/mcp$/, '/.well-known/oauth-protected-resource/mcp'));
+    expect(await doc.json()).toMatchObject({ resource: AUDIENCE, authorization_servers: [issuer.url] });
+    const denied = await post(url, INIT);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toContain('resource_metadata=');
+    const ok = await post(url, LIST, await issuer.sign({}));
+    expect(ok.status).toBe(200);
+    // The answer may come as JSON or as one server-sent event.
+    const text = await ok.text();
+    const json = /^data: (.*)$/m.exec(text)?.[1] ?? text;
+    const names = (JSON.parse(json) as { result: { tools: { name: string }[] } }).result.tools.map(
+      (t) => t.name,
+    );
+    expect(names).toContain('list_applications');
+    expect(names).not.toContain('create_backup');
+  });
+
+  it('the built server refuses OAuth together with DIVIO_MCP_AUTH_TOKEN (exit 2)', async () => {
+    const { child, stderr } = spawnServer({ DIVIO_MCP_AUTH_TOKEN: 'y'.repeat(40) });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(2);
+    expect(stderr()).toMatch(/exclusive/);
   });
 });
