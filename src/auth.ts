@@ -9,6 +9,7 @@ import {
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { ConfigError } from './config.js';
 import { isLoopbackHost } from './http.js';
+import { inline, quote } from './text/index.js';
 
 /**
  * OAuth 2.1 resource server for the HTTP transport (MCP authorization, 2025-06-18 and later): JWT access tokens
@@ -61,7 +62,7 @@ function checkFetchableUrl(name: string, value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${name} must be an absolute URL, got ${JSON.stringify(value.slice(0, 200))}.`);
+    throw new ConfigError(`${name} must be an absolute URL, got ${quote(value, 200)}.`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     throw new ConfigError(
@@ -100,21 +101,19 @@ export function parseOAuthSettings(values: {
   const resourceText = values.resource?.trim() || (/^https?:\/\//.test(audience) ? audience : undefined);
   if (!resourceText)
     throw new ConfigError(
-      `--oauth-audience ${JSON.stringify(audience.slice(0, 200))} is not a URL, so pass --oauth-resource with the public URL of this server's /mcp endpoint (advertised to clients in the protected-resource metadata).`,
+      `--oauth-audience ${quote(audience, 200)} is not a URL, so pass --oauth-resource with the public URL of this server's /mcp endpoint (advertised to clients in the protected-resource metadata).`,
     );
   let resource: URL;
   try {
     resource = new URL(resourceText);
   } catch {
-    throw new ConfigError(
-      `--oauth-resource must be an absolute URL, got ${JSON.stringify(resourceText.slice(0, 200))}.`,
-    );
+    throw new ConfigError(`--oauth-resource must be an absolute URL, got ${quote(resourceText, 200)}.`);
   }
   const scopeText = values.writeScope?.trim() || DEFAULT_WRITE_SCOPE;
   // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
   if (scopeText !== 'none' && !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scopeText))
     throw new ConfigError(
-      `--oauth-write-scope must be one OAuth scope (no spaces or quotes), or none; got ${JSON.stringify(scopeText.slice(0, 100))}.`,
+      `--oauth-write-scope must be one OAuth scope (no spaces or quotes), or none; got ${quote(scopeText, 100)}.`,
     );
   return { issuer, audience, jwksUrl, resource, writeScope: scopeText === 'none' ? null : scopeText };
 }
@@ -326,7 +325,7 @@ export class OAuthGate {
       const reason = rejection(error);
       if (reason) throw new OAuthError(OAuthErrorCode.InvalidToken, reason);
       throw new IssuerUnavailable(
-        `could not fetch the signing keys of ${this.#settings.issuer} (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'}); tokens are refused with 503 until it answers.`,
+        `could not fetch the signing keys of ${this.#settings.issuer} (${error instanceof Error ? inline(error.message, 200) : 'unknown error'}); tokens are refused with 503 until it answers.`,
       );
     }
     const clientId =
@@ -387,12 +386,12 @@ export class OAuthGate {
         }
         doc = (await res.json()) as typeof doc;
       } catch (error) {
-        problems.push(`${url.href}: ${error instanceof Error ? error.message.slice(0, 100) : 'failed'}`);
+        problems.push(`${url.href}: ${error instanceof Error ? inline(error.message, 100) : 'failed'}`);
         continue;
       }
       // RFC 8414 §3.3 / OIDC Discovery §4.3: the document must name the issuer it was fetched for.
       if (doc.issuer !== this.#settings.issuer) {
-        problems.push(`${url.href}: names issuer ${JSON.stringify(String(doc.issuer).slice(0, 200))}`);
+        problems.push(`${url.href}: names issuer ${quote(String(doc.issuer))}`);
         continue;
       }
       if (typeof doc.jwks_uri !== 'string') {
@@ -402,7 +401,7 @@ export class OAuthGate {
       try {
         return checkFetchableUrl('jwks_uri', doc.jwks_uri);
       } catch (error) {
-        problems.push(`${url.href}: ${(error as Error).message}`);
+        problems.push(`${url.href}: ${inline((error as Error).message)}`);
       }
     }
     throw new IssuerUnavailable(
