@@ -9,6 +9,7 @@ import {
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { ConfigError } from './config.js';
 import { isLoopbackHost } from './http.js';
+import type { Logger } from './log.js';
 import { inline, quote } from './text/index.js';
 
 /**
@@ -179,7 +180,7 @@ function scopesOf(payload: JWTPayload): string[] {
 export interface OAuthGateOptions {
   /** Names of the tools that write; calling one needs the write scope. */
   writeTools: ReadonlySet<string>;
-  log: (line: string) => void;
+  log: Logger;
   /** Minimum time between JWKS refetches caused by an unknown `kid` (default 30 s). */
   jwksCooldownMs?: number;
   /** How long a fetched JWKS is trusted (default 10 min). */
@@ -259,7 +260,7 @@ export class OAuthGate {
       if (error instanceof IssuerUnavailable) {
         if (!this.#unavailableLogged) {
           this.#unavailableLogged = true;
-          this.#opts.log(`divio-mcp: OAuth: ${error.message}`);
+          this.#opts.log.error(`OAuth: ${error.message}`);
         }
         return {
           status: 503,

@@ -9,6 +9,7 @@ import { parseCli } from '../src/cli.js';
 import { DivioClient } from '../src/client/index.js';
 import { ConfigError, defaultServerConfig } from '../src/config.js';
 import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/http.js';
+import { type Logger, silentLogger } from '../src/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from '../src/server.js';
 import { ERAS, type Era } from './helpers/harness.js';
@@ -184,16 +185,24 @@ async function serve(
   const factory = createServerFactory({
     client: divio,
     config: defaultServerConfig({ pollIntervalMs: 20 }),
-    log: (line) => logs.push(line),
+    log: collect(logs),
   });
   const http = await startHttpServer(factory, {
     host: '127.0.0.1',
     port: 0,
-    oauth: new OAuthGate(s, { writeTools: WRITE_TOOL_NAMES, log: (line) => logs.push(line), ...gate }),
-    log: (line) => logs.push(line),
+    oauth: new OAuthGate(s, { writeTools: WRITE_TOOL_NAMES, log: collect(logs), ...gate }),
+    log: collect(logs),
   });
   servers.push(http);
   return { url: http.url, logs };
+}
+
+/** A logger that keeps every message, whatever its level. */
+function collect(lines: string[]): Logger {
+  const keep = (msg: string) => {
+    lines.push(msg);
+  };
+  return { error: keep, warn: keep, info: keep, debug: keep };
 }
 
 async function connect(url: string, era: Era, token: string): Promise<Client> {
@@ -528,23 +537,23 @@ describe('OAuth: configuration', () => {
     const factory = createServerFactory({
       client: divio,
       config: defaultServerConfig(),
-      log: () => undefined,
+      log: silentLogger,
     });
-    const gate = new OAuthGate(settings(), { writeTools: WRITE_TOOL_NAMES, log: () => undefined });
+    const gate = new OAuthGate(settings(), { writeTools: WRITE_TOOL_NAMES, log: silentLogger });
     await expect(
       startHttpServer(factory, {
         host: '127.0.0.1',
         port: 0,
         authToken: 'x'.repeat(40),
         oauth: gate,
-        log: () => undefined,
+        log: silentLogger,
       }),
     ).rejects.toThrow(HttpConfigError);
     const open = await startHttpServer(factory, {
       host: '0.0.0.0',
       port: 0,
       oauth: gate,
-      log: () => undefined,
+      log: silentLogger,
     });
     servers.push(open);
     expect((await post(open.url.replace('0.0.0.0', '127.0.0.1'), INIT)).status).toBe(401);
