@@ -266,3 +266,58 @@ describe('structuredContent validates against the advertised output schemas', ()
     expect(validateAdvertised('get_environment', { unexpected: true }).length).toBeGreaterThan(0);
   });
 });
+
+describe('write tools: preview and result validate against the advertised output schemas', () => {
+  const TIMINGS = { deployMs: 150, backupMs: 100, restoreMs: 100, downloadMs: 100 };
+  const WRITE_ARGS: Record<string, (h: Harness) => Promise<Record<string, unknown>>> = {
+    deploy_environment: async () => ({ app: 'blog', environment: 'test' }),
+    create_backup: async () => ({ app: 'blog', environment: 'test', services: ['database'] }),
+    restore_backup: async (h) => ({ backup: await successfulBackup(h), services: ['database'] }),
+    get_backup_download_url: async (h) => ({ backup: await successfulBackup(h), service: 'database' }),
+    set_environment_variable: async () => ({
+      app: 'blog',
+      environment: 'test',
+      name: 'SCHEMA_CHECK',
+      value: 'x',
+    }),
+    delete_environment_variable: async () => ({ app: 'blog', environment: 'test', name: 'DEBUG' }),
+  };
+
+  async function successfulBackup(h: Harness): Promise<string> {
+    const env = (await h.divio.resolveEnvironment(await h.divio.resolveApplication('blog'), 'test')).uuid;
+    const s = h.sandbox.state;
+    const b = [...s.backups.values()].find(
+      (x) => x.environment === env && s.backupState(x) === 'COMPLETED' && x.outcome === 'SUCCESS',
+    );
+    if (!b) throw new Error('the seed has no successful blog/test backup');
+    return b.uuid;
+  }
+
+  it('covers every write tool', () => {
+    for (const t of allTools.filter((x) => !x.annotations.readOnlyHint))
+      expect(WRITE_ARGS, t.name).toHaveProperty(t.name);
+  });
+
+  for (const mode of ['token', 'none'] as const) {
+    it(`every write tool's structuredContent (confirm mode ${mode}) validates against its advertised schema`, async () => {
+      const h = await startHarness({ config: { confirmMode: mode }, sandbox: { timings: TIMINGS } });
+      try {
+        const listed = (await h.mcp.listTools()).tools as unknown as ListedTool[];
+        for (const tool of allTools.filter((x) => !x.annotations.readOnlyHint)) {
+          const args = await (WRITE_ARGS[tool.name] as (h: Harness) => Promise<Record<string, unknown>>)(h);
+          const r = await h.call(tool.name, {
+            ...args,
+            ...('wait_seconds' in tool.input.shape ? { wait_seconds: 10 } : {}),
+          });
+          expect(r.isError, `${tool.name}: ${textOf(r)}`).toBeFalsy();
+          const schema = listed.find((t) => t.name === tool.name)?.outputSchema ?? {};
+          const result = fromJsonSchema(schema)['~standard'].validate(r.structuredContent);
+          if (result instanceof Promise) throw new Error('expected a synchronous validator');
+          expect(result.issues?.map((i) => i.message) ?? [], tool.name).toEqual([]);
+        }
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
