@@ -1,79 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { createMcpHandler } from '@modelcontextprotocol/server';
-import { DivioClient } from '../src/client/index.js';
+import { Agent, request } from 'undici';
 import { defaultServerConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startSandbox } from '../src/sandbox/index.js';
-import { createServerFactory } from '../src/server.js';
 
-// `npm run bench`: speed and memory figures of the server against the embedded sandbox, through a real MCP
-// client. It reports and never gates: targets get PASS/MISS next to the figure, the exit code stays 0 unless
-// the benchmark itself breaks. The workload is fixed (counts, arguments, fault seed) so runs compare.
+/*
+ * `npm run bench` (`-- --smoke` for a few-second run with tiny counts, as `.ci/run` does): every figure of the
+ * server measured next to its reference in the same run, on loopback only:
+ *   - the built server (dist/index.js) spawned over stdio and over HTTP, pointed at the sandbox, which runs in
+ *     its own process (`divio-mcp sandbox`), as a real API would;
+ *   - the reference MCP server `@modelcontextprotocol/server-everything` (dev dependency) and a bare `node`;
+ *   - the same API requests a tool call makes, replayed directly with undici against the same sandbox.
+ * A small recording proxy in front of the sandbox tells which requests a call makes and which overlap.
+ * It reports and never gates: the exit code is 0 unless the benchmark itself breaks.
+ */
+
+const SMOKE = process.argv.includes('--smoke') || process.env['BENCH_SMOKE'] === '1';
+const COUNTS = SMOKE
+  ? { cold: 1, warmup: 1, n: 5, floorN: 5, httpClients: 5, httpSeconds: 1, logLines: 2_000 }
+  : { cold: 7, warmup: 10, n: 200, floorN: 500, httpClients: 50, httpSeconds: 20, logLines: 100_000 };
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRY = `${root}dist/index.js`;
+const EVERYTHING = `${root}node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
+const RESULTS = `${root}bench/results.json`;
+
+// Targets of issue #14.
+const T = {
+  coldRatio: 0.9,
+  addedP50StdioMs: 1,
+  addedP50HttpMs: 2,
+  modelVisibleBytes: 16_384,
+  lastBackupBytes: 2_048,
+  httpShareOfRaw: 0.5,
+  httpP99Ms: 150,
+  peakRssMb: 200,
+};
+
+/**
+ * The fewest sequential API round trips each read tool needs once the slug → UUID resolution is cached (the
+ * resolver caches it; see src/client/resolve.ts), with why. Operation names are the API reference's.
+ */
+const MINIMUM: Record<string, [number, string]> = {
+  list_organisations: [1, 'ListOrganisations'],
+  list_applications: [1, 'ListApplications; the organisations it names are an independent read'],
+  get_application: [1, 'its environments, read in parallel'],
+  get_environment: [1, 'RetrieveEnvironment and its service instances are independent'],
+  list_backups: [
+    3,
+    'the count (list order is not trusted), the newest page, then its service-instance backups by ID',
+  ],
+  get_backup: [
+    2,
+    'RetrieveBackup, then its service-instance backups and its environment, both by ID from it',
+  ],
+  list_service_instances: [1, 'ListServiceInstances'],
+  list_environment_variables: [1, 'ListEnvironmentVariables'],
+  list_domains: [1, 'ListDomains'],
+  list_cronjobs: [1, 'ListCronjobs'],
+  list_deployments: [1, 'ListDeployments'],
+  get_deployment: [2, 'RetrieveDeployment, then its environment (ID from it) for the names'],
+  get_deployment_log: [1, 'the deployment and its log are independent reads by ID'],
+  diagnose_environment: [2, 'independent reads in parallel, then the failed deployment log'],
+  get_environment_logs: [1, 'ListEnvironmentLogs'],
+};
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
+const results: Record<string, unknown> = {};
+const verdicts: { figure: string; value: string; reference: string; target: string; pass: boolean }[] = [];
 
-const COLD_RUNS = 5;
-const WARMUP = 3;
-const N = 40;
-const N_SLOW = 20;
-const N_BACKUP = 8;
-const THROUGHPUT_CALLS = 400;
-const CONCURRENCY = 8;
-const FAULT_CALLS = 50;
-
-// What a model is shown: name, description and input schema of every tool (output schemas go to the client).
-const TARGET_MODEL_VISIBLE_BYTES = 16_384;
-const TARGET_DIAGNOSE_P95_MS = 500;
-const TARGET_COLD_START_MS = 1_500;
-
-interface Row {
-  op: string;
-  n: number;
-  p50: number;
-  p95: number;
-  max: number;
-  note: string;
+function verdict(figure: string, value: string, reference: string, target: string, pass: boolean): string {
+  verdicts.push({ figure, value, reference, target, pass });
+  return pass ? 'PASS' : 'MISS';
 }
 
-interface ToolResult {
-  isError?: boolean;
-  content: { type: string; text?: string }[];
-  structuredContent?: Record<string, unknown>;
-}
-
-const rows: Row[] = [];
-const verdicts: string[] = [];
-
-/** Nearest-rank percentile of an ascending list. */
-function pct(sorted: number[], p: number): number {
+/** Nearest-rank percentile. */
+function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
 }
-
-function row(op: string, times: number[], note = ''): Row {
-  const sorted = [...times].sort((a, b) => a - b);
-  const r = { op, n: sorted.length, p50: pct(sorted, 50), p95: pct(sorted, 95), max: pct(sorted, 100), note };
-  rows.push(r);
-  return r;
-}
-
-function verdict(name: string, figure: string, target: string, ok: boolean): string {
-  const v = `${ok ? 'PASS' : 'MISS'}  ${name}: ${figure} (target ${target})`;
-  verdicts.push(v);
-  return ok ? 'PASS' : 'MISS';
-}
-
-const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
-const mb = (n: number) => `${(n / 1_048_576).toFixed(1)} MB`;
-const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
-
-function memory(label: string): string {
-  const m = process.memoryUsage();
-  return `${label.padEnd(22)} rss ${mb(m.rss).padStart(9)}   heapUsed ${mb(m.heapUsed).padStart(9)}`;
-}
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
@@ -81,242 +96,482 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t0, value];
 }
 
-/** Spawn the built server on stdio and time spawn → first tools/list answered. */
-async function coldStart(entry: string): Promise<number> {
-  const t0 = performance.now();
-  const client = new Client({ name: 'divio-mcp-bench', version: '1.0.0' });
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [entry, '--sandbox', '--speed', '20'],
-    env: getDefaultEnvironment(),
-    stderr: 'ignore',
-  });
+/** RSS now and at its peak (VmHWM) of a process, in MB; Linux only (NaN elsewhere). */
+function rss(pid: number | null | undefined): { now: number; peak: number } {
   try {
-    await client.connect(transport);
-    await client.listTools();
-    return performance.now() - t0;
-  } finally {
-    await client.close().catch(() => undefined);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+    return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return { now: Number.NaN, peak: Number.NaN };
   }
 }
 
+/** Spawns a process and resolves with the first match of `pattern` in its output (stdout or stderr). */
+function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise<{ child: ChildProcess; match: RegExpExecArray }>((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      const match = pattern.exec(seen);
+      if (match) resolve({ child, match });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${seen.slice(-500)}`)));
+  });
+}
+
+interface Recorded {
+  method: string;
+  path: string;
+  start: number;
+  end: number;
+}
+
+/** A recording HTTP proxy in front of the sandbox: which requests a call made, and when each ran. */
+async function startProxy(target: string) {
+  const agent = new Agent({ connections: 64 });
+  let log: Recorded[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const start = performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const body = chunks.length ? Buffer.concat(chunks) : undefined;
+        const headers = { ...req.headers };
+        delete headers.host;
+        delete headers.connection;
+        const r = await request(`${target}${req.url}`, {
+          method: (req.method ?? 'GET') as 'GET',
+          headers,
+          body: body ?? null,
+          dispatcher: agent,
+        });
+        const answer = Buffer.from(await r.body.arrayBuffer());
+        const outHeaders: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(r.headers)) {
+          if (v !== undefined && !['transfer-encoding', 'connection', 'keep-alive'].includes(k))
+            outHeaders[k] = v;
+        }
+        res.writeHead(r.statusCode, outHeaders).end(answer);
+      } catch (error) {
+        res.writeHead(502).end(String(error));
+      } finally {
+        log.push({ method: req.method ?? 'GET', path: req.url ?? '/', start, end: performance.now() });
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    take(): Recorded[] {
+      const taken = log;
+      log = [];
+      return taken;
+    },
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await agent.close();
+    },
+  };
+}
+
+/** Groups one call's requests into waves: a request is in the wave after the latest request that ended before it started. */
+function waves(recorded: Recorded[]): Recorded[][] {
+  const sorted = [...recorded].sort((a, b) => a.start - b.start);
+  const level = new Map<Recorded, number>();
+  for (const r of sorted) {
+    let l = 1;
+    for (const q of sorted) if (q !== r && q.end <= r.start) l = Math.max(l, (level.get(q) ?? 1) + 1);
+    level.set(r, l);
+  }
+  const out: Recorded[][] = [];
+  for (const r of sorted) {
+    const l = level.get(r) ?? 1;
+    out[l - 1] ??= [];
+    out[l - 1]?.push(r);
+  }
+  return out.filter(Boolean);
+}
+
+async function stdioClient(args: string[], env: Record<string, string>) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args,
+    env: { ...getDefaultEnvironment(), ...env },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'divio-mcp-bench', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, pid: () => transport.pid };
+}
+
+interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+const callOf =
+  (client: Client) =>
+  async (name: string, args: Record<string, unknown>): Promise<ToolResult> =>
+    (await client.callTool({ name, arguments: args })) as unknown as ToolResult;
+
 async function main(): Promise<void> {
   const started = performance.now();
+  out(`divio-mcp benchmark${SMOKE ? ' (SMOKE: tiny counts, figures not meaningful)' : ''}`);
+  const machine = {
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+  };
+  results['machine'] = machine;
+  results['smoke'] = SMOKE;
+  results['counts'] = COUNTS;
   out(
-    'divio-mcp benchmark: embedded sandbox, real MCP client (2026-07-28 in-process HTTP; stdio for start-up)',
-  );
-  out(
-    `node ${process.version}, ${process.platform}/${process.arch}, gc ${global.gc ? 'exposed' : 'not exposed'}`,
+    `node ${machine.node}, ${machine.platform}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB`,
   );
   out();
 
-  // --- cold start over stdio ---------------------------------------------------------------------------
-  const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
-  await coldStart(entry); // warm-up: file system cache, not counted
-  const cold: number[] = [];
-  for (let i = 0; i < COLD_RUNS; i++) cold.push(await coldStart(entry));
-  const coldRow = row('cold start stdio → tools/list', cold);
-  coldRow.note = `target p95 < ${TARGET_COLD_START_MS} ms: ${verdict('cold start p95', `${ms(coldRow.p95)} ms`, `< ${TARGET_COLD_START_MS} ms`, coldRow.p95 < TARGET_COLD_START_MS)}`;
-
-  // --- in-process server ---------------------------------------------------------------------------------
-  const sandbox = await startSandbox({
-    timings: { deployMs: 300, backupMs: 200, restoreMs: 200, downloadMs: 100 },
-  });
-  const divio = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url });
-  const config = defaultServerConfig({ pollIntervalMs: 50, confirmMode: 'none' });
-  let auditLines = 0;
-  // Lines go through the real logger (JSON formatting included), counted instead of written.
-  const log = createLogger({
-    destination: { write: (line: string) => void (line.includes('"type":"audit"') && auditLines++) },
-  });
-  const factory = createServerFactory({ client: divio, config, log });
-  const handler = createMcpHandler(factory);
-  const mcp = new Client(
-    { name: 'divio-mcp-bench', version: '1.0.0' },
-    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  // --- the sandbox in its own process, a recording proxy in front of it ------------------------------------
+  const sb = await spawnAndWait(
+    [ENTRY, 'sandbox', '--port', '0'],
+    { ...getDefaultEnvironment() },
+    /DIVIO_API_URL=(\S+)\s+DIVIO_API_TOKEN=(\S+)/,
   );
-  await mcp.connect(
-    new StreamableHTTPClientTransport(new URL('http://divio-mcp.bench/mcp'), {
-      fetch: (url, init) => handler.fetch(new Request(url, init)),
-    }),
-  );
-  const call = async (name: string, args: Record<string, unknown> = {}) =>
-    (await mcp.callTool({ name, arguments: args })) as unknown as ToolResult;
+  const apiUrl = sb.match[1] ?? '';
+  const token = sb.match[2] ?? '';
+  const proxy = await startProxy(apiUrl);
+  const direct = new Agent({ connections: 128 });
+  const env = (url: string) => ({ DIVIO_API_URL: url, DIVIO_API_TOKEN: token });
 
-  global.gc?.(); // with --expose-gc, start from a collected heap so before and after-GC compare
-  const memBefore = memory('before workload');
-
-  /** Warm up, then time `n` sequential calls; failed calls are counted in the note, not hidden. */
-  const bench = async (op: string, n: number, name: string, args: Record<string, unknown> = {}) => {
-    for (let i = 0; i < WARMUP; i++) await call(name, args);
-    const times: number[] = [];
-    let errors = 0;
-    let size = 0;
-    for (let i = 0; i < n; i++) {
-      const [t, r] = await timed(() => call(name, args));
-      times.push(t);
-      if (r.isError) errors++;
-      size = Math.max(size, bytes(r));
+  const children: ChildProcess[] = [sb.child];
+  const clients: Client[] = [];
+  try {
+    // --- 1. cold start: spawn → tools/list answered, interleaved so drift hits all three alike ------------
+    const cold = { divio: [] as number[], everything: [] as number[], node: [] as number[] };
+    const coldOnce = async (args: string[], e: Record<string, string>) => {
+      const t0 = performance.now();
+      const c = await stdioClient(args, e);
+      await c.client.listTools();
+      const t = performance.now() - t0;
+      await c.client.close().catch(() => undefined);
+      return t;
+    };
+    const bareNode = () =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+        child.once('exit', () => resolve(performance.now() - t0));
+        child.once('error', reject);
+      });
+    if (!SMOKE) {
+      await coldOnce([ENTRY], env(apiUrl)); // warm the file system cache, not counted
+      await coldOnce([EVERYTHING, 'stdio'], {});
     }
-    const r = row(op, times, errors ? `${errors} errors` : '');
-    return { row: r, size };
-  };
-
-  // tools/list
-  for (let i = 0; i < WARMUP; i++) await mcp.listTools();
-  const listTimes: number[] = [];
-  let toolsBytes = 0;
-  let listBytes = 0;
-  let toolCount = 0;
-  for (let i = 0; i < N; i++) {
-    const [t, r] = await timed(() => mcp.listTools());
-    listTimes.push(t);
-    toolsBytes = r.tools.reduce(
-      (sum, t) => sum + bytes({ name: t.name, description: t.description, inputSchema: t.inputSchema }),
-      0,
-    );
-    listBytes = bytes({ tools: r.tools });
-    toolCount = r.tools.length;
-  }
-  row(
-    'tools/list',
-    listTimes,
-    `${toolCount} tools, ${toolsBytes} B model-visible (<= ${TARGET_MODEL_VISIBLE_BYTES}): ${verdict('model-visible definitions', `${toolsBytes} B`, `<= ${TARGET_MODEL_VISIBLE_BYTES} B`, toolsBytes <= TARGET_MODEL_VISIBLE_BYTES)}`,
-  );
-
-  const shopLive = { app: 'shop', environment: 'live' };
-  await bench('list_applications', N, 'list_applications');
-  await bench('get_environment shop/live', N, 'get_environment', shopLive);
-  const diag = await bench('diagnose_environment shop/live', N_SLOW, 'diagnose_environment', shopLive);
-  diag.row.note = [
-    diag.row.note,
-    `target p95 < ${TARGET_DIAGNOSE_P95_MS} ms: ${verdict('diagnose p95', `${ms(diag.row.p95)} ms`, `< ${TARGET_DIAGNOSE_P95_MS} ms`, diag.row.p95 < TARGET_DIAGNOSE_P95_MS)}`,
-  ]
-    .filter(Boolean)
-    .join('; ');
-
-  const logSizes: string[] = [];
-  for (const limit of [100, 1000]) {
-    const b = await bench(`get_environment_logs limit ${limit}`, N_SLOW, 'get_environment_logs', {
-      ...shopLive,
-      limit,
-    });
-    const sample = await call('get_environment_logs', { ...shopLive, limit });
-    const cut = Number(sample.structuredContent?.['cut'] ?? 0);
-    b.row.note = [b.row.note, `result ${b.size} B, ${cut} entries cut`].filter(Boolean).join('; ');
-    logSizes.push(
-      `get_environment_logs limit ${limit}: result ${b.size} B (log text cap ${config.maxLogBytes} B)`,
-    );
-  }
-
-  // create_backup end to end: start, progress polling, finished
-  {
-    const args = { app: 'shop', environment: 'test', services: ['database'] };
-    await call('create_backup', args);
-    const times: number[] = [];
-    let failed = 0;
-    for (let i = 0; i < N_BACKUP; i++) {
-      const [t, r] = await timed(() => call('create_backup', args));
-      times.push(t);
-      if (r.isError || r.structuredContent?.['finished'] !== true) failed++;
+    for (let i = 0; i < COUNTS.cold; i++) {
+      cold.divio.push(await coldOnce([ENTRY], env(apiUrl)));
+      cold.everything.push(await coldOnce([EVERYTHING, 'stdio'], {}));
+      cold.node.push(await bareNode());
     }
-    row('create_backup shop/test (sandbox 200 ms)', times, failed ? `${failed} not finished` : '');
-  }
-  sandbox.clearRequestLog();
+    const coldMed = {
+      divio: pct(cold.divio, 50),
+      everything: pct(cold.everything, 50),
+      node: pct(cold.node, 50),
+    };
+    const coldRatio = coldMed.divio / coldMed.everything;
+    results['coldStart'] = { runs: cold, median: coldMed, ratio: coldRatio };
+    out(`1. cold start, spawn -> tools/list answered, median of ${COUNTS.cold}`);
+    out(
+      `   divio-mcp ${f1(coldMed.divio)} ms | server-everything ${f1(coldMed.everything)} ms | bare node -e ${f1(coldMed.node)} ms | ratio ${f2(coldRatio)}x (target <= ${T.coldRatio}x) ${verdict('cold start', `${f1(coldMed.divio)} ms`, `server-everything ${f1(coldMed.everything)} ms, node ${f1(coldMed.node)} ms`, `<= ${T.coldRatio}x server-everything`, coldRatio <= T.coldRatio)}`,
+    );
+    out();
 
-  // throughput: fixed count of get_environment calls from 8 concurrent callers
-  let throughputNote = '';
-  {
-    for (let i = 0; i < CONCURRENCY; i++) await call('get_environment', shopLive);
-    const times: number[] = [];
-    let next = 0;
-    let errors = 0;
-    const worker = async () => {
-      while (next < THROUGHPUT_CALLS) {
-        next++;
-        const [t, r] = await timed(() => call('get_environment', shopLive));
-        times.push(t);
-        if (r.isError) errors++;
+    // --- servers under test -----------------------------------------------------------------------------
+    const counting = await stdioClient([ENTRY], env(proxy.url)); // behind the recording proxy
+    const stdio = await stdioClient([ENTRY], env(apiUrl));
+    const everything = await stdioClient([EVERYTHING, 'stdio'], {});
+    clients.push(counting.client, stdio.client, everything.client);
+    const rssAtStart = rss(stdio.pid());
+    const httpProc = await spawnAndWait(
+      [ENTRY, '--transport', 'http', '--port', '0', '--host', '127.0.0.1'],
+      {
+        ...getDefaultEnvironment(),
+        ...env(apiUrl),
+        // All bench clients share one loopback address: lift the per-address limits the load would trip.
+        DIVIO_MCP_RATE_LIMIT: '0',
+        DIVIO_MCP_MAX_CALLS_PER_CLIENT: String(COUNTS.httpClients),
+        DIVIO_MCP_MAX_CALLS: String(COUNTS.httpClients),
+      },
+      /MCP endpoint (http:\S+\/mcp)/,
+    );
+    children.push(httpProc.child);
+    const mcpUrl = new URL(httpProc.match[1] ?? '');
+    const httpClient = async () => {
+      const c = new Client({ name: 'divio-mcp-bench', version: '1.0.0' });
+      await c.connect(new StreamableHTTPClientTransport(mcpUrl));
+      clients.push(c);
+      return c;
+    };
+    const http = await httpClient();
+
+    // --- seeded arguments for every read tool ----------------------------------------------------------
+    const countingCall = callOf(counting.client);
+    const shopLive = { app: 'shop', environment: 'live' };
+    const backups = await countingCall('list_backups', { ...shopLive, limit: 5 });
+    const backupId = String(
+      (backups.structuredContent?.['backups'] as { uuid: string }[] | undefined)?.[0]?.uuid,
+    );
+    const deployments = await countingCall('list_deployments', { ...shopLive, limit: 5 });
+    const deploymentId = String(
+      (deployments.structuredContent?.['deployments'] as { uuid: string }[] | undefined)?.[0]?.uuid,
+    );
+    const READS: [string, Record<string, unknown>][] = [
+      ['list_organisations', {}],
+      ['list_applications', {}],
+      ['get_application', { app: 'shop' }],
+      ['get_environment', shopLive],
+      ['list_backups', { ...shopLive, limit: 1 }],
+      ['get_backup', { backup: backupId }],
+      ['list_service_instances', shopLive],
+      ['list_environment_variables', shopLive],
+      ['list_domains', shopLive],
+      ['list_cronjobs', shopLive],
+      ['list_deployments', shopLive],
+      ['get_deployment', { deployment: deploymentId }],
+      ['get_deployment_log', { deployment: deploymentId }],
+      ['diagnose_environment', shopLive],
+      ['get_environment_logs', shopLive],
+    ];
+
+    // --- 3./5. round trips and answer sizes, through the recording proxy --------------------------------
+    const cfg = defaultServerConfig({});
+    const logCap = 2 * cfg.maxLogBytes + 4_096;
+    const shape = new Map<string, { requests: number; depth: number; waves: Recorded[][]; answer: number }>();
+    for (const [name, args] of READS) {
+      await countingCall(name, args); // warm the resolution cache, as in a conversation
+      proxy.take();
+      const r = await countingCall(name, args);
+      if (r.isError) throw new Error(`${name} failed on the seeded data: ${r.content[0]?.text ?? ''}`);
+      const rec = proxy.take();
+      const w = waves(rec);
+      shape.set(name, { requests: rec.length, depth: w.length, waves: w, answer: bytes(r) });
+    }
+
+    // --- 2. added latency per read call: MCP call vs the same requests made directly ---------------------
+    const replay = async (w: Recorded[][]) => {
+      for (const wave of w) {
+        await Promise.all(
+          wave.map(async (q) => {
+            const r = await request(`${apiUrl}${q.path}`, {
+              method: q.method as 'GET',
+              headers: { authorization: `Token ${token}`, accept: 'application/json' },
+              dispatcher: direct,
+            });
+            await r.body.arrayBuffer();
+          }),
+        );
       }
     };
-    const [elapsed] = await timed(() => Promise.all(Array.from({ length: CONCURRENCY }, worker)));
-    const perSecond = (THROUGHPUT_CALLS / elapsed) * 1000;
-    throughputNote = `${perSecond.toFixed(0)} calls/s (${THROUGHPUT_CALLS} calls, ${CONCURRENCY} callers, ${(elapsed / 1000).toFixed(2)} s)`;
-    row(
-      `get_environment x${CONCURRENCY} concurrent`,
-      times,
-      [`${perSecond.toFixed(0)} calls/s`, errors ? `${errors} errors` : ''].filter(Boolean).join('; '),
-    );
-  }
-  sandbox.clearRequestLog();
-
-  // faults: 20% of API requests answer 503; the client's GET retries should hide most of them
-  let faultNote = '';
-  {
-    sandbox.faults.set({ errorRate: 0.2, errorRateSeed: 1 });
-    const times: number[] = [];
-    let ok = 0;
-    for (let i = 0; i < FAULT_CALLS; i++) {
-      const [t, r] = await timed(() =>
-        call('list_applications').catch(() => ({ isError: true, content: [] })),
-      );
-      times.push(t);
-      if (!r.isError) ok++;
-    }
-    sandbox.faults.reset();
-    const requests = sandbox.requestLog.length;
-    const injected = sandbox.requestLog.filter((e) => e.fault === 'error').length;
-    const rate = (100 * ok) / FAULT_CALLS;
-    faultNote = `${ok}/${FAULT_CALLS} succeeded (${rate.toFixed(0)}%); ${injected} of ${requests} API requests got an injected 5xx`;
-    row(
-      'list_applications, 20% API 5xx',
-      times,
-      `${rate.toFixed(0)}% ok; ${injected}/${requests} 5xx injected`,
-    );
-  }
-  sandbox.clearRequestLog();
-
-  const memAfter = memory('after workload');
-  let memGc = '';
-  if (global.gc) {
-    global.gc();
-    memGc = memory('after forced GC');
-  }
-
-  await mcp.close().catch(() => undefined);
-  await handler.close().catch(() => undefined);
-  await divio.close();
-  await sandbox.close();
-
-  // --- report ------------------------------------------------------------------------------------------
-  const opWidth = Math.max(9, ...rows.map((r) => r.op.length));
-  const header = `${'operation'.padEnd(opWidth)}  ${'n'.padStart(4)}  ${'p50 ms'.padStart(8)}  ${'p95 ms'.padStart(8)}  ${'max ms'.padStart(8)}  notes`;
-  out(header);
-  out('-'.repeat(header.length + 20));
-  for (const r of rows) {
+    const sample = async (fn: () => Promise<unknown>, n: number) => {
+      for (let i = 0; i < COUNTS.warmup; i++) await fn();
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) times.push((await timed(fn))[0]);
+      return { p50: pct(times, 50), p99: pct(times, 99) };
+    };
+    const echoCall = callOf(everything.client);
+    const floor = await sample(() => echoCall('echo', { message: 'x' }), COUNTS.floorN);
+    results['mcpFloorStdio'] = floor;
+    const stdioCall = callOf(stdio.client);
+    const httpCall = callOf(http);
+    const latency: Record<string, unknown> = {};
     out(
-      `${r.op.padEnd(opWidth)}  ${String(r.n).padStart(4)}  ${ms(r.p50).padStart(8)}  ${ms(r.p95).padStart(8)}  ${ms(r.max).padStart(8)}  ${r.note}`.trimEnd(),
+      `2./3./5. per read tool (n=${COUNTS.n}); added = MCP call - same API requests made directly with undici; MCP stdio floor (server-everything echo) p50 ${f2(floor.p50)} ms p99 ${f2(floor.p99)} ms`,
     );
+    const head = `   ${'tool'.padEnd(27)} ${'direct p50/p99'.padStart(14)} ${'stdio p50/p99'.padStart(14)} ${'added'.padStart(12)} ${'http p50/p99'.padStart(14)} ${'added'.padStart(12)}  trips min  answer B`;
+    out(head);
+    const addedStdio: number[] = [];
+    const addedHttp: number[] = [];
+    const tripsMisses: string[] = [];
+    for (const [name, args] of READS) {
+      const s = shape.get(name);
+      if (!s) continue;
+      const d = await sample(() => replay(s.waves), COUNTS.n);
+      const so = await sample(() => stdioCall(name, args), COUNTS.n);
+      const h = await sample(() => httpCall(name, args), COUNTS.n);
+      const aS = { p50: so.p50 - d.p50, p99: so.p99 - d.p99 };
+      const aH = { p50: h.p50 - d.p50, p99: h.p99 - d.p99 };
+      addedStdio.push(aS.p50);
+      addedHttp.push(aH.p50);
+      const [min, why] = MINIMUM[name] ?? [Number.NaN, 'not stated'];
+      if (!(s.depth <= min)) tripsMisses.push(`${name} ${s.depth} > ${min}`);
+      latency[name] = {
+        direct: d,
+        stdio: so,
+        http: h,
+        addedStdio: aS,
+        addedHttp: aH,
+        requests: s.requests,
+        sequentialRoundTrips: s.depth,
+        minimum: min,
+        minimumWhy: why,
+        requestPaths: s.waves.map((w) => w.map((q) => `${q.method} ${q.path}`)),
+        answerBytes: s.answer,
+      };
+      out(
+        `   ${name.padEnd(27)} ${`${f2(d.p50)}/${f2(d.p99)}`.padStart(14)} ${`${f2(so.p50)}/${f2(so.p99)}`.padStart(14)} ${`${f2(aS.p50)}/${f2(aS.p99)}`.padStart(12)} ${`${f2(h.p50)}/${f2(h.p99)}`.padStart(14)} ${`${f2(aH.p50)}/${f2(aH.p99)}`.padStart(12)}  ${String(s.depth).padStart(3)}/${String(s.requests).padEnd(2)} ${String(min).padStart(2)}  ${String(s.answer).padStart(7)}`,
+      );
+    }
+    results['readTools'] = latency;
+    const medAddedStdio = pct(addedStdio, 50);
+    const medAddedHttp = pct(addedHttp, 50);
+    const worstS = Math.max(...addedStdio);
+    const worstH = Math.max(...addedHttp);
+    out('   (trips: sequential round trips / requests in one warm call; min: the fewest the API allows)');
+    out(
+      `   added p50 stdio: median over tools ${f2(medAddedStdio)} ms, worst ${f2(worstS)} ms (target <= ${T.addedP50StdioMs} ms) ${verdict('added p50 stdio (worst tool)', `${f2(worstS)} ms (median tool ${f2(medAddedStdio)} ms)`, `direct undici; MCP floor ${f2(floor.p50)} ms`, `<= ${T.addedP50StdioMs} ms`, worstS <= T.addedP50StdioMs)}`,
+    );
+    out(
+      `   added p50 HTTP:  median over tools ${f2(medAddedHttp)} ms, worst ${f2(worstH)} ms (target <= ${T.addedP50HttpMs} ms) ${verdict('added p50 HTTP (worst tool)', `${f2(worstH)} ms (median tool ${f2(medAddedHttp)} ms)`, 'direct undici', `<= ${T.addedP50HttpMs} ms`, worstH <= T.addedP50HttpMs)}`,
+    );
+    out(
+      `   sequential round trips at the stated minimum: ${tripsMisses.length === 0 ? 'all tools' : tripsMisses.join(', ')} ${verdict('sequential API round trips', tripsMisses.length === 0 ? 'all at minimum' : tripsMisses.join(', '), 'stated minimum per tool', 'at the minimum', tripsMisses.length === 0)}`,
+    );
+    out();
+
+    // --- 4. model-visible definition bytes --------------------------------------------------------------
+    const visible = (t: { name: string; description?: string | undefined; inputSchema: unknown }) =>
+      bytes({ name: t.name, description: t.description, inputSchema: t.inputSchema });
+    const ours = (await counting.client.listTools()).tools.map((t) => ({ name: t.name, bytes: visible(t) }));
+    const theirs = (await everything.client.listTools()).tools.map((t) => ({
+      name: t.name,
+      bytes: visible(t),
+    }));
+    const total = ours.reduce((s, t) => s + t.bytes, 0);
+    const theirTotal = theirs.reduce((s, t) => s + t.bytes, 0);
+    const biggest = [...ours].sort((a, b) => b.bytes - a.bytes)[0];
+    results['modelVisible'] = { ours, everything: theirs, total, everythingTotal: theirTotal };
+    out('4. model-visible definitions (name + description + input schema)');
+    out(
+      `   divio-mcp ${ours.length} tools, ${total} B total, ${Math.round(total / ours.length)} B per tool (largest ${biggest?.name} ${biggest?.bytes} B) | server-everything ${theirs.length} tools, ${Math.round(theirTotal / theirs.length)} B per tool | ${verdict('model-visible bytes', `${total} B`, `server-everything ${Math.round(theirTotal / theirs.length)} B/tool`, `<= ${T.modelVisibleBytes} B`, total <= T.modelVisibleBytes)}`,
+    );
+    out(`   per tool: ${ours.map((t) => `${t.name} ${t.bytes}`).join(', ')}`);
+    out();
+
+    // --- 5. answer sizes -------------------------------------------------------------------------------
+    const oversize = READS.map(([name]) => [name, shape.get(name)?.answer ?? 0] as const).filter(
+      ([name, b]) => (name.includes('log') ? b > logCap : false),
+    );
+    const lastBackup = shape.get('list_backups')?.answer ?? Number.NaN;
+    const biggestAnswer = Math.max(...READS.map(([name]) => shape.get(name)?.answer ?? 0));
+    out('5. answer sizes on the seeded data (whole CallToolResult JSON; column "answer B" above)');
+    out(
+      `   log answers within the cap (2 x ${cfg.maxLogBytes} B log text + 4 KB framing = ${logCap} B): ${oversize.length === 0 ? 'yes' : oversize.map(([n, b]) => `${n} ${b} B`).join(', ')} ${verdict('log answers within cap', oversize.length === 0 ? `largest answer ${biggestAnswer} B` : 'over', `cap ${logCap} B`, 'within the cap', oversize.length === 0)}`,
+    );
+    out(
+      `   "last backup of live" (list_backups limit 1): ${lastBackup} B ${verdict('last backup of live', `${lastBackup} B`, '-', `< ${T.lastBackupBytes} B`, lastBackup < T.lastBackupBytes)}`,
+    );
+    out();
+
+    // --- 6. HTTP: concurrent clients for a fixed time, vs raw sandbox throughput ------------------------
+    const gw = shape.get('get_environment')?.waves ?? [];
+    const runFor = async (workers: number, fn: (worker: number) => Promise<boolean>) => {
+      const times: number[] = [];
+      let errors = 0;
+      const end = performance.now() + COUNTS.httpSeconds * 1000;
+      await Promise.all(
+        Array.from({ length: workers }, async (_, worker) => {
+          while (performance.now() < end) {
+            const [t, ok] = await timed(() => fn(worker).catch(() => false));
+            times.push(t);
+            if (!ok) errors++;
+          }
+        }),
+      );
+      return {
+        calls: times.length,
+        perSecond: times.length / COUNTS.httpSeconds,
+        errors,
+        p50: pct(times, 50),
+        p99: pct(times, 99),
+      };
+    };
+    const raw = await runFor(COUNTS.httpClients, async () => {
+      await replay(gw);
+      return true;
+    });
+    const pool = [http];
+    while (pool.length < COUNTS.httpClients) pool.push(await httpClient());
+    // One MCP client (its own session) per worker.
+    const load = await runFor(COUNTS.httpClients, async (worker) => {
+      const c = pool[worker] ?? http;
+      const r = await callOf(c)('get_environment', shopLive);
+      return !r.isError;
+    });
+    const share = load.perSecond / raw.perSecond;
+    const rssAfterHttp = rss(httpProc.child.pid);
+    results['http'] = { raw, mcp: load, share, rssAfterHttpMb: rssAfterHttp };
+    out(
+      `6. HTTP: ${COUNTS.httpClients} concurrent clients, ${COUNTS.httpSeconds} s, get_environment shop/live`,
+    );
+    out(
+      `   divio-mcp ${load.perSecond.toFixed(0)} calls/s, p50 ${f1(load.p50)} ms, p99 ${f1(load.p99)} ms, ${load.errors} errors | raw sandbox (same requests, undici) ${raw.perSecond.toFixed(0)}/s, p99 ${f1(raw.p99)} ms | ${(100 * share).toFixed(0)}% of raw`,
+    );
+    const httpOk = share >= T.httpShareOfRaw && load.errors === 0 && load.p99 <= T.httpP99Ms;
+    out(
+      `   ${verdict('HTTP 50 clients', `${(100 * share).toFixed(0)}% of raw, ${load.errors} errors, p99 ${f1(load.p99)} ms`, `raw ${raw.perSecond.toFixed(0)}/s`, `>= ${100 * T.httpShareOfRaw}%, 0 errors, p99 <= ${T.httpP99Ms} ms`, httpOk)}`,
+    );
+    out();
+
+    // --- 7. memory: the server processes' RSS --------------------------------------------------------------
+    let lines = 0;
+    let cursor: unknown;
+    while (lines < COUNTS.logLines) {
+      const r = await stdioCall('get_environment_logs', {
+        ...shopLive,
+        limit: 1000,
+        ...(typeof cursor === 'string' ? { cursor } : {}),
+      });
+      const got = (r.structuredContent?.['entries'] as unknown[] | undefined)?.length ?? 0;
+      if (r.isError || got === 0) throw new Error('log read failed');
+      lines += got;
+      cursor = r.structuredContent?.['next_cursor'];
+    }
+    const rssAfterLogs = rss(stdio.pid());
+    const peak = Math.max(rssAfterLogs.peak, rssAfterHttp.peak);
+    results['memory'] = { rssAtStart, rssAfterHttp, rssAfterLogs, logLinesRead: lines, peakMb: peak };
+    out('7. memory of the server process (RSS; peak = VmHWM)');
+    out(
+      `   stdio at start ${f1(rssAtStart.now)} MB | HTTP server after the HTTP run ${f1(rssAfterHttp.now)} MB (peak ${f1(rssAfterHttp.peak)}) | stdio after reading ${lines} log lines ${f1(rssAfterLogs.now)} MB (peak ${f1(rssAfterLogs.peak)})`,
+    );
+    out(
+      `   ${verdict('peak RSS', `${f1(peak)} MB`, `start ${f1(rssAtStart.now)} MB`, `<= ${T.peakRssMb} MB`, peak <= T.peakRssMb)}`,
+    );
+    out();
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    for (const c of children) c.kill('SIGTERM');
+    await proxy.close();
+    await direct.close();
   }
-  out();
-  out('sizes');
-  out(
-    `  tools/list: ${toolCount} tools, ${toolsBytes} B shown to a model (name, description, input schema; budget ${TARGET_MODEL_VISIBLE_BYTES} B), ${listBytes} B of JSON in all`,
-  );
-  for (const s of logSizes) out(`  ${s}`);
-  out();
-  out(`throughput  get_environment: ${throughputNote}`);
-  out(`faults      list_applications: ${faultNote}`);
-  out();
-  out('memory (this process: sandbox, server and client together)');
-  out(`  ${memBefore}`);
-  out(`  ${memAfter}`);
-  out(`  ${memGc || 'after forced GC        (run node --expose-gc .build/scripts/bench.js to see it)'}`);
-  out();
+
   out('targets');
-  for (const v of verdicts) out(`  ${v}`);
+  for (const v of verdicts)
+    out(
+      `  ${v.pass ? 'PASS' : 'MISS'}  ${v.figure}: ${v.value} (reference: ${v.reference}; target ${v.target})`,
+    );
+  results['verdicts'] = verdicts;
+  results['seconds'] = (performance.now() - started) / 1000;
+  mkdirSync(`${root}bench`, { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   out();
-  out(`done in ${((performance.now() - started) / 1000).toFixed(1)} s (${auditLines} audit lines written)`);
+  out(
+    `done in ${((performance.now() - started) / 1000).toFixed(1)} s; figures written to bench/results.json`,
+  );
 }
 
 main().catch((error: unknown) => {
