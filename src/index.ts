@@ -3,15 +3,12 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { OAuthGate } from './auth.js';
-import { formatDoctor, runDoctor } from './cli/doctor.js';
-import { type ClientName, formatSnippet, snippetFor } from './cli/snippets.js';
+import type { ClientName } from './cli/snippets.js';
 import { type CliOptions, HELP, parseCli } from './cli.js';
 import { clientOptionsFromEnv, DivioClient } from './client/index.js';
 import { ConfigError } from './config.js';
 import { Drain } from './drain.js';
-import { HttpConfigError, startHttpServer } from './http.js';
 import { createLogger, type Logger } from './log.js';
-import { startSandbox } from './sandbox/index.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from './server.js';
 import { DrainingTransport } from './stdio.js';
 import { VERSION } from './version.js';
@@ -23,6 +20,11 @@ let log: Logger = {
   info: (msg) => void process.stderr.write(`divio-mcp: ${msg}\n`),
   debug: () => undefined,
 };
+
+// Loaded when used, so a stdio start does not load the HTTP transport, the sandbox or the doctor (measured by
+// `npm run bench` and `--cpu-prof`: module loading is most of the cold start).
+const startSandbox = async (...args: Parameters<typeof import('./sandbox/index.js').startSandbox>) =>
+  (await import('./sandbox/index.js')).startSandbox(...args);
 
 async function runSandboxOnly(opts: CliOptions): Promise<void> {
   const sandbox = await startSandbox({ port: opts.port, host: opts.host, speed: opts.sandboxSpeed });
@@ -105,6 +107,7 @@ async function serve(opts: CliOptions): Promise<void> {
   };
 
   if (opts.transport === 'http') {
+    const { startHttpServer } = await import('./http.js');
     const http = await startHttpServer(factory, {
       host: opts.host,
       port: opts.port,
@@ -152,6 +155,7 @@ async function main(): Promise<void> {
       return doctor(opts);
     case 'config': {
       const client = opts.configClient as ClientName;
+      const { formatSnippet, snippetFor } = await import('./cli/snippets.js');
       const snippet = snippetFor({
         client,
         node: process.execPath,
@@ -180,6 +184,7 @@ async function doctor(opts: CliOptions): Promise<void> {
       credentials: { token: sandbox.token, source: 'the embedded sandbox (--sandbox)', warnings: [] },
     };
   }
+  const { formatDoctor, runDoctor } = await import('./cli/doctor.js');
   const report = await runDoctor({ env: process.env, client: clientOptions, config: opts.config });
   await closeSandbox?.();
   process.stdout.write(formatDoctor(report));
@@ -187,7 +192,8 @@ async function doctor(opts: CliOptions): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof HttpConfigError) {
+  // HttpConfigError (./http.js, loaded lazily) is told by its name.
+  if (error instanceof ConfigError || (error instanceof Error && error.name === 'HttpConfigError')) {
     log.error(error.message);
     process.exit(2);
   }

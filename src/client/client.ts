@@ -81,6 +81,8 @@ export interface CallOptions {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD']);
+/** Item schema of pages read without one; a single instance so its page schema is built once. */
+const ANY_ITEM = z.unknown();
 const REDIRECT_STATUSES = new Set([301, 302, 307, 308]);
 const MAX_REDIRECTS = 3;
 // Where Divio's CLI checks a token (`GetCurrentUserRequest`, `divio_cli/client.py`). The CLI reports both 401 and
@@ -331,7 +333,7 @@ export class DivioClient implements Resources {
     return this.request('GET', apiPath, {
       query,
       signal,
-      schema: pageSchema(schema ?? (z.unknown() as z.ZodType<T>)),
+      schema: pageSchema(schema ?? (ANY_ITEM as z.ZodType<T>)),
     }) as Promise<Page<T>>;
   }
 
@@ -348,7 +350,7 @@ export class DivioClient implements Resources {
     }
     return this.#send('GET', target, {
       signal,
-      schema: pageSchema(schema ?? (z.unknown() as z.ZodType<T>)),
+      schema: pageSchema(schema ?? (ANY_ITEM as z.ZodType<T>)),
     }) as Promise<Page<T>>;
   }
 

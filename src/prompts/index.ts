@@ -105,6 +105,28 @@ function visible(def: PromptDef, config: ServerConfig): boolean {
 
 /** Registers the workflow prompts; prompts that need hidden tools are not registered. No I/O. */
 export function registerPrompts(server: McpServer, deps: PromptDeps): void {
+  // The HTTP transport builds a server per request: build the argument schemas once per set of deps.
+  let schemas = schemaCache.get(deps);
+  if (!schemas) {
+    schemas = promptSchemas(deps);
+    schemaCache.set(deps, schemas);
+  }
+  for (const def of PROMPTS) {
+    if (!visible(def, deps.config)) continue;
+    server.registerPrompt(
+      def.name,
+      { title: def.title, description: def.description, argsSchema: schemas[def.args] },
+      (args: Record<string, string | undefined>): GetPromptResult => ({
+        description: def.description,
+        messages: [{ role: 'user', content: { type: 'text', text: def.text(args) } }],
+      }),
+    );
+  }
+}
+
+const schemaCache = new WeakMap<PromptDeps, ReturnType<typeof promptSchemas>>();
+
+function promptSchemas(deps: PromptDeps) {
   const complete = completers(deps.client);
   const app = completable(
     z.string().min(1).max(200).describe('Application slug, or an ID returned by list_applications'),
@@ -137,15 +159,5 @@ export function registerPrompts(server: McpServer, deps: PromptDeps): void {
       since: time('Start of the window: ISO 8601 or relative (1h, 24h)'),
     }),
   };
-  for (const def of PROMPTS) {
-    if (!visible(def, deps.config)) continue;
-    server.registerPrompt(
-      def.name,
-      { title: def.title, description: def.description, argsSchema: schemas[def.args] },
-      (args: Record<string, string | undefined>): GetPromptResult => ({
-        description: def.description,
-        messages: [{ role: 'user', content: { type: 'text', text: def.text(args) } }],
-      }),
-    );
-  }
+  return schemas;
 }
