@@ -75,7 +75,22 @@ const listApplications = defineTool({
   }),
   annotations: READ_ONLY,
   handler: async ({ organisation, name, limit, cursor }, ctx) => {
-    const orgList = await ctx.client.organisations.all({ signal: ctx.signal });
+    const listPage = (orgFilter: string | undefined) =>
+      onePage(ctx, { filters: { organisation: orgFilter, name } }, cursor, () =>
+        ctx.client.applications.list(
+          {
+            page_size: limit,
+            ...(orgFilter ? { organisation: orgFilter } : {}),
+            ...(name ? { name_search: name } : {}),
+          },
+          { signal: ctx.signal },
+        ),
+      );
+    // Without an organisation filter the page does not depend on the organisations: read both at once.
+    const [orgList, unfiltered] = await Promise.all([
+      ctx.client.organisations.all({ signal: ctx.signal }),
+      organisation ? undefined : listPage(undefined),
+    ]);
     const orgs = new Map(orgList.items.map((o) => [o.uuid, String(o.name ?? '')]));
     let orgFilter: string | undefined;
     if (organisation) {
@@ -98,17 +113,7 @@ const listApplications = defineTool({
         );
       }
     }
-    const scope = { filters: { organisation: orgFilter, name } };
-    const page = await onePage(ctx, scope, cursor, () =>
-      ctx.client.applications.list(
-        {
-          page_size: limit,
-          ...(orgFilter ? { organisation: orgFilter } : {}),
-          ...(name ? { name_search: name } : {}),
-        },
-        { signal: ctx.signal },
-      ),
-    );
+    const page = unfiltered ?? (await listPage(orgFilter));
     return {
       applications: page.results.map((a) => {
         const org = idOf(a.organisation);
@@ -119,7 +124,7 @@ const listApplications = defineTool({
           organisation: org ? (orgs.get(org) ?? org) : null,
         };
       }),
-      ...pageInfo(ctx, scope, page),
+      ...pageInfo(ctx, { filters: { organisation: orgFilter, name } }, page),
     };
   },
   render: (out) =>

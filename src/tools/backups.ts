@@ -225,9 +225,12 @@ const getBackup = defineTool({
   annotations: READ_ONLY,
   handler: async ({ backup }, ctx) => {
     const b = await ctx.client.backups.get(backup, { signal: ctx.signal });
-    const sibs = await loadServiceBackups(ctx.client, [b], ctx.signal);
     const envId = idOf(b.environment);
-    const slug = await envSlugOf(ctx, envId);
+    // Both need only the backup: read them at once.
+    const [sibs, slug] = await Promise.all([
+      loadServiceBackups(ctx.client, [b], ctx.signal),
+      envSlugOf(ctx, envId),
+    ]);
     return { ...backupRow(b, sibs, slug), environment_uuid: envId, note: missingServicesNote([b], sibs) };
   },
   render: (b) => `${renderBackup(b)}${b.note ? `\n${b.note}` : ''}`,
