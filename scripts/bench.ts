@@ -130,6 +130,8 @@ interface Recorded {
   end: number;
 }
 
+const HOLD_MS = 30;
+
 /** A recording HTTP proxy in front of the sandbox: which requests a call made, and when each ran. */
 async function startProxy(target: string) {
   const agent = new Agent({ connections: 64 });
@@ -151,6 +153,9 @@ async function startProxy(target: string) {
           dispatcher: agent,
         });
         const answer = Buffer.from(await r.body.arrayBuffer());
+        // Every answer is held a little, so requests a call sends side by side overlap for certain and
+        // requests it sends one after the other cannot: the waves below do not depend on the machine's load.
+        await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
         const outHeaders: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(r.headers)) {
           if (v !== undefined && !['transfer-encoding', 'connection', 'keep-alive'].includes(k))
