@@ -528,7 +528,7 @@ async function main(): Promise<void> {
     );
     const httpOk = share >= T.httpShareOfRaw && load.errors === 0 && load.p99 <= T.httpP99Ms;
     out(
-      `   ${verdict('HTTP 50 clients', `${(100 * share).toFixed(0)}% of raw, ${load.errors} errors, p99 ${f1(load.p99)} ms`, `raw ${raw.perSecond.toFixed(0)}/s`, `>= ${100 * T.httpShareOfRaw}%, 0 errors, p99 <= ${T.httpP99Ms} ms`, httpOk)}`,
+      `   ${verdict(`HTTP ${COUNTS.httpClients} clients`, `${(100 * share).toFixed(0)}% of raw, ${load.errors} errors, p99 ${f1(load.p99)} ms`, `raw ${raw.perSecond.toFixed(0)}/s`, `>= ${100 * T.httpShareOfRaw}%, 0 errors, p99 <= ${T.httpP99Ms} ms`, httpOk)}`,
     );
     out();
 
