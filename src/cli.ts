@@ -17,6 +17,7 @@ import {
 } from './config.js';
 import { type HttpLimits, parseDrainSeconds, parseHttpLimits } from './limits.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { displayRedisUrl } from './state/index.js';
 
 export const HELP = `divio-mcp: an MCP server for the Divio Cloud control-panel API
 
@@ -55,6 +56,8 @@ export interface CliOptions {
   logLevel: LogLevel;
   /** `--log-file`: the log is appended there too. */
   logFile: string | undefined;
+  /** Redis or Valkey for state shared by replicas (DIVIO_MCP_REDIS_URL); undefined: this process's memory. */
+  redisUrl: string | undefined;
   /** Things the person should know about how their configuration was read (stderr at start). */
   notices: string[];
 }
@@ -68,6 +71,24 @@ function parsePort(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65_535)
     throw new ConfigError(`--port must be 0-65535, got '${value}'.`);
   return n;
+}
+
+/** `redis://` or `rediss://` (TLS) URL; the error shows it without credentials. */
+export function parseRedisUrl(value: string | undefined): string | undefined {
+  const raw = value?.trim();
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
+    throw new ConfigError(
+      `DIVIO_MCP_REDIS_URL must be a redis:// or rediss:// URL such as redis://:password@redis.internal:6379/0, got ${url ? `'${displayRedisUrl(raw)}'` : 'something that is not a URL'}.`,
+    );
+  }
+  return raw;
 }
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -212,6 +233,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     httpLimits: parseHttpLimits(env),
     logLevel: parseLogLevel(str('log-level') ?? env.DIVIO_MCP_LOG_LEVEL),
     logFile: str('log-file') || env.DIVIO_MCP_LOG_FILE || undefined,
+    redisUrl: parseRedisUrl(env.DIVIO_MCP_REDIS_URL),
     notices: [
       protectedList.notice,
       readOnlyList.notice,

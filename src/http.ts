@@ -14,6 +14,7 @@ import type { AuthAnswer, OAuthGate } from './auth.js';
 import type { Drain } from './drain.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import type { Logger } from './log.js';
+import type { SharedState } from './state/index.js';
 import { VERSION } from './version.js';
 
 export interface HttpOptions {
@@ -29,6 +30,8 @@ export interface HttpOptions {
   oauth?: OAuthGate | undefined;
   /** Shutdown drain: while draining, /mcp answers 503 and /readyz fails; in-flight requests are counted. */
   drain?: Drain;
+  /** Shared rate-limit counters and a readiness check (Redis when configured); this process's memory otherwise. */
+  state?: SharedState;
   log: Logger;
 }
 
@@ -219,7 +222,14 @@ export async function startHttpServer(
     );
   }
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
-  const rate = new RateLimiter(limits.ratePerMinute);
+  const local = new RateLimiter(limits.ratePerMinute);
+  const state = opts.state;
+  // Counted in the shared store when there is one (every replica sees the client's requests); if it is down,
+  // each process limits on its own so reads keep working.
+  const takeRate = (client: string, n: number): Promise<number> =>
+    state && state.kind !== 'memory'
+      ? state.takeRate(client, n, limits.ratePerMinute).catch(() => local.take(client, n))
+      : Promise.resolve(local.take(client, n));
   const slots = new CallSlots(limits.maxCallsPerClient, limits.maxCalls);
   const drain = opts.drain;
   const allowed = [...LOOPBACK_HOSTS, opts.host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase());
@@ -281,7 +291,7 @@ export async function startHttpServer(
         return;
       }
       // The POST itself was paid for before the body was read.
-      const waitMs = rate.take(client, Math.max(0, counts.requests - 1));
+      const waitMs = await takeRate(client, Math.max(0, counts.requests - 1));
       if (waitMs > 0) {
         tooManyRequests(res, waitMs);
         return;
@@ -336,8 +346,16 @@ export async function startHttpServer(
         return;
       }
       if (url.pathname === '/readyz') {
-        if (drain?.draining) sendJson(res, 503, { status: 'draining', name: 'divio-mcp', version: VERSION });
-        else sendJson(res, 200, { status: 'ready', name: 'divio-mcp', version: VERSION });
+        if (drain?.draining) {
+          sendJson(res, 503, { status: 'draining', name: 'divio-mcp', version: VERSION });
+          return;
+        }
+        // Not ready while the shared store is unreachable: writes would be refused there.
+        void (state?.problem() ?? Promise.resolve(null)).then((problem) => {
+          if (problem)
+            sendJson(res, 503, { status: 'not ready', reason: problem, name: 'divio-mcp', version: VERSION });
+          else sendJson(res, 200, { status: 'ready', name: 'divio-mcp', version: VERSION });
+        });
         return;
       }
       const metadata = oauth?.metadataAnswer(url.pathname, req.method);
@@ -380,20 +398,23 @@ export async function startHttpServer(
       }
       const client = req.socket.remoteAddress ?? 'unknown';
       // Before authentication, so guessing the bearer token is throttled too.
-      const waitMs = rate.take(client, 1);
-      if (waitMs > 0) {
-        tooManyRequests(res, waitMs);
-        return;
-      }
-      if (opts.authToken && !bearerMatches(req.headers.authorization, opts.authToken)) {
-        sendJson(res, 401, jsonRpcError('Missing or invalid bearer token.'), {
-          'www-authenticate': 'Bearer',
-        });
-        return;
-      }
-      const leave = drain?.enter();
-      if (leave) res.on('close', leave);
-      serveMcp(req, res, client, leave).catch((error: unknown) => {
+      const admit = async (): Promise<void> => {
+        const waitMs = await takeRate(client, 1);
+        if (waitMs > 0) {
+          tooManyRequests(res, waitMs);
+          return;
+        }
+        if (opts.authToken && !bearerMatches(req.headers.authorization, opts.authToken)) {
+          sendJson(res, 401, jsonRpcError('Missing or invalid bearer token.'), {
+            'www-authenticate': 'Bearer',
+          });
+          return;
+        }
+        const leave = drain?.enter();
+        if (leave) res.on('close', leave);
+        await serveMcp(req, res, client, leave);
+      };
+      admit().catch((error: unknown) => {
         opts.log.error(`http: ${error instanceof Error ? error.message : String(error)}`);
         if (!res.headersSent) sendJson(res, 500, jsonRpcError('Internal error', -32603));
         else res.destroy();

@@ -10,6 +10,8 @@ import { ConfigError } from './config.js';
 import { Drain } from './drain.js';
 import { createLogger, type Logger } from './log.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from './server.js';
+import { MemoryState, type SharedState } from './state/index.js';
+import { RedisState } from './state/redis.js';
 import { DrainingTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
@@ -70,9 +72,25 @@ async function serve(opts: CliOptions): Promise<void> {
   if (opts.config.confirmMode === 'none') {
     log.warn('confirm mode is "none": write tools run without asking anyone.');
   }
-  const client = new DivioClient(clientOptions);
+  let state: SharedState = new MemoryState();
+  if (opts.redisUrl) {
+    const redis = new RedisState(opts.redisUrl);
+    state = redis;
+    if (await redis.connect()) log.info(`shared state in Redis at ${redis.where}`);
+    else
+      log.warn(
+        `Redis at ${redis.where} (DIVIO_MCP_REDIS_URL) is unreachable; retrying in the background. Until it answers, writes are refused, reads work, and /readyz answers 503.`,
+      );
+  }
+  const client = new DivioClient({ ...clientOptions, sharedCache: state });
   const drain = new Drain();
-  const factory = createServerFactory({ client, config: opts.config, log, stopWaiting: drain.stopWaiting });
+  const factory = createServerFactory({
+    client,
+    config: opts.config,
+    log,
+    stopWaiting: drain.stopWaiting,
+    state,
+  });
 
   let exiting = false;
   const shutdown = async (closeTransport: () => Promise<void>, code = 0) => {
@@ -80,6 +98,7 @@ async function serve(opts: CliOptions): Promise<void> {
     exiting = true;
     await closeTransport().catch(() => undefined);
     await client.close().catch(() => undefined);
+    await state.close().catch(() => undefined);
     await closeSandbox?.().catch(() => undefined);
     // Answers and audit lines are written before the process goes.
     await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
@@ -116,6 +135,7 @@ async function serve(opts: CliOptions): Promise<void> {
       allowedHosts: opts.allowedHosts,
       limits: opts.httpLimits,
       drain,
+      state,
       log,
     });
     const base = http.url.replace(/\/mcp$/, '');

@@ -4,6 +4,7 @@ import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
+import { MemoryState, type SharedState } from './state/index.js';
 import { sanitizeDeep } from './text/index.js';
 import { watchApiHealth } from './tools/health.js';
 import { allTools } from './tools/index.js';
@@ -19,11 +20,16 @@ export const INSTRUCTIONS = `divio-mcp operates applications on Divio Cloud.
 - Long operations (create_backup, deploys, restores) wait and report progress; if one returns before it finished, follow the returned ID with the matching get_ tool instead of starting it again.
 - If an app or environment is ambiguous or not found, show the user the valid choices and ask; do not guess.`;
 
+/** The default: one memory per process, shared by every server the transport builds in it. */
+const processState = new MemoryState();
+
 export interface ServerDeps {
   client: DivioClient;
   config: ServerConfig;
   /** Diagnostics, audit and per-call lines; stderr (and --log-file) in production. Never stdout. */
   log: Logger;
+  /** Shared state (single-use tokens, write slots); this process's memory unless Redis is configured. */
+  state?: SharedState | undefined;
   /** Aborted when the process starts draining for shutdown; long waits then return their handle. */
   stopWaiting?: AbortSignal | undefined;
 }
@@ -46,6 +52,7 @@ export function createServerFactory(
   // One per process: it reports unmatched policy entries once, however many servers the transport builds.
   const policy = new EnvironmentPolicy(deps.config, deps.client, deps.log);
   const readOnlyConfig = { ...deps.config, readOnly: true };
+  const state = deps.state ?? processState;
   return (scope) => {
     const server = new McpServer(
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
@@ -56,6 +63,7 @@ export function createServerFactory(
       client: deps.client,
       config: scope?.hideWrites ? readOnlyConfig : deps.config,
       policy,
+      state,
       audit,
       log: deps.log,
       stopWaiting: deps.stopWaiting,

@@ -223,6 +223,12 @@ export const OPTIONS: readonly OptionRow[] = [
     meaning:
       'HTTP: requests per minute per client (remote address); more get 429 with `Retry-After`; 0 turns it off',
   },
+  {
+    env: ['DIVIO_MCP_REDIS_URL'],
+    default: 'none (state in memory)',
+    meaning:
+      'Redis or Valkey URL (`redis://:password@host:6379/0`, `rediss://` for TLS) for state shared by replicas: single-use confirmations and declined dialogs, the one-write-per-tool-and-environment slot, rate-limit counters, resolution cache. When it is unreachable, writes are refused, reads go on, `/readyz` answers 503',
+  },
   { flag: 'help', default: '', meaning: 'print this help' },
   { flag: 'version', default: '', meaning: 'print the version' },
 ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { z } from 'zod';
 import { inline, quote } from '../text/index.js';
@@ -26,7 +27,7 @@ import {
   TOKEN_ENV,
   ValidationError,
 } from './errors.js';
-import { Resolver } from './resolve.js';
+import { Resolver, type SharedCache } from './resolve.js';
 import { createResources, type Resources } from './resources.js';
 import { type Application, type Environment, type Page, pageSchema } from './schemas.js';
 import { currentCall } from './scope.js';
@@ -60,6 +61,8 @@ export interface DivioClientOptions {
   retry?: RetryOptions | undefined;
   /** Cache lifetime for slug resolution (default 30 s). */
   resolveTtlMs?: number | undefined;
+  /** A cache shared by replicas (Redis) for resolutions; each process keeps its own in front of it. */
+  sharedCache?: SharedCache | undefined;
   userAgent?: string | undefined;
   /** Largest response body read, in bytes (default 20 MiB); a bigger one fails with ResponseFormatError. */
   maxResponseBytes?: number | undefined;
@@ -278,7 +281,15 @@ export class DivioClient implements Resources {
       this.#dispatcher = opts.proxy ? new EnvHttpProxyAgent({ ...pool, ...opts.proxy }) : new Agent(pool);
       this.#ownsDispatcher = true;
     }
-    this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000, (text) => redact(text, this.#token));
+    this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000, (text) => redact(text, this.#token), {
+      cache: opts.sharedCache,
+      // Entries are scoped to this API and token (hashed): replicas of another deployment, with another
+      // token, sharing the same Redis never see what this token can see.
+      scope: createHash('sha256')
+        .update(`${this.baseUrl}\0${this.#token ?? ''}`)
+        .digest('base64url')
+        .slice(0, 22),
+    });
 
     const r = createResources(this);
     this.organisations = r.organisations;

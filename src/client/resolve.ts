@@ -1,7 +1,8 @@
+import * as z from 'zod';
 import { ident, quoteRef } from '../text/index.js';
 import type { DivioClient } from './client.js';
 import { NotFoundError, ResolutionError } from './errors.js';
-import { type Application, ApplicationSchema, type Environment } from './schemas.js';
+import { type Application, ApplicationSchema, type Environment, EnvironmentSchema } from './schemas.js';
 
 // Turns what a person types ("shop", "live") into API objects. Results are cached briefly so a burst of tool
 // calls about the same app costs one lookup, and errors list the valid choices so the caller can pick one.
@@ -14,6 +15,17 @@ const MAX_CACHED_APPS = 200;
 const MAX_LISTED_CHOICES = 25;
 // Hard stop for the application listing: a server that keeps handing out fresh `next` links cannot hold us.
 const MAX_LISTING_PAGES = 20;
+
+/**
+ * A cache shared by replicas (the Redis store in src/state/, when configured). Its answers are checked like an
+ * API response before use, and a failing cache is a miss: it never fails a read.
+ */
+export interface SharedCache {
+  cacheGet(key: string): Promise<string | undefined>;
+  cacheSet(key: string, value: string, ttlMs: number): Promise<void>;
+}
+
+const CachedEnvironments = z.object({ items: z.array(EnvironmentSchema), complete: z.boolean() });
 
 interface Entry<T> {
   value: T;
@@ -67,12 +79,43 @@ export class Resolver {
   #appList: Entry<Promise<{ apps: Application[]; total: number }>> | undefined;
 
   readonly #scrub: (text: string) => string;
+  readonly #shared: { cache: SharedCache; scope: string } | undefined;
 
-  /** `scrub` redacts the token from text that ends up in an error (refs and slugs are echoed back). */
-  constructor(client: DivioClient, ttlMs: number, scrub: (text: string) => string = (t) => t) {
+  /**
+   * `scrub` redacts the token from text that ends up in an error (refs and slugs are echoed back). `shared`
+   * adds a cache shared by replicas behind this process's own; `scope` keeps one token's entries apart.
+   */
+  constructor(
+    client: DivioClient,
+    ttlMs: number,
+    scrub: (text: string) => string = (t) => t,
+    shared?: { cache: SharedCache | undefined; scope: string },
+  ) {
     this.#client = client;
     this.#ttlMs = ttlMs;
     this.#scrub = scrub;
+    this.#shared = shared?.cache ? { cache: shared.cache, scope: shared.scope } : undefined;
+  }
+
+  async #sharedGet<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    if (!this.#shared) return undefined;
+    const raw = await this.#shared.cache
+      .cacheGet(`resolve:${this.#shared.scope}:${key}`)
+      .catch(() => undefined);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = schema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #sharedSet(key: string, value: unknown): void {
+    if (!this.#shared) return;
+    void this.#shared.cache
+      .cacheSet(`resolve:${this.#shared.scope}:${key}`, JSON.stringify(value), this.#ttlMs)
+      .catch(() => undefined);
   }
 
   #error(
@@ -96,8 +139,9 @@ export class Resolver {
   }
 
   /** Caches the resolution of one exact reference (what the caller typed), not the object's other spellings. */
-  #remember(ref: string, app: Application): Application {
+  #remember(ref: string, app: Application, share = true): Application {
     this.#apps.set(ref, { value: app, expires: Date.now() + this.#ttlMs });
+    if (share) this.#sharedSet(`app:${ref}`, app);
     return app;
   }
 
@@ -144,7 +188,12 @@ export class Resolver {
     if (cached) return withSignal(cached, signal);
     const promise = (async () => {
       // Follows `next` up to the page cap; a cut list is still used, and a miss in it says so (see below).
-      const listing = await this.#client.environments.all({ application: appUuid });
+      let listing = await this.#sharedGet(`envs:${key}`, CachedEnvironments);
+      if (!listing) {
+        const fetched = await this.#client.environments.all({ application: appUuid });
+        listing = { items: fetched.items, complete: fetched.complete };
+        this.#sharedSet(`envs:${key}`, listing);
+      }
       if (!listing.complete) this.#cutEnvLists.add(key);
       else this.#cutEnvLists.delete(key);
       return listing.items;
@@ -178,6 +227,8 @@ export class Resolver {
     if (!wanted) throw await this.#appNotFound(ref, 'is not a valid application reference', signal);
     const hit = this.#fresh(this.#apps.get(wanted));
     if (hit) return hit;
+    const shared = await this.#sharedGet(`app:${wanted}`, ApplicationSchema);
+    if (shared) return this.#remember(wanted, shared, false);
 
     const bySlug = this.#client.applications
       .list({ slug: wanted }, { signal })

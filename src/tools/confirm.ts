@@ -6,6 +6,7 @@ import {
   inputResponse,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { SharedStateUnavailableError } from '../state/index.js';
 import { envName, sanitize } from '../text/index.js';
 import { ToolError } from './errors.js';
 import type { AnyTool, ConfirmPreview, ToolContext } from './registry.js';
@@ -99,30 +100,42 @@ export function checkToken(
 
 /*
  * Single use under concurrency. The state binding makes a token useless once its action has changed the
- * state, but two calls racing with one token would both pass before either writes. This process therefore
- * remembers every token it accepted until it expires, and runs at most one write per tool and environment
- * at a time. Replicas sharing a key share the state binding, not this memory: a replay racing on another
- * replica within the same moment is only stopped by Divio itself (for example, it refuses a second
- * concurrent deploy).
+ * state, but two calls racing with one token would both pass before either writes. The shared state
+ * (ctx.state, see src/state/) therefore records every token it accepted until it expires, and holds one
+ * write slot per tool and environment. Without DIVIO_MCP_REDIS_URL that memory is this process's own, so a
+ * replay racing on another replica is only stopped by Divio itself; with Redis, by every replica at once.
+ * When Redis is configured but unreachable, both fail closed: no write.
  */
-const acceptedTokens = new Map<string, number>();
-const writesInFlight = new Set<string>();
 
-/** Records a token as used; false when it already was. */
-export function claimToken(token: string, now = Date.now()): boolean {
-  for (const [t, exp] of acceptedTokens) if (exp < now) acceptedTokens.delete(t);
-  if (acceptedTokens.has(token)) return false;
+/** How long a write slot outlives a replica that died holding it (the lease is renewed while it runs). */
+const SLOT_LEASE_MS = 30_000;
+
+/** The expiry (epoch ms) a token carries, for how long its use must be remembered. */
+function tokenExpiry(token: string): number {
   const exp = Number(token.split('.')[1] ?? '0') * 1000;
-  acceptedTokens.set(token, Number.isFinite(exp) && exp > now ? exp : now + 3_600_000);
-  return true;
+  return Number.isFinite(exp) && exp > Date.now() ? exp : Date.now() + 3_600_000;
 }
 
-/** Takes the per-tool, per-environment write slot; returns its release, or null when taken. */
-export function acquireWriteSlot(tool: string, environmentUuid: string): (() => void) | null {
-  const key = `${tool}:${environmentUuid}`;
-  if (writesInFlight.has(key)) return null;
-  writesInFlight.add(key);
-  return () => writesInFlight.delete(key);
+/** The refusal when the shared store is down: names where it is (never a password) and what to do. */
+function storeDown(tool: string, error: SharedStateUnavailableError): ToolError {
+  return new ToolError(
+    `${tool} was refused: the shared state store (Redis at ${error.where}, DIVIO_MCP_REDIS_URL) is unreachable, and without it this server cannot make sure a confirmation is used once across replicas. Nothing was changed. Tell the person: the server's operator must bring Redis at ${error.where} back (or fix DIVIO_MCP_REDIS_URL); reads keep working meanwhile. Once it answers again, call ${tool} without confirm for a fresh preview.`,
+  );
+}
+
+/** Runs a shared-state step that guards a write; an unreachable store becomes the refusal above. */
+async function guarded<T>(tool: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof SharedStateUnavailableError) throw storeDown(tool, error);
+    throw error;
+  }
+}
+
+/** Records a token (or a dialog's state) as used; false when it already was, on any replica sharing the store. */
+function claimToken(ctx: ToolContext, purpose: TokenPurpose, token: string): Promise<boolean> {
+  return guarded(ctx.tool, () => ctx.state.claimOnce(`${purpose}:${token}`, tokenExpiry(token)));
 }
 
 const TOKEN_REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'] | 'used', string> = {
@@ -186,7 +199,7 @@ export type GateOutcome =
       preview: ConfirmPreview;
       confirmedBy: 'person' | 'token' | 'mode-none' | 'no-write';
       /** Frees the per-tool, per-environment write slot; call when the handler is done. */
-      release: () => void;
+      release: () => Promise<void>;
     }
   | { proceed: false; result: CallToolResult | InputRequiredResult };
 
@@ -194,7 +207,7 @@ function refuse(text: string): { proceed: false; result: CallToolResult } {
   return { proceed: false, result: { isError: true, content: [{ type: 'text', text }] } };
 }
 
-/** The gate with the write slot: at most one write per tool and environment runs at a time in this process. */
+/** The gate with the write slot: at most one write per tool and environment runs at a time (see ctx.state). */
 export async function runGate(
   tool: AnyTool,
   args: Record<string, unknown>,
@@ -202,12 +215,15 @@ export async function runGate(
 ): Promise<GateOutcome> {
   const outcome = await decide(tool, args, ctx);
   if (!outcome.proceed) return outcome;
-  if (outcome.confirmedBy === 'no-write') return { ...outcome, release: () => undefined };
+  if (outcome.confirmedBy === 'no-write') return { ...outcome, release: async () => undefined };
   const t = outcome.preview.target;
-  const release = acquireWriteSlot(tool.name, t.environmentUuid);
+  const release = await guarded(tool.name, () =>
+    ctx.state.acquireSlot(`${tool.name}:${t.environmentUuid}`, SLOT_LEASE_MS),
+  );
   if (!release) {
+    const where = ctx.state.kind === 'redis' ? "on a server sharing this one's state" : 'on this server';
     return refuse(
-      `Another ${tool.name} on ${envName(t.app, t.environment)} is already running on this server. Nothing new was started. Wait for it to finish, then check the result before trying again.`,
+      `Another ${tool.name} on ${envName(t.app, t.environment)} is already running ${where}. Nothing new was started. Wait for it to finish, then check the result before trying again.`,
     );
   }
   return { ...outcome, release };
@@ -269,7 +285,10 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
       answer.kind === 'elicit' && answer.action === 'accept' ? DialogAnswer.safeParse(answer.content) : null;
     if (!accepted?.success || accepted.data.confirm !== true) {
       const how = answer.kind === 'elicit' ? answer.action : 'an unreadable answer';
-      // A declined dialog's state is burned like a used token: replaying it with "accept" is refused.
+      // A declined dialog's state is burned like a used token: replaying it with "accept" is refused. If the
+      // shared store is down it cannot be burned: an "accept" replay is refused while the store stays down
+      // (fails closed), but once it is back such a replay could pass until the dialog's state expires, and only
+      // while the environment is as the dialog showed it.
       const declined = ctx.mcp.mcpReq.requestState?.();
       if (
         typeof declined === 'string' &&
@@ -283,7 +302,7 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
           'dialog',
         ).ok
       )
-        claimToken(declined);
+        await claimToken(ctx, 'dialog', declined).catch(() => false);
       ctx.audit({
         tool: tool.name,
         app: t.app,
@@ -309,7 +328,7 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
         : ({ ok: false, reason: 'forged' } as const);
     const reason = !check.ok
       ? check.reason
-      : typeof echoed === 'string' && !claimToken(echoed)
+      : typeof echoed === 'string' && !(await claimToken(ctx, 'dialog', echoed))
         ? 'used'
         : null;
     if (reason) {
@@ -336,7 +355,7 @@ async function decide(tool: AnyTool, args: Record<string, unknown>, ctx: ToolCon
   if (typeof token === 'string') {
     const checked = checkToken(config.confirmKey, token, tool.name, argsKey, preview.state);
     const check: TokenCheck | { ok: false; reason: 'used' } =
-      checked.ok && !claimToken(token) ? { ok: false, reason: 'used' } : checked;
+      checked.ok && !(await claimToken(ctx, 'token', token)) ? { ok: false, reason: 'used' } : checked;
     if (!check.ok) {
       ctx.audit({
         tool: tool.name,

@@ -10,6 +10,7 @@ import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
 import type { ServerConfig, Toolset } from '../config.js';
 import type { Logger } from '../log.js';
+import type { SharedState } from '../state/index.js';
 import { inline, sanitizeDeep } from '../text/index.js';
 import { withCallLog } from './calllog.js';
 import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
@@ -52,6 +53,8 @@ export interface ToolContext {
   config: ServerConfig;
   /** The read-only and protected environment lists. */
   policy: EnvironmentPolicy;
+  /** Single-use tokens and write slots: this process's memory, or Redis shared by every replica. */
+  state: SharedState;
   signal: AbortSignal;
   /** Sends `notifications/progress` when the caller asked for it; a no-op otherwise. Values only ever increase. */
   progress: ProgressFn;
@@ -140,6 +143,7 @@ export interface RegistryDeps {
   client: DivioClient;
   config: ServerConfig;
   policy: EnvironmentPolicy;
+  state: SharedState;
   audit: (entry: Record<string, unknown>) => void;
   /** See ToolContext.stopWaiting. */
   stopWaiting?: AbortSignal | undefined;
@@ -220,6 +224,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           client: deps.client,
           config: deps.config,
           policy: deps.policy,
+          state: deps.state,
           signal: sdkCtx.mcpReq.signal,
           progress: makeProgress(sdkCtx),
           mcp: sdkCtx,
@@ -249,7 +254,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
         // Write tools: nothing reaches the API's write endpoints unless the gate says so.
         let who: AuditWho | null = null;
         const write = newWriteRecord();
-        let release = () => {};
+        let release = async () => {};
         try {
           const gate = await runGate(tool, args, ctx);
           if (!gate.proceed) return gate.result;
@@ -276,7 +281,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           if (who) auditWrite(deps.audit, tool, who, write, { error });
           return afterWrite(toErrorResult(error, tool.name, deps.log), write, error);
         } finally {
-          release();
+          await release();
         }
       }),
     );
