@@ -119,7 +119,7 @@ function tokenExpiry(token: string): number {
 /** The refusal when the shared store is down: names where it is (never a password) and what to do. */
 function storeDown(tool: string, error: SharedStateUnavailableError): ToolError {
   return new ToolError(
-    `${tool} was refused: the shared state store (Redis at ${error.where}, DIVIO_MCP_REDIS_URL) is unreachable, and without it this server cannot make sure a confirmation is used once across replicas. Nothing was changed. Tell the person: the server's operator must bring Redis at ${error.where} back (or fix DIVIO_MCP_REDIS_URL); reads keep working meanwhile. Once it answers again, call ${tool} without confirm for a fresh preview.`,
+    `${tool} was refused: the shared state store (Redis at ${error.where}, DIVIO_MCP_REDIS_URL) is unreachable, and without it this server cannot keep confirmations single-use and writes one at a time across replicas. Nothing was changed. Tell the person: the server's operator must bring Redis at ${error.where} back (or fix DIVIO_MCP_REDIS_URL); reads keep working meanwhile. Once it answers again, call ${tool} without confirm for a fresh preview.`,
   );
 }
 

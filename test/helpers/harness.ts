@@ -6,6 +6,7 @@ import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
 import { createServerFactory } from '../../src/server.js';
+import type { SharedState } from '../../src/state/index.js';
 
 export type Era = 'legacy' | 'modern';
 
@@ -34,6 +35,8 @@ export interface HarnessOptions {
   clientTimeoutMs?: number;
   /** An undici dispatcher for the Divio client (e.g. one that records every request); the caller closes it. */
   dispatcher?: Dispatcher;
+  /** Shared state (e.g. a RedisState); default: the process's memory. */
+  state?: SharedState;
 }
 
 export interface Harness {
@@ -126,10 +129,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     timeoutMs: opts.clientTimeoutMs,
     dispatcher: opts.dispatcher,
+    sharedCache: opts.state,
   });
   const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
   const logs: string[] = [];
-  const factory = createServerFactory({ client: divio, config, log: collectingLogger(logs) });
+  const factory = createServerFactory({
+    client: divio,
+    config,
+    log: collectingLogger(logs),
+    state: opts.state,
+  });
   const { mcp, elicitations, closeServer } = await connectMcp(factory, era, opts.elicit);
   let closed = false;
   return {
