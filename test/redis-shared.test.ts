@@ -108,6 +108,19 @@ describe.skipIf(!HAVE_REDIS)('Redis configured but unreachable', () => {
     expect(h.sandbox.requestLog.filter((e) => e.method !== 'GET')).toHaveLength(0);
   });
 
+  it('refuses create_backup (a write without confirmation) too', async () => {
+    const state = await redisState(`redis://127.0.0.1:${await freePort()}`);
+    const h = await startHarness({ state, config: { confirmMode: 'none' } });
+    cleanup.push(() => h.close());
+    h.sandbox.clearRequestLog();
+    const r = await h.call('create_backup', { app: 'blog', environment: 'test' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(
+      /create_backup was refused: the shared state store \(Redis at redis:\/\/127\.0\.0\.1:\d+/,
+    );
+    expect(h.sandbox.requestLog.filter((e) => e.method !== 'GET')).toHaveLength(0);
+  });
+
   it('/readyz answers 503 while Redis is unreachable and 200 once it is back', async () => {
     const port = await freePort();
     const state = await redisState(`redis://:s3cret-pass@127.0.0.1:${port}`);
@@ -118,7 +131,13 @@ describe.skipIf(!HAVE_REDIS)('Redis configured but unreachable', () => {
       config: defaultServerConfig(),
       log: silentLogger,
     });
-    const http = await startHttpServer(factory, { host: '127.0.0.1', port: 0, state, log: silentLogger });
+    const http = await startHttpServer(factory, {
+      host: '127.0.0.1',
+      port: 0,
+      state,
+      limits: { ...DEFAULT_HTTP_LIMITS, ratePerMinute: 3 },
+      log: silentLogger,
+    });
     cleanup.push(
       () => http.close(),
       () => divio.close(),
@@ -130,6 +149,12 @@ describe.skipIf(!HAVE_REDIS)('Redis configured but unreachable', () => {
     expect(down.body).toContain(`Redis at redis://127.0.0.1:${port} is unreachable`);
     expect(down.body).not.toContain('s3cret');
     expect((await get(http.url.replace(/\/mcp$/, '/healthz'))).status).toBe(200);
+    // The rate limit still holds while Redis is down, counted by this process alone.
+    const from = '127.0.0.7';
+    const limited: number[] = [];
+    for (let i = 0; i < 4; i++) limited.push((await get(http.url, from)).status);
+    expect(limited.slice(0, 3).every((st) => st !== 429)).toBe(true);
+    expect(limited[3]).toBe(429);
 
     const back = await startRedis(port);
     cleanup.push(() => back.stop());

@@ -133,6 +133,13 @@ async function guarded<T>(tool: string, step: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Writes without confirmation (create_backup) take no token or slot, but still run only while the store answers. */
+export async function refuseIfStoreDown(ctx: ToolContext): Promise<void> {
+  if (ctx.state.kind === 'memory') return;
+  const problem = await ctx.state.problem();
+  if (problem) throw storeDown(ctx.tool, new SharedStateUnavailableError(ctx.state.where));
+}
+
 /** Records a token (or a dialog's state) as used; false when it already was, on any replica sharing the store. */
 function claimToken(ctx: ToolContext, purpose: TokenPurpose, token: string): Promise<boolean> {
   return guarded(ctx.tool, () => ctx.state.claimOnce(`${purpose}:${token}`, tokenExpiry(token)));

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { SharedState } from '../state/index.js';
 import { inline, sanitizeDeep } from '../text/index.js';
 import { withCallLog } from './calllog.js';
-import { ConfirmArg, refuseIfReadOnly, runGate, writeEnvelope } from './confirm.js';
+import { ConfirmArg, refuseIfReadOnly, refuseIfStoreDown, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
 import { type AuditWho, auditWrite, failedAfterWrite, newWriteRecord, type WriteRecord } from './outcome.js';
@@ -243,6 +243,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
               await refuseIfReadOnly(tool.name, t, ctx);
               who = { app: t.app, environment: t.environment };
             }
+            if (write) await refuseIfStoreDown(ctx);
             const out = sanitizeDeep(await tool.handler(args, write ? { ...ctx, write } : ctx));
             if (who && write) auditWrite(deps.audit, tool, who, write, { out });
             return { content: renderContent(tool, out, write), structuredContent: out };
