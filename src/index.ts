@@ -39,7 +39,13 @@ async function runSandboxOnly(opts: CliOptions): Promise<void> {
 }
 
 async function serve(opts: CliOptions): Promise<void> {
-  log = createLogger({ level: opts.logLevel, file: opts.logFile });
+  try {
+    log = createLogger({ level: opts.logLevel, file: opts.logFile });
+  } catch (error) {
+    throw new ConfigError(
+      `--log-file ${JSON.stringify(opts.logFile)} cannot be opened for appending (${error instanceof Error ? error.message : String(error)}). Choose a writable path, or leave it out to log on stderr only.`,
+    );
+  }
   if (opts.transport === 'stdio') {
     // stdout is the JSON-RPC channel: route any stray console output to stderr.
     console.log = console.error;

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { openSync } from 'node:fs';
 import pino from 'pino';
 
 /**
@@ -52,8 +53,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         options,
         pino.multistream([
           { level: 'warn', stream: main },
-          // Synchronous appends: a line is on disk before the process may exit.
-          { level, stream: pino.destination({ dest: opts.file, append: true, mkdir: true, sync: true }) },
+          // Opened here so that a path that cannot be written fails at start (SonicBoom would only emit an
+          // event); synchronous appends, so a line is on disk before the process may exit.
+          { level, stream: pino.destination({ dest: openSync(opts.file, 'a'), sync: true }) },
         ]),
       )
     : pino(options, main);

@@ -142,6 +142,23 @@ describe('the server log (spawned server)', () => {
   });
 });
 
+describe('--log-file that cannot be written', () => {
+  it('exits 2 naming the flag and the path, before serving anything', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [ENTRY, '--sandbox', '--log-file', '/proc/divio-mcp-no-such-dir/x.log'],
+        { env: getDefaultEnvironment(), timeout: 20_000 },
+        (error, _stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
+      );
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--log-file "/proc/divio-mcp-no-such-dir/x.log" cannot be opened');
+  });
+});
+
 describe('API health: once per process, re-armed by a success', () => {
   it('401, 401, 200, 401 says it twice; an unreachable API is said once with the fix', async () => {
     const agent = new MockAgent();
