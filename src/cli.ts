@@ -58,6 +58,8 @@ export interface CliOptions {
   logFile: string | undefined;
   /** Redis or Valkey for state shared by replicas (DIVIO_MCP_REDIS_URL); undefined: this process's memory. */
   redisUrl: string | undefined;
+  /** HTTP: serve /metrics on this loopback port instead of behind the MCP listener's authentication. */
+  metricsPort: number | undefined;
   /** Things the person should know about how their configuration was read (stderr at start). */
   notices: string[];
 }
@@ -66,10 +68,10 @@ function truthy(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
 }
 
-function parsePort(value: string): number {
+function parsePort(value: string, name = '--port'): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new ConfigError(`--port must be 0-65535, got '${value}'.`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new ConfigError(`${name} must be 0-65535, got '${value}'.`);
   return n;
 }
 
@@ -211,6 +213,20 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
         ? 'version'
         : ((sub ?? 'serve') as CliOptions['command']);
   const portFlag = str('port');
+  const metricsPortValue = str('metrics-port') ?? (env.DIVIO_MCP_METRICS_PORT || undefined);
+  const metricsPort =
+    metricsPortValue === undefined
+      ? undefined
+      : parsePort(metricsPortValue, '--metrics-port (DIVIO_MCP_METRICS_PORT)');
+  const notices = [
+    protectedList.notice,
+    readOnlyList.notice,
+    oauth && transport === 'stdio'
+      ? 'the --oauth-* settings apply to --transport http only; over stdio the client is the process that started the server.'
+      : null,
+  ].filter((n): n is string => n !== null);
+  if (metricsPort !== undefined && transport !== 'http' && (sub ?? 'serve') === 'serve')
+    notices.push('--metrics-port is ignored: /metrics is served with --transport http only.');
   const passFlags: string[] = [];
   if (on('sandbox')) passFlags.push('--sandbox');
   if (on('read-only')) passFlags.push('--read-only');
@@ -234,12 +250,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     logLevel: parseLogLevel(str('log-level') ?? env.DIVIO_MCP_LOG_LEVEL),
     logFile: str('log-file') || env.DIVIO_MCP_LOG_FILE || undefined,
     redisUrl: parseRedisUrl(env.DIVIO_MCP_REDIS_URL),
-    notices: [
-      protectedList.notice,
-      readOnlyList.notice,
-      oauth && transport === 'stdio'
-        ? 'the --oauth-* settings apply to --transport http only; over stdio the client is the process that started the server.'
-        : null,
-    ].filter((n): n is string => n !== null),
+    metricsPort,
+    notices,
   };
 }

@@ -14,6 +14,8 @@ import type { AuthAnswer, OAuthGate } from './auth.js';
 import type { Drain } from './drain.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 import type { SharedState } from './state/index.js';
 import { VERSION } from './version.js';
 
@@ -32,6 +34,12 @@ export interface HttpOptions {
   drain?: Drain;
   /** Shared rate-limit counters and a readiness check (Redis when configured); this process's memory otherwise. */
   state?: SharedState;
+  /** Checks /readyz runs after the drain check (e.g. the cached Divio token check); all must pass. */
+  readyChecks?: readonly (() => Promise<Readiness>)[];
+  /** Served at /metrics (behind the same client authentication as /mcp), unless `metricsPort` is set. */
+  metrics?: Metrics | undefined;
+  /** Serve /metrics on this port of 127.0.0.1 instead, without authentication (0 picks a free one). */
+  metricsPort?: number | undefined;
   log: Logger;
 }
 
@@ -43,6 +51,8 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface RunningHttpServer {
   url: string;
+  /** Where /metrics is served, when it is. */
+  metricsUrl?: string;
   close: () => Promise<void>;
 }
 
@@ -298,6 +308,7 @@ export async function startHttpServer(
       }
       const reserved = slots.reserve(client, counts.toolCalls);
       if (reserved === 'client' || reserved === 'total') {
+        opts.metrics?.rejected(reserved === 'client' ? 'client_calls' : 'total_calls');
         const cap = reserved === 'client' ? limits.maxCallsPerClient : limits.maxCalls;
         const who =
           reserved === 'client'
@@ -319,6 +330,7 @@ export async function startHttpServer(
   };
 
   const tooManyRequests = (res: ServerResponse, waitMs: number) => {
+    opts.metrics?.rejected('rate_limit');
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     sendJson(
       res,
@@ -346,16 +358,25 @@ export async function startHttpServer(
         return;
       }
       if (url.pathname === '/readyz') {
-        if (drain?.draining) {
-          sendJson(res, 503, { status: 'draining', name: 'divio-mcp', version: VERSION });
-          return;
-        }
-        // Not ready while the shared store is unreachable: writes would be refused there.
-        void (state?.problem() ?? Promise.resolve(null)).then((problem) => {
-          if (problem)
-            sendJson(res, 503, { status: 'not ready', reason: problem, name: 'divio-mcp', version: VERSION });
-          else sendJson(res, 200, { status: 'ready', name: 'divio-mcp', version: VERSION });
-        });
+        if (drain?.draining) sendJson(res, 503, { status: 'draining', name: 'divio-mcp', version: VERSION });
+        // Not ready while the shared store is unreachable (writes would be refused), nor while a check fails.
+        else
+          void readiness([...(state ? [() => stateReadiness(state)] : []), ...(opts.readyChecks ?? [])]).then(
+            (r) => answerReadiness(res, r),
+          );
+        return;
+      }
+      if (url.pathname === '/metrics' && opts.metrics && opts.metricsPort === undefined) {
+        const client = req.socket.remoteAddress ?? 'unknown';
+        const waitMs = local.take(client, 1);
+        if (waitMs > 0) tooManyRequests(res, waitMs);
+        else if (opts.authToken && !bearerMatches(req.headers.authorization, opts.authToken))
+          sendJson(res, 401, { error: 'Missing or invalid bearer token.' }, { 'www-authenticate': 'Bearer' });
+        // Without a token (loopback only), the Host check keeps DNS-rebinding pages out as it does for /mcp. With
+        // one, a page cannot present it, so a scraper may use any Host (Prometheus sends the pod's address).
+        else if (!opts.authToken && !validateHostHeader(req.headers.host, allowed).ok)
+          sendJson(res, 403, { error: 'Host header not allowed.' });
+        else void serveMetrics(req, res, opts.metrics);
         return;
       }
       const metadata = oauth?.metadataAnswer(url.pathname, req.method);
@@ -365,7 +386,7 @@ export async function startHttpServer(
       }
       if (url.pathname !== '/mcp') {
         sendJson(res, 404, {
-          error: 'Not found. The MCP endpoint is /mcp; liveness is /healthz, readiness /readyz.',
+          error: `Not found. The MCP endpoint is /mcp; liveness is /healthz, readiness /readyz${opts.metrics && opts.metricsPort === undefined ? ', metrics /metrics' : ''}.`,
         });
         return;
       }
@@ -422,34 +443,32 @@ export async function startHttpServer(
     },
   );
 
-  await new Promise<void>((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE')
-        reject(
-          new HttpConfigError(
-            `Port ${opts.port} on ${opts.host} is already in use. Stop the other process, choose another --port, or pass --port 0 to take a free one (the start-up line prints it).`,
-          ),
-        );
-      else if (error.code === 'EACCES')
-        reject(
-          new HttpConfigError(
-            `Not allowed to listen on port ${opts.port} (ports below 1024 need privileges); choose another --port.`,
-          ),
-        );
-      else reject(error);
-    };
-    server.once('error', failed);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', failed);
-      resolve();
-    });
-  });
+  await listen(server, opts.port, opts.host, '--port');
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (opts.metrics && opts.metricsPort !== undefined) {
+    metricsServer = metricsListener(opts.metrics);
+    try {
+      await listen(metricsServer, opts.metricsPort, '127.0.0.1', '--metrics-port');
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+    metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  }
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${hostForUrl}:${address.port}/mcp`,
+    ...(metricsUrl !== undefined ? { metricsUrl } : {}),
     close: async () => {
       await handler.close();
+      if (metricsServer) {
+        const m = metricsServer;
+        const closedMetrics = new Promise<void>((resolve) => m.close(() => resolve()));
+        m.closeAllConnections();
+        await closedMetrics;
+      }
       // server.close() only calls back once every socket is gone; idle keep-alive sockets would hold it
       // for the keep-alive timeout, so drop them now (in-flight requests finished with handler.close()).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -457,4 +476,87 @@ export async function startHttpServer(
       await closed;
     },
   };
+}
+
+function listen(server: Server, port: number, host: string, flag: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE')
+        reject(
+          new HttpConfigError(
+            `Port ${port} on ${host} is already in use. Stop the other process, choose another ${flag}, or pass ${flag} 0 to take a free one (the start-up line prints it).`,
+          ),
+        );
+      else if (error.code === 'EACCES')
+        reject(
+          new HttpConfigError(
+            `Not allowed to listen on port ${port} (ports below 1024 need privileges); choose another ${flag}.`,
+          ),
+        );
+      else reject(error);
+    };
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+}
+
+/** The first failing check, or ready; a check that throws counts as failing (never the server's fault). */
+async function readiness(checks: readonly (() => Promise<Readiness>)[]): Promise<Readiness> {
+  for (const check of checks) {
+    const r = await check().catch(
+      (): Readiness => ({ ready: false, reason: 'check_failed', message: 'A readiness check failed.' }),
+    );
+    if (!r.ready) return r;
+  }
+  return { ready: true };
+}
+
+function answerReadiness(res: ServerResponse, r: Readiness): void {
+  if (r.ready) sendJson(res, 200, { status: 'ready', name: 'divio-mcp', version: VERSION });
+  else
+    sendJson(res, 503, {
+      status: 'not_ready',
+      reason: r.reason,
+      message: r.message,
+      name: 'divio-mcp',
+      version: VERSION,
+    });
+}
+
+async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: Metrics): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: 'Use GET /metrics.' }, { allow: 'GET, HEAD' });
+    return;
+  }
+  try {
+    const body = await metrics.render();
+    res.writeHead(200, { 'content-type': metrics.contentType });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  } catch {
+    if (!res.headersSent) sendJson(res, 500, { error: 'Could not render the metrics.' });
+  }
+}
+
+/**
+ * The separate metrics listener (`--metrics-port`): loopback only and without authentication, for a scraper or
+ * agent on the same host (or in the same pod). It checks Host against loopback names, so a web page that
+ * rebinds its DNS name to 127.0.0.1 cannot read it.
+ */
+function metricsListener(metrics: Metrics): Server {
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/metrics')
+      sendJson(res, 404, { error: 'Not found. This listener serves /metrics only.' });
+    else if (!validateHostHeader(req.headers.host, LOOPBACK_HOSTS).ok)
+      sendJson(res, 403, { error: 'Host header not allowed: use 127.0.0.1 or localhost.' });
+    else void serveMetrics(req, res, metrics);
+  });
+}
+
+async function stateReadiness(state: SharedState): Promise<Readiness> {
+  const problem = await state.problem();
+  return problem ? { ready: false, reason: 'shared_state_unreachable', message: problem } : { ready: true };
 }

@@ -9,6 +9,8 @@ import { clientOptionsFromEnv, DivioClient } from './client/index.js';
 import { ConfigError } from './config.js';
 import { Drain } from './drain.js';
 import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { DivioTokenCheck } from './readiness.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from './server.js';
 import { MemoryState, type SharedState } from './state/index.js';
 import { RedisState } from './state/redis.js';
@@ -88,7 +90,9 @@ async function serve(opts: CliOptions): Promise<void> {
         `Redis at ${redis.where} (DIVIO_MCP_REDIS_URL) is unreachable; retrying in the background. Until it answers, writes are refused, reads work, and /readyz answers 503.`,
       );
   }
-  const client = new DivioClient({ ...clientOptions, sharedCache: state });
+  // Prometheus metrics exist in HTTP mode only: a stdio server has nowhere to serve them.
+  const metrics = opts.transport === 'http' ? new Metrics() : undefined;
+  const client = new DivioClient({ ...clientOptions, sharedCache: state, observer: metrics });
   const drain = new Drain();
   const factory = createServerFactory({
     client,
@@ -96,6 +100,7 @@ async function serve(opts: CliOptions): Promise<void> {
     log,
     stopWaiting: drain.stopWaiting,
     state,
+    telemetry: metrics,
   });
 
   let exiting = false;
@@ -133,6 +138,7 @@ async function serve(opts: CliOptions): Promise<void> {
 
   if (opts.transport === 'http') {
     const { startHttpServer } = await import('./http.js');
+    const tokenCheck = new DivioTokenCheck(client);
     const http = await startHttpServer(factory, {
       host: opts.host,
       port: opts.port,
@@ -142,11 +148,14 @@ async function serve(opts: CliOptions): Promise<void> {
       limits: opts.httpLimits,
       drain,
       state,
+      readyChecks: [() => tokenCheck.check()],
+      metrics,
+      metricsPort: opts.metricsPort,
       log,
     });
     const base = http.url.replace(/\/mcp$/, '');
     log.info(
-      `divio-mcp ${VERSION}: MCP endpoint ${http.url} (liveness: ${base}/healthz, readiness: ${base}/readyz)`,
+      `divio-mcp ${VERSION}: MCP endpoint ${http.url} (liveness: ${base}/healthz, readiness: ${base}/readyz, metrics: ${http.metricsUrl ?? `${base}/metrics`})`,
     );
     process.on('SIGINT', onSignal(http.close));
     process.on('SIGTERM', onSignal(http.close));

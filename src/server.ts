@@ -9,7 +9,7 @@ import { sanitizeDeep } from './text/index.js';
 import { watchApiHealth } from './tools/health.js';
 import { allTools } from './tools/index.js';
 import { EnvironmentPolicy } from './tools/policy.js';
-import { isWriteTool, registerTools } from './tools/registry.js';
+import { isWriteTool, registerTools, type ToolTelemetry } from './tools/registry.js';
 import { VERSION } from './version.js';
 
 export const INSTRUCTIONS = `divio-mcp operates applications on Divio Cloud.
@@ -32,6 +32,8 @@ export interface ServerDeps {
   state?: SharedState | undefined;
   /** Aborted when the process starts draining for shutdown; long waits then return their handle. */
   stopWaiting?: AbortSignal | undefined;
+  /** Counts tool calls, confirmations and waits (the HTTP transport's /metrics). */
+  telemetry?: ToolTelemetry | undefined;
 }
 
 /** Names of the tools that change something (OAuth: calling one needs the write scope). */
@@ -67,6 +69,7 @@ export function createServerFactory(
       audit,
       log: deps.log,
       stopWaiting: deps.stopWaiting,
+      telemetry: deps.telemetry,
     });
     registerResources(server, deps);
     registerPrompts(server, deps);

@@ -229,6 +229,14 @@ export const OPTIONS: readonly OptionRow[] = [
     meaning:
       'Redis or Valkey URL (`redis://:password@host:6379/0`, `rediss://` for TLS) for state shared by replicas: single-use confirmations and declined dialogs, the one-write-per-tool-and-environment slot, rate-limit counters, resolution cache. When it is unreachable, writes are refused, reads go on, `/readyz` answers 503',
   },
+  {
+    flag: 'metrics-port',
+    arg: 'N',
+    env: ['DIVIO_MCP_METRICS_PORT'],
+    default: 'none',
+    meaning:
+      'HTTP: serve Prometheus `/metrics` on this port of 127.0.0.1, without authentication; when unset, `/metrics` is on the MCP port behind the same bearer token as `/mcp`',
+  },
   { flag: 'help', default: '', meaning: 'print this help' },
   { flag: 'version', default: '', meaning: 'print the version' },
 ];

@@ -48,6 +48,17 @@ export interface RetryOptions {
   maxRetryWaitMs?: number | undefined;
 }
 
+/**
+ * Sees every HTTP exchange and retry (metrics). It gets the method, the API path below the base URL (no
+ * query, no host) and the status, never headers or bodies, so the token cannot reach it.
+ */
+export interface ClientObserver {
+  /** One exchange: its HTTP status, or 'network', 'timeout' or 'cancelled' when none arrived. */
+  exchange(method: HttpMethod, apiPath: string, status: number | string, seconds: number): void;
+  /** A GET about to be sent again after a retryable failure. */
+  retry(method: HttpMethod, apiPath: string): void;
+}
+
 export interface DivioClientOptions {
   token?: string | undefined;
   baseUrl?: string | undefined;
@@ -66,6 +77,8 @@ export interface DivioClientOptions {
   userAgent?: string | undefined;
   /** Largest response body read, in bytes (default 20 MiB); a bigger one fails with ResponseFormatError. */
   maxResponseBytes?: number | undefined;
+  /** Reports exchanges and retries (see ClientObserver). */
+  observer?: ClientObserver | undefined;
   /** Test hook: replaces the abortable sleep used between retries. */
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
@@ -233,6 +246,7 @@ export class DivioClient implements Resources {
   readonly #retry: { [K in keyof RetryOptions]-?: number };
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #resolver: Resolver;
+  readonly #observer: ClientObserver | undefined;
   #serverClockOffsetMs: number | undefined;
   readonly #observers = new Set<(error: DivioError | undefined) => void>();
 
@@ -272,6 +286,7 @@ export class DivioClient implements Resources {
       maxRetryWaitMs: opts.retry?.maxRetryWaitMs ?? 10_000,
     };
     this.#sleep = opts.sleep ?? abortableSleep;
+    this.#observer = opts.observer;
     if (opts.dispatcher) {
       this.#dispatcher = opts.dispatcher;
       this.#ownsDispatcher = false;
@@ -484,6 +499,7 @@ export class DivioClient implements Resources {
         const delay = this.#delayFor(attempt, err);
         // Never wait past the budget: hand the error back at once instead (e.g. a long Retry-After).
         if (waited + delay > this.#retry.maxRetryWaitMs) throw err;
+        this.#observer?.retry(method, this.#relative(url.pathname));
         await this.#sleep(delay, signal);
         waited += delay;
       }
@@ -539,8 +555,16 @@ export class DivioClient implements Resources {
     const label = `${method} ${url.pathname}`;
     const call = currentCall();
     if (call) call.apiRequests++;
+    const started = performance.now();
+    const observe = (status: number | string) =>
+      this.#observer?.exchange(
+        method,
+        this.#relative(url.pathname),
+        status,
+        (performance.now() - started) / 1000,
+      );
 
-    let status: number;
+    let status: number | undefined;
     let text: string;
     let resHeaders: Dispatcher.ResponseData['headers'];
     try {
@@ -553,6 +577,7 @@ export class DivioClient implements Resources {
         signal: controller.signal,
       });
       status = res.statusCode;
+      observe(status);
       resHeaders = res.headers;
       const date = parseHttpDate(headerValue(res.headers, 'date') ?? '');
       if (date !== undefined) this.#serverClockOffsetMs = date - Date.now();
@@ -565,6 +590,14 @@ export class DivioClient implements Resources {
       }
       text = await readCapped(res.body, this.#maxResponseBytes, label);
     } catch (err) {
+      if (status === undefined)
+        observe(
+          userSignal?.aborted
+            ? 'cancelled'
+            : controller.signal.reason instanceof TimeoutSignal
+              ? 'timeout'
+              : 'network',
+        );
       if (err instanceof ResponseFormatError) throw err;
       if (userSignal?.aborted) throw userSignal.reason;
       if (controller.signal.reason instanceof TimeoutSignal) {

@@ -1,6 +1,7 @@
 // Public surface of the Divio API client. Tools and resources import from here only.
 export {
   type CallOptions,
+  type ClientObserver,
   DivioClient,
   type DivioClientOptions,
   type HttpMethod,

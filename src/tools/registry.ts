@@ -2,6 +2,7 @@ import {
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
   type ClientCapabilities,
+  type InputRequiredResult,
   type McpServer,
   type ServerContext,
   type StandardSchemaWithJSON,
@@ -73,6 +74,7 @@ export interface ToolContext {
   audit: (entry: Record<string, unknown>) => void;
   /** Aborted when the server starts its shutdown drain: waits return their handle instead of waiting on. */
   stopWaiting?: AbortSignal | undefined;
+  telemetry?: ToolTelemetry | undefined;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry erases per-tool schema types.
@@ -137,6 +139,27 @@ export function selectTools(tools: readonly AnyTool[], config: ServerConfig): An
   });
 }
 
+/** How a tool call was answered: a result, an error result, a token preview, or a pending dialog. */
+export type ToolOutcome = 'ok' | 'error' | 'confirmation_required' | 'input_required';
+
+/** What the confirmation gate decided for one write call. */
+export type ConfirmationOutcome =
+  | 'token_issued'
+  | 'dialog_requested'
+  | 'confirmed_by_token'
+  | 'confirmed_by_person'
+  | 'not_needed'
+  | 'unconfirmed_mode_none'
+  | 'refused';
+
+/** Counts calls, gate decisions and waits (metrics.ts); never sees arguments or results. */
+export interface ToolTelemetry {
+  toolCall(tool: string, outcome: ToolOutcome, seconds: number): void;
+  confirmation(tool: string, outcome: ConfirmationOutcome): void;
+  /** A wait on a long operation began; call the returned function when it ends. */
+  waitStarted(tool: string): () => void;
+}
+
 export interface RegistryDeps {
   /** Diagnostics (never stdout): one line per call, details of unexpected errors the model is not shown. */
   log: Logger;
@@ -147,6 +170,7 @@ export interface RegistryDeps {
   audit: (entry: Record<string, unknown>) => void;
   /** See ToolContext.stopWaiting. */
   stopWaiting?: AbortSignal | undefined;
+  telemetry?: ToolTelemetry | undefined;
 }
 
 function makeProgress(ctx: ServerContext): ProgressFn {
@@ -206,9 +230,10 @@ export function schemasOf(tool: AnyTool): { input: McpSchema; output: McpSchema 
 }
 
 export function registerTools(server: McpServer, tools: readonly AnyTool[], deps: RegistryDeps): void {
+  const register = timedRegistration(server, deps.telemetry);
   for (const tool of selectTools(tools, deps.config)) {
     const { input, output } = schemasOf(tool);
-    server.registerTool(
+    register(
       tool.name,
       {
         title: tool.title,
@@ -230,6 +255,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           mcp: sdkCtx,
           audit: deps.audit,
           stopWaiting: deps.stopWaiting,
+          telemetry: deps.telemetry,
         };
         // Unmatched policy entries are reported at the first call that can look them up; never fails the call.
         await deps.policy.check();
@@ -258,6 +284,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
         let release = async () => {};
         try {
           const gate = await runGate(tool, args, ctx);
+          deps.telemetry?.confirmation(tool.name, gateOutcome(gate));
           if (!gate.proceed) return gate.result;
           release = gate.release;
           const { confirm: _token, ...actionArgs } = args;
@@ -287,6 +314,66 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
       }),
     );
   }
+}
+
+interface ToolConfig {
+  title: string;
+  description: string;
+  inputSchema: McpSchema;
+  outputSchema: McpSchema;
+  annotations: ToolAnnotations;
+}
+
+type ToolCallback = (
+  args: Record<string, unknown>,
+  sdkCtx: ServerContext,
+) => Promise<CallToolResult | InputRequiredResult>;
+
+/** `server.registerTool`, reporting every answered call, its outcome and duration, to the telemetry if any. */
+function timedRegistration(
+  server: McpServer,
+  telemetry: ToolTelemetry | undefined,
+): (name: string, config: ToolConfig, run: ToolCallback) => void {
+  return (name, config, run) => {
+    server.registerTool(name, config, telemetry ? timed(name, telemetry, run) : run);
+  };
+}
+
+function timed(name: string, telemetry: ToolTelemetry, run: ToolCallback): ToolCallback {
+  return async (args, sdkCtx) => {
+    const started = performance.now();
+    let outcome: ToolOutcome = 'error';
+    try {
+      const result = await run(args, sdkCtx);
+      outcome = toolOutcome(result);
+      return result;
+    } finally {
+      telemetry.toolCall(name, outcome, (performance.now() - started) / 1000);
+    }
+  };
+}
+
+function toolOutcome(result: CallToolResult | InputRequiredResult): ToolOutcome {
+  if ('resultType' in result && result.resultType === 'input_required') return 'input_required';
+  const r = result as CallToolResult;
+  if (r.isError) return 'error';
+  return (r.structuredContent as { confirmation_required?: unknown } | undefined)?.confirmation_required ===
+    true
+    ? 'confirmation_required'
+    : 'ok';
+}
+
+function gateOutcome(gate: Awaited<ReturnType<typeof runGate>>): ConfirmationOutcome {
+  if (gate.proceed) {
+    if (gate.confirmedBy === 'person') return 'confirmed_by_person';
+    if (gate.confirmedBy === 'token') return 'confirmed_by_token';
+    if (gate.confirmedBy === 'mode-none') return 'unconfirmed_mode_none';
+    return 'not_needed';
+  }
+  const outcome = toolOutcome(gate.result);
+  if (outcome === 'input_required') return 'dialog_requested';
+  if (outcome === 'confirmation_required') return 'token_issued';
+  return 'refused';
 }
 
 function afterWrite(result: CallToolResult, write: WriteRecord | undefined, error: unknown): CallToolResult {

@@ -138,6 +138,15 @@ async function pollShared<S>(
  * so the caller can hand back a handle: the operation itself is never lost.
  */
 export async function waitForOperation<S>(spec: WaitSpec<S>, ctx: ToolContext): Promise<WaitOutcome<S>> {
+  const done = ctx.telemetry?.waitStarted(ctx.tool);
+  try {
+    return await waitLoop(spec, ctx);
+  } finally {
+    done?.();
+  }
+}
+
+async function waitLoop<S>(spec: WaitSpec<S>, ctx: ToolContext): Promise<WaitOutcome<S>> {
   const started = Date.now();
   const deadline = started + spec.budgetSeconds * 1000;
   const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
