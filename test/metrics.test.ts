@@ -6,6 +6,7 @@ import { DivioClient } from '../src/client/index.js';
 import { defaultServerConfig, type ServerConfig } from '../src/config.js';
 import { type HttpOptions, type RunningHttpServer, startHttpServer } from '../src/http.js';
 import { DEFAULT_HTTP_LIMITS } from '../src/limits.js';
+import { silentLogger } from '../src/log.js';
 import { Metrics, pathTemplate } from '../src/metrics.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
@@ -41,7 +42,7 @@ async function start(
   const factory = createServerFactory({
     client: divio,
     config,
-    log: () => undefined,
+    log: silentLogger,
     telemetry: metrics,
     stopWaiting: opts.stopWaiting,
   });
@@ -50,7 +51,7 @@ async function start(
     port: 0,
     authToken: AUTH,
     metrics,
-    log: () => undefined,
+    log: silentLogger,
     ...opts.http,
   });
   return {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClientObserver, DivioClient } from '../src/client/index.js';
 import { Drain } from '../src/drain.js';
 import { type RunningHttpServer, startHttpServer } from '../src/http.js';
+import { silentLogger } from '../src/log.js';
 import { DivioTokenCheck } from '../src/readiness.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 
@@ -41,7 +42,7 @@ async function serve(
     port: 0,
     readyChecks: [() => check.check()],
     ...(opts.drain ? { drain: opts.drain } : {}),
-    log: () => undefined,
+    log: silentLogger,
   });
   opened.push(http);
   return { ...http, readyz: http.url.replace(/\/mcp$/, '/readyz') };
