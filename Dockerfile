@@ -5,9 +5,9 @@
 #     -e DIVIO_API_TOKEN=... -e DIVIO_MCP_AUTH_TOKEN="$(openssl rand -hex 32)" \
 #     -e DIVIO_MCP_CONFIRM_KEY="$(openssl rand -hex 32)" -e DIVIO_MCP_ALLOWED_HOSTS=mcp.example.com divio-mcp
 #
-# The default command binds 0.0.0.0, so the server refuses to start (exit 2) unless DIVIO_MCP_AUTH_TOKEN is set
-# (at least 32 characters; clients send it as "Authorization: Bearer <token>"). Every flag and variable is in
-# the configuration table of README.md.
+# The default command binds 0.0.0.0, so the server refuses to start (exit 2) without client authentication:
+# DIVIO_MCP_AUTH_TOKEN (at least 32 characters; clients send it as "Authorization: Bearer <token>"), or OAuth
+# (--oauth-issuer and --oauth-audience). Every flag and variable is in the configuration table of README.md.
 
 # The Node major version; 20, 22 and 24 are supported (package.json "engines").
 ARG NODE_MAJOR=22

@@ -367,16 +367,24 @@ export async function startHttpServer(
         return;
       }
       if (url.pathname === '/metrics' && opts.metrics && opts.metricsPort === undefined) {
+        const metrics = opts.metrics;
         const client = req.socket.remoteAddress ?? 'unknown';
         const waitMs = local.take(client, 1);
         if (waitMs > 0) tooManyRequests(res, waitMs);
         else if (opts.authToken && !bearerMatches(req.headers.authorization, opts.authToken))
           sendJson(res, 401, { error: 'Missing or invalid bearer token.' }, { 'www-authenticate': 'Bearer' });
-        // Without a token (loopback only), the Host check keeps DNS-rebinding pages out as it does for /mcp. With
-        // one, a page cannot present it, so a scraper may use any Host (Prometheus sends the pod's address).
+        else if (oauth)
+          // The same OAuth check as /mcp (no scope needed: the metrics name no tool argument or result).
+          void oauth.authenticate(req.headers.authorization).then(
+            (auth) => ('status' in auth ? sendAnswer(res, auth) : serveMetrics(req, res, metrics)),
+            () => sendJson(res, 500, { error: 'Could not check the access token.' }),
+          );
+        // Without client authentication (loopback only), the Host check keeps DNS-rebinding pages out as for
+        // /mcp. With it, a page cannot present a token, so a scraper may use any Host (Prometheus sends the
+        // pod's address).
         else if (!opts.authToken && !validateHostHeader(req.headers.host, allowed).ok)
           sendJson(res, 403, { error: 'Host header not allowed.' });
-        else void serveMetrics(req, res, opts.metrics);
+        else void serveMetrics(req, res, metrics);
         return;
       }
       const metadata = oauth?.metadataAnswer(url.pathname, req.method);

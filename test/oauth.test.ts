@@ -10,6 +10,7 @@ import { DivioClient } from '../src/client/index.js';
 import { ConfigError, defaultServerConfig } from '../src/config.js';
 import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/http.js';
 import { type Logger, silentLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from '../src/server.js';
 import { ERAS, type Era } from './helpers/harness.js';
@@ -649,5 +650,37 @@ describe('OAuth: command line and the built server', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(2);
     expect(stderr()).toMatch(/exclusive/);
+  });
+});
+
+describe('OAuth: /metrics', () => {
+  it('needs a valid access token, like /mcp', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const factory = createServerFactory({
+      client: divio,
+      config: defaultServerConfig({ pollIntervalMs: 20 }),
+      log: silentLogger,
+      telemetry: metrics,
+    });
+    const http = await startHttpServer(factory, {
+      host: '127.0.0.1',
+      port: 0,
+      oauth: new OAuthGate(settings(), { writeTools: WRITE_TOOL_NAMES, log: silentLogger }),
+      metrics,
+      log: silentLogger,
+    });
+    servers.push(http);
+    const url = http.url.replace(/\/mcp$/, '/metrics');
+    const none = await fetch(url);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('resource_metadata=');
+    expect(await none.text()).not.toContain('divio_mcp_');
+    const wrong = await fetch(url, {
+      headers: { authorization: `Bearer ${await issuer.sign({}, { aud: 'x' })}` },
+    });
+    expect(wrong.status).toBe(401);
+    const ok = await fetch(url, { headers: { authorization: `Bearer ${await issuer.sign({})}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('divio_mcp_tool_calls_total');
   });
 });
