@@ -287,6 +287,10 @@ describe('a failure after the write landed', () => {
     expect(textOf(r)).toMatch(
       new RegExp(`^The write itself happened: ${download}\\. Do not start it again\\.`),
     );
+    // The advice for the failed read after it points to a read tool, never to calling the write again.
+    expect(textOf(r)).not.toMatch(/try again/i);
+    expect(textOf(r)).toContain('check with list_backups');
+    expect(textOf(r)).toContain('Do not call get_backup_download_url again for it.');
     expect(audits(x)).toEqual([expect.objectContaining({ outcome: 'error', write: 'done', uuid: download })]);
   });
 

@@ -40,11 +40,17 @@ function tried(error: DivioError): string {
  * token. Values inside messages were quoted where the messages were built; the whole text is sanitized
  * once more here, so no escape or invisible character reaches the model whatever a message holds.
  */
-export function describeError(error: unknown, toolName: string): string {
-  return sanitize(explain(error, toolName));
+export function describeError(error: unknown, toolName: string, checkWith?: string): string {
+  return sanitize(explain(error, toolName, checkWith));
 }
 
-function explain(error: unknown, toolName: string): string {
+/**
+ * `checkWith` is set when the failure came after the call's write had landed: then no advice may read as "call
+ * the write again", so each retry hint points to the read tool that shows the write's state instead.
+ */
+function explain(error: unknown, toolName: string, checkWith?: string): string {
+  const again = (retry: string, instead: string) =>
+    checkWith ? `${instead.replace('{check}', checkWith)} Do not call ${toolName} again for it.` : retry;
   if (error instanceof ToolError || error instanceof CursorError || error instanceof TimeArgumentError) {
     return error.message;
   }
@@ -68,27 +74,27 @@ function explain(error: unknown, toolName: string): string {
   }
   if (error instanceof RateLimitError) {
     const wait = error.retryAfterMs ? ` Wait about ${Math.ceil(error.retryAfterMs / 1000)} s.` : '';
-    return `Divio is rate-limiting requests (429)${tried(error)}.${wait} Try again later; do not loop.`;
+    return `Divio is rate-limiting requests (429)${tried(error)}.${wait} ${again('Try again later; do not loop.', 'Check with {check} later; do not loop.')}`;
   }
   if (error instanceof ServerError) {
-    return `Divio's API failed (${error.status})${tried(error)}. This is on Divio's side; try again in a minute, and check https://status.divio.com if it persists.`;
+    return `Divio's API failed (${error.status})${tried(error)}. This is on Divio's side; ${again('try again in a minute, and check https://status.divio.com if it persists.', 'check with {check} in a minute, and see https://status.divio.com if it persists.')}`;
   }
   if (error instanceof TimeoutError || error instanceof ConnectionError) {
     // The client's message already says what failed and where ("Could not reach the Divio API at ..."); only the
     // fix is added here.
-    return `${error.message} Check the network path to the API (proxy variables, firewall) or DIVIO_API_URL, then try again.`;
+    return `${error.message} Check the network path to the API (proxy variables, firewall) or DIVIO_API_URL, then ${again('try again.', 'check with {check}.')}`;
   }
   if (error instanceof CrossOriginError) {
     return `Refused to follow a pagination link to another host; the cursor may be stale. Start again without cursor.`;
   }
   if (error instanceof ResponseFormatError) {
-    return `The Divio API answered in an unexpected format: ${error.message} Try again; if it persists, report it.`;
+    return `The Divio API answered in an unexpected format: ${error.message} ${again('Try again; if it persists, report it.', 'Check with {check}; if it persists, report it.')}`;
   }
   if (error instanceof DivioError) {
     return error.message;
   }
   // Unexpected bugs: say so without leaking internals; the details go to the server log.
-  return `${toolName} failed unexpectedly (an internal error). Nothing more is known here; the details are in the server's log. Try again once; if it fails again, report it.`;
+  return `${toolName} failed unexpectedly (an internal error). Nothing more is known here; the details are in the server's log. ${again('Try again once; if it fails again, report it.', 'Check with {check}; if this repeats, report it.')}`;
 }
 
 function isExpected(error: unknown): boolean {
@@ -109,7 +115,12 @@ export function errorKind(error: unknown): string {
   return 'internal';
 }
 
-export function toErrorResult(error: unknown, toolName: string, log?: Logger): CallToolResult {
+export function toErrorResult(
+  error: unknown,
+  toolName: string,
+  log?: Logger,
+  checkWith?: string,
+): CallToolResult {
   if (!isExpected(error) && log) {
     log.error(`unexpected error in ${toolName}`, {
       tool: toolName,
@@ -118,5 +129,5 @@ export function toErrorResult(error: unknown, toolName: string, log?: Logger): C
   }
   const stats = currentCall();
   if (stats) stats.error = errorKind(error);
-  return { isError: true, content: [{ type: 'text', text: describeError(error, toolName) }] };
+  return { isError: true, content: [{ type: 'text', text: describeError(error, toolName, checkWith) }] };
 }

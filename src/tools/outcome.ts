@@ -32,10 +32,12 @@ export interface WriteRecord {
   handle: string | null;
   /** Set when the write's own answer was lost and the lookup found it: one sentence for the result. */
   note: string | null;
+  /** The read tool that shows the write's state: what a failure after it landed points to, not a retry. */
+  checkWith: string | null;
 }
 
 export function newWriteRecord(): WriteRecord {
-  return { state: 'none', handle: null, note: null };
+  return { state: 'none', handle: null, note: null, checkWith: null };
 }
 
 /** A write that did not happen, or whose outcome could not be told; the message says which and what to do. */
@@ -130,6 +132,7 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
   const offset = ctx.client.serverClockOffsetMs;
   const since = sent + (offset ?? 0) - (offset === undefined ? UNKNOWN_SKEW_MS : KNOWN_SKEW_MS);
   let open: Ambiguity | null;
+  if (ctx.write) ctx.write.checkWith = spec.checkWith;
   try {
     const value = await spec.send();
     record(ctx, 'done', spec.handle(value));
@@ -236,9 +239,14 @@ export async function readAll<T>(ctx: ToolContext, first: () => Promise<Page<T>>
  * write happened, with its handle, so the failure never reads as an invitation to write again.
  */
 export function failedAfterWrite(text: string, write: WriteRecord | undefined, error: unknown): string {
-  if (write?.state !== 'done' || error instanceof WriteOutcomeError) return text;
+  if (!landedBefore(write, error)) return text;
   const handle = write.handle ? `: ${ident(write.handle)}` : '';
   return `The write itself happened${handle}. Do not start it again. What failed afterwards: ${text}`;
+}
+
+/** Whether `error` came after the call's write had landed (so the failure is not the write's own). */
+export function landedBefore(write: WriteRecord | undefined, error: unknown): write is WriteRecord {
+  return write?.state === 'done' && !(error instanceof WriteOutcomeError);
 }
 
 export interface AuditWho {

@@ -17,7 +17,14 @@ import { withCallLog } from './calllog.js';
 import { ConfirmArg, refuseIfReadOnly, refuseIfStoreDown, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
-import { type AuditWho, auditWrite, failedAfterWrite, newWriteRecord, type WriteRecord } from './outcome.js';
+import {
+  type AuditWho,
+  auditWrite,
+  failedAfterWrite,
+  landedBefore,
+  newWriteRecord,
+  type WriteRecord,
+} from './outcome.js';
 import type { EnvironmentPolicy } from './policy.js';
 
 export interface ToolAnnotations {
@@ -275,7 +282,11 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
             return { content: renderContent(tool, out, write), structuredContent: out };
           } catch (error) {
             if (who && write) auditWrite(deps.audit, tool, who, write, { error });
-            return afterWrite(toErrorResult(error, tool.name, deps.log), write, error);
+            return afterWrite(
+              toErrorResult(error, tool.name, deps.log, checkAfter(write, error)),
+              write,
+              error,
+            );
           }
         }
         // Write tools: nothing reaches the API's write endpoints unless the gate says so.
@@ -307,7 +318,11 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           };
         } catch (error) {
           if (who) auditWrite(deps.audit, tool, who, write, { error });
-          return afterWrite(toErrorResult(error, tool.name, deps.log), write, error);
+          return afterWrite(
+            toErrorResult(error, tool.name, deps.log, checkAfter(write, error)),
+            write,
+            error,
+          );
         } finally {
           await release();
         }
@@ -374,6 +389,11 @@ function gateOutcome(gate: Awaited<ReturnType<typeof runGate>>): ConfirmationOut
   if (outcome === 'input_required') return 'dialog_requested';
   if (outcome === 'confirmation_required') return 'token_issued';
   return 'refused';
+}
+
+/** After a write landed, a later failure's advice points to the read tool that shows it (never a retry). */
+function checkAfter(write: WriteRecord | undefined, error: unknown): string | undefined {
+  return landedBefore(write, error) ? (write.checkWith ?? undefined) : undefined;
 }
 
 function afterWrite(result: CallToolResult, write: WriteRecord | undefined, error: unknown): CallToolResult {
