@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent, request } from 'undici';
-import { defaultServerConfig } from '../src/config.js';
+import { defaultServerConfig } from '../src/mcp/config.js';
 
 /*
  * `npm run bench` (`-- --smoke` for a few-second run with tiny counts, as `.ci/run` does): every figure of the

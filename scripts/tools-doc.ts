@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type AnyTool, schemasOf } from '../src/mcp/registry.js';
 import { allTools } from '../src/tools/index.js';
-import { type AnyTool, schemasOf } from '../src/tools/registry.js';
 
 // `npm run docs`: writes docs/tools.md from the tool registry, exactly what `tools/list` advertises (names,
 // descriptions, annotations, input and output JSON Schemas). test/docs.test.ts fails when the file drifts.

@@ -1,16 +1,16 @@
 import { type McpRequestContext, McpServer } from '@modelcontextprotocol/server';
 import type { DivioClient } from './client/index.js';
-import type { ServerConfig } from './config.js';
-import type { Logger } from './log.js';
+import type { ServerConfig } from './mcp/config.js';
+import { watchApiHealth } from './mcp/health.js';
+import type { Logger } from './mcp/log.js';
+import { EnvironmentPolicy } from './mcp/policy.js';
+import { isWriteTool, registerTools, type ToolTelemetry } from './mcp/registry.js';
+import { VERSION } from './mcp/version.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
 import { MemoryState, type SharedState } from './state/index.js';
 import { sanitizeDeep } from './text/index.js';
-import { watchApiHealth } from './tools/health.js';
 import { allTools } from './tools/index.js';
-import { EnvironmentPolicy } from './tools/policy.js';
-import { isWriteTool, registerTools, type ToolTelemetry } from './tools/registry.js';
-import { VERSION } from './version.js';
 
 export const INSTRUCTIONS = `divio-mcp operates applications on Divio Cloud.
 - Find the app first (list_applications gives slugs), then the environment (get_application lists them; usually test and live). Tools take app and environment as a slug or an ID (IDs are opaque: pass them exactly as returned).
@@ -58,7 +58,7 @@ export function createServerFactory(
   return (scope) => {
     const server = new McpServer(
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
-      // `logging`: warnings and errors reach the client as notifications/message (see tools/calllog.ts).
+      // `logging`: warnings and errors reach the client as notifications/message (see mcp/calllog.ts).
       { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
     );
     registerTools(server, allTools, {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { v0_3 } from '@anthropic-ai/mcpb';
 import { describe, expect, it } from 'vitest';
 import { manifest } from '../scripts/bundle.js';
-import { parseCli } from '../src/cli.js';
+import { parseCli } from '../src/cli/args.js';
 import { clientOptionsFromEnv } from '../src/client/index.js';
 import { allTools } from '../src/tools/index.js';
 

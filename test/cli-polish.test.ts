@@ -3,9 +3,9 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli.js';
+import { parseCli } from '../src/cli/args.js';
 import { ConnectionError, TimeoutError } from '../src/client/index.js';
-import { toErrorResult } from '../src/tools/errors.js';
+import { toErrorResult } from '../src/mcp/errors.js';
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli.js';
-import { ConfigError } from '../src/config.js';
+import { parseCli } from '../src/cli/args.js';
+import { ConfigError } from '../src/mcp/config.js';
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const children: ChildProcess[] = [];

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { canonicalArgs, checkToken, mintToken } from '../src/tools/confirm.js';
+import { canonicalArgs, checkToken, mintToken } from '../src/mcp/confirm.js';
 import {
   ERAS,
   type Harness,

@@ -1,10 +1,10 @@
 import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli.js';
-import { silentLogger } from '../src/log.js';
+import { parseCli } from '../src/cli/args.js';
+import { CursorError, openCursor, signCursor } from '../src/mcp/cursor.js';
+import { silentLogger } from '../src/mcp/log.js';
 import { createServerFactory } from '../src/server.js';
-import { CursorError, openCursor, signCursor } from '../src/tools/cursor.js';
 import { CURSOR_MAX_LENGTH } from '../src/tools/schemas.js';
 import { type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 

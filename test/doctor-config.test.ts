@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDoctor, logLocations, runDoctor } from '../src/cli/doctor.js';
 import { CLIENTS, formatSnippet, snippetFor } from '../src/cli/snippets.js';
 import { didYouMean, editDistance } from '../src/cli/suggest.js';
-import { defaultServerConfig } from '../src/config.js';
+import { defaultServerConfig } from '../src/mcp/config.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));

@@ -1,11 +1,11 @@
 import { request } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/cli/http.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits, parseHttpLimits } from '../src/cli/limits.js';
 import { DivioClient } from '../src/client/index.js';
-import { defaultServerConfig } from '../src/config.js';
-import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/http.js';
-import { DEFAULT_HTTP_LIMITS, type HttpLimits, parseHttpLimits } from '../src/limits.js';
-import { silentLogger } from '../src/log.js';
+import { defaultServerConfig } from '../src/mcp/config.js';
+import { silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 

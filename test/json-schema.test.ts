@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { mcpSchema, portableJsonSchema } from '../src/tools/json-schema.js';
+import { mcpSchema, portableJsonSchema } from '../src/mcp/json-schema.js';
 
 describe('portable JSON Schema', () => {
   it('splits a type array into anyOf branches, keeping annotations outside and constraints inside', () => {

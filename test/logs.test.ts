@@ -7,9 +7,9 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
-import { createLogger } from '../src/log.js';
+import { watchApiHealth } from '../src/mcp/health.js';
+import { createLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
-import { watchApiHealth } from '../src/tools/health.js';
 import { type Era, FAST, startHarness, textOf } from './helpers/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { DEFAULT_DRAIN_SECONDS } from '../src/cli/limits.js';
 import { FLAGS, OPTIONS } from '../src/cli/options.js';
-import { DEFAULT_DRAIN_SECONDS } from '../src/limits.js';
 
 // No container engine or cluster runs here: these tests read the Dockerfile and the Kubernetes manifests and
 // check what they promise against the server's own options table.

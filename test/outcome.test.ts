@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, ServerError, TimeoutError, ValidationError } from '../src/client/index.js';
-import { defaultServerConfig } from '../src/config.js';
+import { defaultServerConfig } from '../src/mcp/config.js';
 import {
   createdSince,
   newWriteRecord,
@@ -8,8 +8,8 @@ import {
   readAll,
   WriteOutcomeError,
   type WriteSpec,
-} from '../src/tools/outcome.js';
-import type { ToolContext } from '../src/tools/registry.js';
+} from '../src/mcp/outcome.js';
+import type { ToolContext } from '../src/mcp/registry.js';
 
 // The outcome helper on its own, for the answers the sandbox cannot produce deterministically through a tool
 // (a client-side timeout, a 504, a request that never left). The tool paths are in write-outcomes.test.ts.

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli.js';
-import { ConfigError } from '../src/config.js';
-import { silentLogger } from '../src/log.js';
-import { EnvironmentPolicy } from '../src/tools/policy.js';
+import { parseCli } from '../src/cli/args.js';
+import { ConfigError } from '../src/mcp/config.js';
+import { silentLogger } from '../src/mcp/log.js';
+import { EnvironmentPolicy } from '../src/mcp/policy.js';
 import { type Harness, type HarnessOptions, startHarness, textOf } from './helpers/harness.js';
 
 // Finding 4 of issue 9: a misspelled policy entry used to match nothing, silently, and the write went through.

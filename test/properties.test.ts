@@ -4,11 +4,11 @@ import fc from 'fast-check';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as z from 'zod';
+import { ConfirmArg } from '../src/mcp/confirm.js';
+import type { AnyTool } from '../src/mcp/registry.js';
 import { type RequestLogEntry, startSandbox } from '../src/sandbox/index.js';
 import { matchRoute } from '../src/sandbox/routes.js';
-import { ConfirmArg } from '../src/tools/confirm.js';
 import { allTools } from '../src/tools/index.js';
-import type { AnyTool } from '../src/tools/registry.js';
 import {
   type Harness,
   type HarnessOptions,

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { HELP } from '../src/cli/args.js';
 import { OPTIONS, readmeTable } from '../src/cli/options.js';
-import { HELP } from '../src/cli.js';
 import { allTools } from '../src/tools/index.js';
 
 // The README's tool table is generated from the registry; this test fails when they drift.

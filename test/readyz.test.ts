@@ -1,11 +1,11 @@
 import { createServer } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Drain } from '../src/cli/drain.js';
+import { type RunningHttpServer, startHttpServer } from '../src/cli/http.js';
+import { DivioTokenCheck } from '../src/cli/readiness.js';
 import { type ClientObserver, DivioClient } from '../src/client/index.js';
-import { Drain } from '../src/drain.js';
-import { type RunningHttpServer, startHttpServer } from '../src/http.js';
-import { silentLogger } from '../src/log.js';
-import { DivioTokenCheck } from '../src/readiness.js';
+import { silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 
 let sandbox: Sandbox;

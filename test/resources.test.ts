@@ -2,8 +2,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler, InMemoryTransport, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
-import { defaultServerConfig, type ServerConfig } from '../src/config.js';
-import { MAX_COMPLETIONS, matchPrefix } from '../src/resources/complete.js';
+import { MAX_COMPLETIONS, matchPrefix } from '../src/mcp/completion.js';
+import { defaultServerConfig, type ServerConfig } from '../src/mcp/config.js';
 import { registerResources } from '../src/resources/index.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { ERAS, type Era, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';

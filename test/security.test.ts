@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { canonicalArgs, mintToken } from '../src/mcp/confirm.js';
+import { describeError } from '../src/mcp/errors.js';
 import { sanitize } from '../src/text/index.js';
-import { canonicalArgs, mintToken } from '../src/tools/confirm.js';
-import { describeError } from '../src/tools/errors.js';
 import { allTools } from '../src/tools/index.js';
 import { type Harness, startHarness, textOf } from './helpers/harness.js';
 

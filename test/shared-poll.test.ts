@@ -2,8 +2,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
-import { defaultServerConfig } from '../src/config.js';
-import { silentLogger } from '../src/log.js';
+import { defaultServerConfig } from '../src/mcp/config.js';
+import { silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { FAST, type Harness, startHarness, textOf } from './helpers/harness.js';

@@ -4,13 +4,13 @@ import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
-import { defaultServerConfig } from '../src/config.js';
-import { silentLogger } from '../src/log.js';
+import { defaultServerConfig } from '../src/mcp/config.js';
+import { signCursor } from '../src/mcp/cursor.js';
+import { silentLogger } from '../src/mcp/log.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { truncateLine } from '../src/text/format.js';
 import { sanitize } from '../src/text/index.js';
-import { signCursor } from '../src/tools/cursor.js';
-import { truncateLine } from '../src/tools/format.js';
 import { allTools } from '../src/tools/index.js';
 import { ERAS, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 

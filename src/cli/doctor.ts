@@ -6,10 +6,10 @@ import {
   type ProxySettings,
   zoneFromEnv,
 } from '../client/index.js';
-import type { ServerConfig } from '../config.js';
-import { silentLogger } from '../log.js';
+import type { ServerConfig } from '../mcp/config.js';
+import { silentLogger } from '../mcp/log.js';
+import { EnvironmentPolicy } from '../mcp/policy.js';
 import { quote, sanitize } from '../text/index.js';
-import { EnvironmentPolicy } from '../tools/policy.js';
 
 /** One line of `divio-mcp doctor`: `ok` true/false is a verdict, null is information. */
 export interface DoctorCheck {

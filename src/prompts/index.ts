@@ -1,8 +1,8 @@
 import { completable, type GetPromptResult, type McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
-import type { ServerConfig, Toolset } from '../config.js';
-import { completers, matchPrefix } from '../resources/complete.js';
+import { completers, matchPrefix } from '../mcp/completion.js';
+import type { ServerConfig, Toolset } from '../mcp/config.js';
 import { envName, ident, quote } from '../text/index.js';
 
 export interface PromptDeps {

@@ -16,19 +16,19 @@ import {
   NotFoundError,
   ResolutionError,
 } from '../client/index.js';
-import type { ServerConfig, Toolset } from '../config.js';
+import { logLines } from '../domain/deploylog.js';
+import { type Completer, completers } from '../mcp/completion.js';
+import type { ServerConfig, Toolset } from '../mcp/config.js';
+import { describeError } from '../mcp/errors.js';
+import { uris } from '../mcp/links.js';
+import { capLinesFromEnd } from '../text/format.js';
 import { envName, fence, ident, inline, quote, sanitize, sanitizeDeep } from '../text/index.js';
 import { loadEnvironmentStatus } from '../tools/apps.js';
 import { backupRow, loadServiceBackups, missingServicesNote } from '../tools/backups.js';
 import { idOf } from '../tools/common.js';
-import { logLines } from '../tools/deploylog.js';
-import { describeError } from '../tools/errors.js';
-import { capLinesFromEnd } from '../tools/format.js';
 import { fetchLogs, formatLogLine } from '../tools/logs.js';
-import { type Completer, completers } from './complete.js';
-import { uris } from './uris.js';
 
-export { uris } from './uris.js';
+export { uris } from '../mcp/links.js';
 
 export const RESOURCE_PAGE_SIZE = 50;
 const LOG_WINDOW_MS = 15 * 60_000;

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { type Environment, looksLikeId, WHOLE_LIST_MAX_PAGES } from '../client/index.js';
-import { appLink, envLink, logsLink } from '../resources/uris.js';
+import { ToolError } from '../mcp/errors.js';
+import { appLink, envLink, logsLink } from '../mcp/links.js';
+import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, ident, quote, quoteList } from '../text/index.js';
 import {
   type DeploymentSummary,
@@ -13,8 +15,6 @@ import {
   summariseDeployment,
   variableNames,
 } from './common.js';
-import { ToolError } from './errors.js';
-import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo, PlatformText } from './schemas.js';
 
 const listOrganisations = defineTool({

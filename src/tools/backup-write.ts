@@ -6,15 +6,15 @@ import type {
   Environment,
   ServiceInstanceBackup,
 } from '../client/index.js';
+import { ToolError } from '../mcp/errors.js';
+import { createdSince, performWrite, readAll } from '../mcp/outcome.js';
+import { defineTool, type ToolContext } from '../mcp/registry.js';
+import { stillRunning, waitForOperation } from '../mcp/wait.js';
+import { formatAge, formatBytes } from '../text/format.js';
 import { envName, ident, inline, quote, quoteList, url } from '../text/index.js';
 import { errorText, loadServiceBackups, serviceLabel } from './backups.js';
 import { idOf } from './common.js';
-import { ToolError } from './errors.js';
-import { formatAge, formatBytes } from './format.js';
-import { createdSince, performWrite, readAll } from './outcome.js';
-import { defineTool, type ToolContext } from './registry.js';
 import { ObjectId, WaitSeconds } from './schemas.js';
-import { stillRunning, waitForOperation } from './wait.js';
 
 interface BackupContext {
   backup: Backup;

@@ -1,14 +1,14 @@
 import * as z from 'zod';
 import type { Backup, DivioClient, ServiceInstance, ServiceInstanceBackup } from '../client/index.js';
-import { backupLink, envLink } from '../resources/uris.js';
+import { ToolError } from '../mcp/errors.js';
+import { backupLink, envLink } from '../mcp/links.js';
+import { createdSince, performWrite, readAll } from '../mcp/outcome.js';
+import { defineTool, READ_ONLY } from '../mcp/registry.js';
+import { stillRunning, waitForOperation } from '../mcp/wait.js';
+import { formatAge, formatBytes, formatDuration, secondsBetween } from '../text/format.js';
 import { envName, ident, inline, quote } from '../text/index.js';
 import { envSlugOf, idOf, openLink, pageInfo, resolveTarget } from './common.js';
-import { ToolError } from './errors.js';
-import { formatAge, formatBytes, formatDuration, secondsBetween } from './format.js';
-import { createdSince, performWrite, readAll } from './outcome.js';
-import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, ObjectId, PageInfo, PlatformText, WaitSeconds } from './schemas.js';
-import { stillRunning, waitForOperation } from './wait.js';
 
 export const ServiceBackupRow = z.object({
   uuid: z.string(),

@@ -1,7 +1,7 @@
 import type { Application, Deployment, Environment, Page } from '../client/index.js';
+import { type CursorScope, openCursor, signCursor } from '../mcp/cursor.js';
+import type { ToolContext } from '../mcp/registry.js';
 import { ident, inline } from '../text/index.js';
-import { type CursorScope, openCursor, signCursor } from './cursor.js';
-import type { ToolContext } from './registry.js';
 
 export interface Target {
   app: Application;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { EnvironmentVariable } from '../client/index.js';
+import { ToolError } from '../mcp/errors.js';
+import { LookupIncomplete, performWrite } from '../mcp/outcome.js';
+import { defineTool, type ToolContext } from '../mcp/registry.js';
 import { envName, ident, quote } from '../text/index.js';
 import { resolveTarget } from './common.js';
-import { ToolError } from './errors.js';
-import { LookupIncomplete, performWrite } from './outcome.js';
-import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, EnvRef } from './schemas.js';
 
 const NAME = z

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { appLink, envLink } from '../resources/uris.js';
+import { appLink, envLink } from '../mcp/links.js';
+import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, fence, ident, quote } from '../text/index.js';
 import { envSlugMap, idOf, onePage, pageInfo, resolveAppAndEnv, resolveTarget } from './common.js';
-import { defineTool, READ_ONLY } from './registry.js';
 import { AppRef, Cursor, EnvRef, Limit, PageInfo, PlatformText } from './schemas.js';
 
 const listServiceInstances = defineTool({

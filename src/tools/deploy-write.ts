@@ -1,15 +1,15 @@
 import * as z from 'zod';
 import type { Deployment } from '../client/index.js';
-import { deploymentLogLink } from '../resources/uris.js';
+import { failingExcerpt } from '../domain/deploylog.js';
+import { ToolError } from '../mcp/errors.js';
+import { deploymentLogLink } from '../mcp/links.js';
+import { createdSince, performWrite, readAll } from '../mcp/outcome.js';
+import { defineTool, type ToolContext } from '../mcp/registry.js';
+import { stillRunning, waitForOperation } from '../mcp/wait.js';
+import { formatAge } from '../text/format.js';
 import { envName, fence, ident, quote } from '../text/index.js';
 import { deploymentResult, deploymentSummary, idOf, resolveTarget, summariseDeployment } from './common.js';
-import { failingExcerpt } from './deploylog.js';
-import { ToolError } from './errors.js';
-import { formatAge } from './format.js';
-import { createdSince, performWrite, readAll } from './outcome.js';
-import { defineTool, type ToolContext } from './registry.js';
 import { AppRef, DeploymentSummarySchema, EnvRef, WaitSeconds } from './schemas.js';
-import { stillRunning, waitForOperation } from './wait.js';
 
 type BuildMode = 'AUTO' | 'ADOPT' | 'FORCE';
 

@@ -1,5 +1,9 @@
 import * as z from 'zod';
-import { appLink, deploymentLogLink } from '../resources/uris.js';
+import { failingExcerpt, logLines } from '../domain/deploylog.js';
+import { ToolError } from '../mcp/errors.js';
+import { appLink, deploymentLogLink } from '../mcp/links.js';
+import { defineTool, READ_ONLY } from '../mcp/registry.js';
+import { capLinesFromEnd, formatDuration, secondsBetween } from '../text/format.js';
 import { envName, fence, ident, quote } from '../text/index.js';
 import {
   deploymentResult,
@@ -13,10 +17,6 @@ import {
   resolveTarget,
   summariseDeployment,
 } from './common.js';
-import { failingExcerpt, logLines } from './deploylog.js';
-import { ToolError } from './errors.js';
-import { capLinesFromEnd, formatDuration, secondsBetween } from './format.js';
-import { defineTool, READ_ONLY } from './registry.js';
 import {
   AppRef,
   Cursor,

@@ -1,13 +1,13 @@
 import * as z from 'zod';
-import { deploymentLogLink, envLink, logsLink } from '../resources/uris.js';
+import { failingExcerpt } from '../domain/deploylog.js';
+import { deploymentLogLink, envLink, logsLink } from '../mcp/links.js';
+import { defineTool, READ_ONLY, type ToolContext } from '../mcp/registry.js';
+import { formatAge, parseTimeArg } from '../text/format.js';
 import { envName, fence, ident, quote } from '../text/index.js';
 import { EnvironmentStatus, loadEnvironmentStatus } from './apps.js';
 import { backupRow, errorText, loadServiceBackups, serviceLabel } from './backups.js';
 import { deploymentResult, idOf, resolveTarget } from './common.js';
-import { failingExcerpt } from './deploylog.js';
-import { formatAge, parseTimeArg } from './format.js';
 import { fetchLogs, formatLogLine, LogLine, type LogLineOut } from './logs.js';
-import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
 import { AppRef, EnvRef, PlatformText } from './schemas.js';
 
 const ERROR_LINE =

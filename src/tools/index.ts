@@ -1,3 +1,4 @@
+import type { AnyTool } from '../mcp/registry.js';
 import { appsTools } from './apps.js';
 import { getBackupDownloadUrl, restoreBackup } from './backup-write.js';
 import { backupReadTools } from './backups.js';
@@ -7,7 +8,6 @@ import { deployReadTools } from './deploy.js';
 import { deployEnvironment } from './deploy-write.js';
 import { diagnoseTools } from './diagnose.js';
 import { logsTools } from './logs.js';
-import type { AnyTool } from './registry.js';
 
 /** Every tool, in the order `tools/list` shows them. */
 export const allTools: readonly AnyTool[] = [

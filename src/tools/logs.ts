@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
-import { logsLink } from '../resources/uris.js';
+import { ToolError } from '../mcp/errors.js';
+import { logsLink } from '../mcp/links.js';
+import { defineTool, READ_ONLY, type ToolContext } from '../mcp/registry.js';
+import { capLinesFromEnd, parseTimeArg, truncateLine } from '../text/format.js';
 import { envName, fence, sanitize } from '../text/index.js';
 import { openLink, pageInfo, resolveTarget } from './common.js';
-import { ToolError } from './errors.js';
-import { capLinesFromEnd, parseTimeArg, truncateLine } from './format.js';
-import { defineTool, READ_ONLY, type ToolContext } from './registry.js';
 import { AppRef, Cursor, EnvRef, PlatformText } from './schemas.js';
 
 export const LogLine = z.object({

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CURSOR_MAX_LENGTH } from '../mcp/cursor.js';
 
 // Shared argument schemas: every tool that takes an app, environment, limit or cursor uses these.
 
@@ -12,8 +13,7 @@ export const EnvRef = z
 
 export const Limit = z.number().int().min(1).max(100).default(20).describe('Page size');
 
-/** Cursors are signed continuation links (see cursor.ts); the ones handed out always fit this. */
-export const CURSOR_MAX_LENGTH = 2000;
+export { CURSOR_MAX_LENGTH };
 
 export const Cursor = z.string().min(1).max(CURSOR_MAX_LENGTH).optional().describe('From next_cursor');
 

@@ -2,8 +2,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler, InMemoryTransport, type McpServer } from '@modelcontextprotocol/server';
 import type { Dispatcher } from 'undici';
 import { DivioClient } from '../../src/client/index.js';
-import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { defaultServerConfig, type ServerConfig } from '../../src/mcp/config.js';
+import { createLogger, type Logger } from '../../src/mcp/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
 import { createServerFactory } from '../../src/server.js';
 import type { SharedState } from '../../src/state/index.js';

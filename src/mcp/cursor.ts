@@ -1,5 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CURSOR_MAX_LENGTH } from './schemas.js';
+
+/** Cursors are signed continuation links; the ones handed out always fit this. */
+export const CURSOR_MAX_LENGTH = 2000;
 
 /*
  * Cursors handed to the model are opaque, signed and bound. A cursor carries the API's own continuation link

@@ -10,14 +10,14 @@ import {
   validateHostHeader,
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
+import type { Logger } from '../mcp/log.js';
+import { VERSION } from '../mcp/version.js';
+import type { SharedState } from '../state/index.js';
 import type { AuthAnswer, OAuthGate } from './auth.js';
 import type { Drain } from './drain.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
-import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
-import type { SharedState } from './state/index.js';
-import { VERSION } from './version.js';
 
 export interface HttpOptions {
   host: string;

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClientObserver, HttpMethod } from './client/index.js';
-import type { ConfirmationOutcome, ToolOutcome, ToolTelemetry } from './tools/registry.js';
+import type { ClientObserver, HttpMethod } from '../client/index.js';
+import type { ConfirmationOutcome, ToolOutcome, ToolTelemetry } from '../mcp/registry.js';
 
 /** Why the HTTP transport refused a request before running it (see http.ts). */
 export type RejectionReason = 'rate_limit' | 'client_calls' | 'total_calls';

@@ -1,5 +1,5 @@
+import { truncateLine } from '../text/format.js';
 import { sanitize } from '../text/index.js';
-import { truncateLine } from './format.js';
 
 const FAILURE =
   /\b(error|failed|failure|exception|traceback|fatal|exit code [1-9]|returned a non-zero code)\b/i;

@@ -1,8 +1,4 @@
 import { parseArgs } from 'node:util';
-import { type OAuthSettings, parseOAuthSettings } from './auth.js';
-import { FLAGS, helpSections, OPTIONS, parseArgsOptions } from './cli/options.js';
-import { CLIENTS, type ClientName } from './cli/snippets.js';
-import { didYouMean } from './cli/suggest.js';
 import {
   ConfigError,
   type ConfirmMode,
@@ -14,10 +10,14 @@ import {
   parsePolicyList,
   parseToolsets,
   type ServerConfig,
-} from './config.js';
+} from '../mcp/config.js';
+import { LOG_LEVELS, type LogLevel } from '../mcp/log.js';
+import { displayRedisUrl } from '../state/index.js';
+import { type OAuthSettings, parseOAuthSettings } from './auth.js';
 import { type HttpLimits, parseDrainSeconds, parseHttpLimits } from './limits.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
-import { displayRedisUrl } from './state/index.js';
+import { FLAGS, helpSections, OPTIONS, parseArgsOptions } from './options.js';
+import { CLIENTS, type ClientName } from './snippets.js';
+import { didYouMean } from './suggest.js';
 
 export const HELP = `divio-mcp: an MCP server for the Divio Cloud control-panel API
 

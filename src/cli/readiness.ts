@@ -5,7 +5,7 @@ import {
   type DivioClient,
   RateLimitError,
   TimeoutError,
-} from './client/index.js';
+} from '../client/index.js';
 
 /** What /readyz reports: ready, or not with a fixed machine-readable reason and a sentence for people. */
 export type Readiness = { ready: true } | { ready: false; reason: string; message: string };

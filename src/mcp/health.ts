@@ -5,7 +5,7 @@ import {
   type DivioError,
   TimeoutError,
 } from '../client/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from './log.js';
 
 /**
  * Says on the log, once per process rather than once per call, that the API refused the token or cannot be

@@ -9,14 +9,14 @@ import {
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
-import type { ServerConfig, Toolset } from '../config.js';
-import type { Logger } from '../log.js';
 import type { SharedState } from '../state/index.js';
 import { inline, sanitizeDeep } from '../text/index.js';
 import { withCallLog } from './calllog.js';
+import type { ServerConfig, Toolset } from './config.js';
 import { ConfirmArg, refuseIfReadOnly, refuseIfStoreDown, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
+import type { Logger } from './log.js';
 import {
   type AuditWho,
   auditWrite,
@@ -159,7 +159,7 @@ export type ConfirmationOutcome =
   | 'unconfirmed_mode_none'
   | 'refused';
 
-/** Counts calls, gate decisions and waits (metrics.ts); never sees arguments or results. */
+/** Counts calls, gate decisions and waits (cli/metrics.ts); never sees arguments or results. */
 export interface ToolTelemetry {
   toolCall(tool: string, outcome: ToolOutcome, seconds: number): void;
   confirmation(tool: string, outcome: ConfirmationOutcome): void;

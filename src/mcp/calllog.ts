@@ -7,7 +7,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { type CallStats, withCall } from '../client/index.js';
-import { type Logger, withClientLog } from '../log.js';
+import { type Logger, withClientLog } from './log.js';
 
 type Handler = (
   args: Record<string, unknown>,

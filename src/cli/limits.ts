@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ConfigError } from '../mcp/config.js';
 
 /** Abuse limits of the HTTP transport; each one is set by an environment variable (see the README). */
 export interface HttpLimits {

@@ -16,10 +16,10 @@ import {
   TOKEN_URL,
   ValidationError,
 } from '../client/index.js';
-import type { Logger } from '../log.js';
+import { TimeArgumentError } from '../text/format.js';
 import { sanitize } from '../text/index.js';
 import { CursorError } from './cursor.js';
-import { TimeArgumentError } from './format.js';
+import type { Logger } from './log.js';
 
 /** An error a tool raises on purpose, with a message already written for the model. */
 export class ToolError extends Error {

@@ -1,6 +1,6 @@
 import { type Application, type DivioClient, NotFoundError, ResolutionError } from '../client/index.js';
-import { POLICY_ENTRY_FORMS, type ServerConfig } from '../config.js';
-import type { Logger } from '../log.js';
+import { POLICY_ENTRY_FORMS, type ServerConfig } from './config.js';
+import type { Logger } from './log.js';
 
 /*
  * The environment write policy: `--read-only-environments` and `--protected-environments`. Entries were

@@ -1,4 +1,4 @@
-import { quoteRef } from '../text/index.js';
+import { quoteRef } from './index.js';
 
 /** Keeps whole lines from the end of `lines` within `maxBytes`; says how many were dropped. */
 export function capLinesFromEnd(

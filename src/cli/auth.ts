@@ -7,10 +7,10 @@ import {
   verifyBearerToken,
 } from '@modelcontextprotocol/server';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
-import { ConfigError } from './config.js';
+import { ConfigError } from '../mcp/config.js';
+import type { Logger } from '../mcp/log.js';
+import { inline, quote } from '../text/index.js';
 import { isLoopbackHost } from './http.js';
-import type { Logger } from './log.js';
-import { inline, quote } from './text/index.js';
 
 /**
  * OAuth 2.1 resource server for the HTTP transport (MCP authorization, 2025-06-18 and later): JWT access tokens
