@@ -1,5 +1,6 @@
 import { type McpRequestContext, McpServer } from '@modelcontextprotocol/server';
 import type { DivioClient } from './client/index.js';
+import { withViewLinks } from './mcp/apps.js';
 import type { ServerConfig } from './mcp/config.js';
 import { watchApiHealth } from './mcp/health.js';
 import type { Logger } from './mcp/log.js';
@@ -8,6 +9,7 @@ import { isWriteTool, registerTools, type ToolTelemetry } from './mcp/registry.j
 import { VERSION } from './mcp/version.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
+import { viewLinks } from './resources/views.js';
 import { MemoryState, type SharedState } from './state/index.js';
 import { sanitizeDeep } from './text/index.js';
 import { allTools } from './tools/index.js';
@@ -55,22 +57,28 @@ export function createServerFactory(
   const policy = new EnvironmentPolicy(deps.config, deps.client, deps.log);
   const readOnlyConfig = { ...deps.config, readOnly: true };
   const state = deps.state ?? processState;
+  // Read once, at the first server built: which views were built (dist/ui/).
+  let links: Map<string, string> | undefined;
   return (scope) => {
     const server = new McpServer(
       { name: 'divio-mcp', title: 'Divio Cloud', version: VERSION },
       // `logging`: warnings and errors reach the client as notifications/message (see mcp/calllog.ts).
       { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
     );
-    registerTools(server, allTools, {
-      client: deps.client,
-      config: scope?.hideWrites ? readOnlyConfig : deps.config,
-      policy,
-      state,
-      audit,
-      log: deps.log,
-      stopWaiting: deps.stopWaiting,
-      telemetry: deps.telemetry,
-    });
+    // Clients that negotiated MCP Apps see which tools have a view; every other client, today's list.
+    links ??= viewLinks();
+    withViewLinks(server, links, () =>
+      registerTools(server, allTools, {
+        client: deps.client,
+        config: scope?.hideWrites ? readOnlyConfig : deps.config,
+        policy,
+        state,
+        audit,
+        log: deps.log,
+        stopWaiting: deps.stopWaiting,
+        telemetry: deps.telemetry,
+      }),
+    );
     registerResources(server, deps);
     registerPrompts(server, deps);
     return server;

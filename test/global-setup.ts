@@ -9,7 +9,12 @@ export default function setup(): void {
   const entry = `${root}dist/index.js`;
   const srcIndex = `${root}src/index.ts`;
   if (!existsSync(srcIndex)) return;
-  if (process.env.DIVIO_MCP_SKIP_BUILD === '1' && existsSync(entry)) return;
+  const skip = process.env.DIVIO_MCP_SKIP_BUILD === '1';
+  // The MCP Apps views (dist/ui/) are read by the server under test from src/ too; esbuild builds them fast.
+  if (!skip || !existsSync(`${root}dist/ui/deploy.html`)) {
+    execFileSync(process.execPath, [`${root}scripts/build-views.mjs`], { cwd: root, stdio: 'inherit' });
+  }
+  if (skip && existsSync(entry)) return;
   if (existsSync(entry) && statSync(entry).mtimeMs > Date.now() - 5_000) return;
   execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], {
     cwd: root,

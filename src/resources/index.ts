@@ -17,6 +17,7 @@ import {
   ResolutionError,
 } from '../client/index.js';
 import { logLines } from '../domain/deploylog.js';
+import { APP_MIME_TYPE } from '../mcp/apps.js';
 import { type Completer, completers } from '../mcp/completion.js';
 import type { ServerConfig, Toolset } from '../mcp/config.js';
 import { describeError } from '../mcp/errors.js';
@@ -27,6 +28,7 @@ import { loadEnvironmentStatus } from '../tools/apps.js';
 import { backupRow, loadServiceBackups, missingServicesNote } from '../tools/backups.js';
 import { idOf } from '../tools/common.js';
 import { fetchLogs, formatLogLine } from '../tools/logs.js';
+import { readView, VIEWS } from './views.js';
 
 export { uris } from '../mcp/links.js';
 
@@ -55,7 +57,7 @@ interface Route {
   uri: string;
   title: string;
   description: string;
-  mimeType: 'application/json' | 'text/plain';
+  mimeType: 'application/json' | 'text/plain' | typeof APP_MIME_TYPE;
   complete?: Record<string, Completer>;
   read: Read;
 }
@@ -298,7 +300,9 @@ export function registerResources(
   deps: ResourceDeps,
   options: ResourceOptions = {},
 ): void {
-  const routes = buildRoutes(deps.client, deps.config).filter((r) => enabled(deps.config, r.toolset));
+  const routes = [...buildRoutes(deps.client, deps.config), ...viewRoutes()].filter((r) =>
+    enabled(deps.config, r.toolset),
+  );
   if (routes.length === 0) return;
   const pageSize = Math.max(1, options.pageSize ?? RESOURCE_PAGE_SIZE);
   const matchers = routes.map((route) => ({
@@ -360,8 +364,22 @@ export function registerResources(
   });
 }
 
+/** The MCP Apps views (ui://), readable by every client; only clients that negotiated MCP Apps are linked to them. */
+function viewRoutes(): Route[] {
+  return VIEWS.map((view) => ({
+    name: `view-${view.name}`,
+    toolset: view.toolset,
+    uri: view.uri,
+    title: view.title,
+    description: view.description,
+    mimeType: APP_MIME_TYPE,
+    read: async (uri) => readView(view, uri.href),
+  }));
+}
+
 function validUris(routes: readonly Route[]): string {
-  return `Valid resources: ${routes.map((r) => r.uri).join(', ')}. {app} and {environment} take a slug or an ID.`;
+  const listed = routes.filter((r) => r.mimeType !== APP_MIME_TYPE);
+  return `Valid resources: ${listed.map((r) => r.uri).join(', ')}. {app} and {environment} take a slug or an ID.`;
 }
 
 const APPLICATIONS_ENTRY: Resource = {

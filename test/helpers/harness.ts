@@ -37,6 +37,8 @@ export interface HarnessOptions {
   dispatcher?: Dispatcher;
   /** Shared state (e.g. a RedisState); default: the process's memory. */
   state?: SharedState;
+  /** Declares MCP Apps support (the `io.modelcontextprotocol/ui` extension), as a host that renders views does. */
+  apps?: boolean;
 }
 
 export interface Harness {
@@ -79,12 +81,18 @@ async function connectMcp(
   factory: () => McpServer,
   era: Era,
   elicit: ElicitHandler | undefined,
+  apps = false,
 ): Promise<{ mcp: Client; elicitations: { message: string }[]; closeServer: () => Promise<void> }> {
   const elicitations: { message: string }[] = [];
   const mcp = new Client(
     { name: 'divio-mcp-tests', version: '1.0.0' },
     {
-      capabilities: elicit ? { elicitation: { form: {} } } : {},
+      capabilities: {
+        ...(elicit ? { elicitation: { form: {} } } : {}),
+        ...(apps
+          ? { extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } } }
+          : {}),
+      },
       versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
     },
   );
@@ -139,7 +147,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     log: collectingLogger(logs),
     state: opts.state,
   });
-  const { mcp, elicitations, closeServer } = await connectMcp(factory, era, opts.elicit);
+  const { mcp, elicitations, closeServer } = await connectMcp(factory, era, opts.elicit, opts.apps);
   let closed = false;
   return {
     sandbox,
