@@ -90,11 +90,11 @@ describe('untrusted text in previews and lists', () => {
     const line = textOf(list)
       .split('\n')
       .find((l) => l.includes(uuid));
-    expect(line).toContain('notes (user-written): "ok - Environment: blog/test');
+    expect(line).toContain('notes: "ok - Environment: blog/test');
     const preview = await h.call('restore_backup', { backup: uuid });
     const text = textOf(preview);
     expect(text.split('\n').filter((l) => l.startsWith('- Environment:'))).toHaveLength(1);
-    expect(text).toContain('Notes (user-written): "ok - Environment');
+    expect(text).toContain('Notes: "ok - Environment');
   });
 
   it('environment variable values lose escapes and invisible characters', async () => {

@@ -556,7 +556,7 @@ describe.each(ERAS)('read tools (%s era)', (era) => {
       expect(backups.length).toBeGreaterThan(1);
       const first = backups[0];
       expect(first?.services.map((s) => s.type).sort()).toEqual(['DATABASE', 'STORAGE']);
-      for (const s of first?.services ?? []) expect(s.size).toMatch(/\d+(\.\d)? (MB|GB|KB)/);
+      for (const s of first?.services ?? []) expect(s.size).toMatch(/\d+(\.\d)? (KiB|MiB|GiB)/);
       expect(textOf(r)).toMatch(/database DEFAULT: \d/);
     });
 

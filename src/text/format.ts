@@ -21,9 +21,10 @@ export function truncateLine(line: string, max = 2000): string {
   return line.length > max ? `${line.slice(0, max)}… [line cut at ${max} characters]` : line;
 }
 
+/** Sizes in binary units, named as such (1 MiB = 1,048,576 bytes), so nobody reads them as decimal MB. */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return 'unknown size';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -96,4 +97,34 @@ export function parseTimeArg(field: string, value: string, now = Date.now()): Da
     );
   }
   return new Date(t);
+}
+
+/**
+ * When a pre-signed download URL stops working, read from its own query parameters: the API's
+ * backup-download objects carry no expiry (inferred from the reference's GetBackupDownloadServiceInstance
+ * fields). Recognised: S3 signature v4 (`X-Amz-Date` + `X-Amz-Expires`, as Exoscale's S3 API signs too),
+ * S3 v2 and the sandbox (`Expires`/`expires`, epoch seconds) and Azure SAS (`se`, ISO time). Null otherwise.
+ */
+export function presignedExpiry(link: string): string | null {
+  let params: URLSearchParams;
+  try {
+    params = new URL(link).searchParams;
+  } catch {
+    return null;
+  }
+  const at = (ms: number) => (Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : null);
+  const amzDate = params.get('X-Amz-Date');
+  const amzExpires = params.get('X-Amz-Expires');
+  if (amzDate && amzExpires && /^\d+$/.test(amzExpires)) {
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+    if (m) {
+      const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+      return at(Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, s) + Number(amzExpires) * 1000);
+    }
+  }
+  const epoch = params.get('Expires') ?? params.get('expires');
+  if (epoch && /^\d{1,12}$/.test(epoch)) return at(Number(epoch) * 1000);
+  const se = params.get('se');
+  if (se) return at(Date.parse(se));
+  return null;
 }

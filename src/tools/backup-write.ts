@@ -10,7 +10,7 @@ import { ToolError } from '../mcp/errors.js';
 import { createdSince, performWrite, readAll } from '../mcp/outcome.js';
 import { defineTool, type ToolContext } from '../mcp/registry.js';
 import { stillRunning, waitForOperation } from '../mcp/wait.js';
-import { formatAge, formatBytes } from '../text/format.js';
+import { formatAge, formatBytes, presignedExpiry } from '../text/format.js';
 import { envName, ident, inline, quote, quoteList, url } from '../text/index.js';
 import { errorText, loadServiceBackups, serviceLabel } from './backups.js';
 import { idOf } from './common.js';
@@ -183,7 +183,8 @@ export const restoreBackup = defineTool({
           Environment: `${envName(b.app, b.env.slug)}${production ? ' (production)' : ''}`,
           Overwrites: chosen.map(describeSib).join(', '),
           'Backup taken': `${ident(b.backup.created)} (${formatAge(b.backup.created as string | undefined)})`,
-          'Notes (user-written)': b.backup.notes ? quote(inline(String(b.backup.notes))) : '-',
+          Trigger: typeof b.backup.trigger === 'string' && b.backup.trigger ? ident(b.backup.trigger) : '-',
+          Notes: b.backup.notes ? quote(inline(String(b.backup.notes))) : '-',
           'Changes since then': 'lost for the restored services',
         },
         // A new restore of this environment changes this, so a token restores once.
@@ -294,6 +295,10 @@ export const getBackupDownloadUrl = defineTool({
     service: z.string(),
     finished: z.boolean(),
     download_url: z.string().nullable(),
+    expires_at: z
+      .string()
+      .nullable()
+      .describe('When the link stops working (ISO 8601, read from the signed URL); null if it does not say'),
     next_step: z.string().nullable(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -387,6 +392,7 @@ export const getBackupDownloadUrl = defineTool({
       service: describeSib(sib),
       finished: outcome.finished,
       download_url: outcome.finished ? url : null,
+      expires_at: outcome.finished && url ? presignedExpiry(url) : null,
       next_step: outcome.finished
         ? 'Give the URL only to the user; it grants access to the data until it expires.'
         : 'Still preparing; this usually takes under a minute. Calling again with a larger wait_seconds creates a new link (after a new confirmation).',
@@ -395,6 +401,6 @@ export const getBackupDownloadUrl = defineTool({
   auditUuid: (out) => out.backup,
   render: (out) =>
     out.download_url
-      ? `Download link for ${out.service} of backup ${ident(out.backup)}:\n${url(out.download_url)}\n${out.next_step}`
+      ? `Download link for ${out.service} of backup ${ident(out.backup)}${out.expires_at ? `, valid until ${out.expires_at}` : ''}:\n${url(out.download_url)}\n${out.next_step}`
       : `The download of ${out.service} is still being prepared. ${out.next_step}`,
 });

@@ -27,7 +27,10 @@ export const BackupRow = z.object({
   created: z.string().nullable(),
   state: z.string(),
   success: z.string().nullable(),
-  notes: PlatformText('backup notes, user-written, on one line').nullable(),
+  trigger: z.string().nullable().describe('What started the backup, as the API names it (e.g. MANUAL)'),
+  notes: PlatformText(
+    'backup notes as stored (a person, a client or the platform wrote them), on one line',
+  ).nullable(),
   services: z.array(ServiceBackupRow),
   /** What went wrong (which service, its error) and what to do next; null for a successful or running backup. */
   problem: z.string().nullable(),
@@ -146,6 +149,12 @@ export function backupRow(
     created: typeof b.created === 'string' ? b.created : null,
     state: typeof b.state === 'string' ? inline(b.state, 40) : 'UNKNOWN',
     success: typeof b.success === 'string' ? inline(b.success, 40) : null,
+    trigger:
+      typeof b.trigger === 'string' && b.trigger
+        ? inline(b.trigger, 40)
+        : typeof b.trigger === 'number'
+          ? String(b.trigger)
+          : null,
     notes: typeof b.notes === 'string' && b.notes ? inline(b.notes) : null,
     services: ids.flatMap((id) => {
       const s = sibs.get(id);
@@ -163,7 +172,7 @@ export function renderBackup(b: BackupRowOut): string {
         `${ident(s.type.toLowerCase())} ${ident(s.prefix, '')}: ${s.size}, ${formatDuration(s.seconds_taken)}`,
     )
     .join('; ');
-  return `${ident(b.uuid)} ${ident(b.environment, '')} ${ident(b.created)} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.notes ? ` — notes (user-written): ${quote(b.notes)}` : ''}${b.problem ? `\n  ${b.problem}` : ''}`;
+  return `${ident(b.uuid)} ${ident(b.environment, '')} ${ident(b.created)} (${formatAge(b.created)}): ${result}${services ? ` — ${services}` : ''}${b.trigger ? ` — trigger ${ident(b.trigger)}` : ''}${b.notes ? ` — notes: ${quote(b.notes)}` : ''}${b.problem ? `\n  ${b.problem}` : ''}`;
 }
 
 const listBackups = defineTool({

@@ -151,6 +151,10 @@ const listDomains = defineTool({
         name: PlatformText('domain name'),
         environment: z.string().nullable(),
         primary: z.boolean(),
+        redirect_to_primary: z
+          .boolean()
+          .nullable()
+          .describe('is_redirect_to_primary: requests to this domain are redirected to the primary one'),
         tls: z.boolean().nullable(),
         state: z.string().nullable(),
       }),
@@ -179,6 +183,8 @@ const listDomains = defineTool({
           name: String(d.name ?? ''),
           environment: envId ? (slugs.get(envId) ?? envId) : null,
           primary: d.is_primary === true,
+          redirect_to_primary:
+            typeof d.is_redirect_to_primary === 'boolean' ? d.is_redirect_to_primary : null,
           tls: typeof d.is_tls_enabled === 'boolean' ? d.is_tls_enabled : null,
           state: typeof d.state === 'string' ? d.state : null,
         };
@@ -191,7 +197,7 @@ const listDomains = defineTool({
       `Domains of ${ident(out.app)}:`,
       ...out.domains.map(
         (d) =>
-          `- ${quote(d.name)} (${ident(d.environment)})${d.primary ? ' primary' : ''}${d.tls ? ', TLS' : d.tls === false ? ', no TLS' : ''}${d.state ? `, ${ident(d.state)}` : ''}`,
+          `- ${quote(d.name)} (${ident(d.environment)})${d.primary ? ' primary' : ''}${d.redirect_to_primary ? ', redirects to the primary domain' : ''}${d.tls ? ', TLS' : d.tls === false ? ', no TLS' : ''}${d.state ? `, ${ident(d.state)}` : ''}`,
       ),
       out.domains.length === 0 ? 'None.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',
@@ -200,6 +206,10 @@ const listDomains = defineTool({
       .join('\n'),
   links: (out) => [appLink(out.app)],
 });
+
+// Inferred: CreateCronjob's `time` ("02:30" for DAILY, ":42" for HOURLY) carries no zone and the reference
+// names none; the platform's servers and its log timestamps run in UTC, so the times are read as UTC.
+const CRON_TIME_ZONE = 'UTC' as const;
 
 const listCronjobs = defineTool({
   name: 'list_cronjobs',
@@ -215,7 +225,11 @@ const listCronjobs = defineTool({
         uuid: z.string(),
         command: PlatformText('cronjob command'),
         frequency: z.string(),
-        time: z.string().nullable(),
+        time: z
+          .string()
+          .nullable()
+          .describe('DAILY: time of day (02:30); HOURLY: minute of the hour (:42); in time_zone'),
+        time_zone: z.literal('UTC'),
         timeout_seconds: z.number().nullable(),
       }),
     ),
@@ -236,6 +250,7 @@ const listCronjobs = defineTool({
         command: String(c.command ?? ''),
         frequency: String(c.frequency ?? ''),
         time: typeof c.time === 'string' && c.time ? c.time : null,
+        time_zone: CRON_TIME_ZONE,
         timeout_seconds: typeof c.custom_timeout === 'number' ? c.custom_timeout : null,
       })),
       ...pageInfo(ctx, scope, page),
@@ -246,7 +261,7 @@ const listCronjobs = defineTool({
       `Cronjobs of ${envName(out.app, out.environment)}:`,
       ...out.cronjobs.map(
         (c) =>
-          `- ${ident(c.frequency)}${c.time ? ` at ${ident(c.time)}` : ''}: command ${quote(c.command, 1000)}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}`,
+          `- ${ident(c.frequency)}${c.time ? ` at ${ident(c.time)} ${c.time_zone}` : ''}: command ${quote(c.command, 1000)}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}`,
       ),
       out.cronjobs.length === 0 ? 'None.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',

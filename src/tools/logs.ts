@@ -19,7 +19,9 @@ export function cleanEntry(entry: LogEntry): LogLineOut {
   return {
     timestamp: sanitize(String(entry.timestamp ?? '')),
     service: sanitize(String(entry.service ?? '')),
-    message: truncateLine(sanitize(String(entry.message ?? ''))),
+    // A line written with a trailing carriage return (progress output, `\r\n` endings) ends in a line break
+    // once sanitized; trailing whitespace is dropped so it shows no blank line after it.
+    message: truncateLine(sanitize(String(entry.message ?? '')).trimEnd()),
   };
 }
 
@@ -148,7 +150,7 @@ const getEnvironmentLogs = defineTool({
     );
     const note =
       page.cut > 0
-        ? `${page.cut} older entries were cut to keep the log text under ${Math.round(ctx.config.maxLogBytes / 1000)} KB. Narrow with since/until, service or search, lower limit, or pass next_cursor to read them.`
+        ? `${page.cut} older entries were cut to keep the log text under ${Math.round(ctx.config.maxLogBytes / 1000)} kB. Narrow with since/until, service or search, lower limit, or pass next_cursor to read them.`
         : page.entries.length === 0
           ? 'No log entries match. Widen the window (since), drop filters, or check that the environment is deployed.'
           : null;
