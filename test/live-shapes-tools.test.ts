@@ -448,6 +448,7 @@ describe('config tools on live shapes', () => {
         name: 'www.harbour-logistics.example',
         environment: 'live',
         primary: true,
+        redirect_to_primary: false,
         tls: true,
         state: 'OK',
       },
@@ -456,6 +457,7 @@ describe('config tools on live shapes', () => {
         name: 'harbour-logistics.example',
         environment: 'live',
         primary: false,
+        redirect_to_primary: true,
         tls: false,
         state: 'UNKNOWN',
       },
@@ -464,6 +466,7 @@ describe('config tools on live shapes', () => {
         name: 'harbour-test.eu.aldryn.io',
         environment: 'test',
         primary: false,
+        redirect_to_primary: false,
         tls: true,
         state: 'OK',
       },
@@ -479,6 +482,7 @@ describe('config tools on live shapes', () => {
         command: 'python manage.py clearsessions',
         frequency: 'DAILY',
         time: '02:30',
+        time_zone: 'UTC',
         timeout_seconds: null,
       },
       {
@@ -486,6 +490,7 @@ describe('config tools on live shapes', () => {
         command: 'python manage.py sync_carrier_status',
         frequency: 'HOURLY',
         time: ':15',
+        time_zone: 'UTC',
         timeout_seconds: 900,
       },
     ]);
@@ -502,6 +507,7 @@ describe('config tools on live shapes', () => {
         command: 'python manage.py poll_webhooks',
         frequency: 'EVERY10MIN',
         time: null,
+        time_zone: 'UTC',
         timeout_seconds: 300,
       },
     ]);
