@@ -12,13 +12,14 @@
 # The Node major version; 20, 22 and 24 are supported (package.json "engines").
 ARG NODE_MAJOR=22
 
-# Build: dev dependencies (TypeScript) and the compiled dist/.
+# Build: dev dependencies (esbuild) and the bundled dist/ (the server, and the MCP Apps views in dist/ui/).
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs scripts/build-views.mjs ./scripts/
 COPY src ./src
+COPY ui ./ui
 RUN npm run build
 
 # Production dependencies only.

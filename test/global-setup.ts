@@ -16,7 +16,7 @@ export default function setup(): void {
   }
   if (skip && existsSync(entry)) return;
   if (existsSync(entry) && statSync(entry).mtimeMs > Date.now() - 5_000) return;
-  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], {
+  execFileSync(process.execPath, [`${root}scripts/build.mjs`], {
     cwd: root,
     stdio: 'inherit',
   });

@@ -193,7 +193,8 @@ async function main(): Promise<void> {
       const snippet = snippetFor({
         client,
         node: process.execPath,
-        entry: realpathSync(fileURLToPath(new URL('../index.js', import.meta.url))),
+        // The script node was started with (bundled or not, a bin symlink resolved): dist/index.js.
+        entry: realpathSync(process.argv[1] ?? fileURLToPath(new URL('../index.js', import.meta.url))),
         flags: opts.passFlags,
         platform: process.platform,
       });

@@ -10,8 +10,12 @@ import { ConfigurationError } from './errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.divio.com';
 
+/** Set by the bundler (scripts/build.mjs), whose output no longer sits two levels below package.json. */
+declare const DIVIO_MCP_VERSION: string | undefined;
+
 function readVersion(): string {
-  // src/client/config.ts and dist/client/config.js both sit two levels below package.json.
+  if (typeof DIVIO_MCP_VERSION === 'string') return DIVIO_MCP_VERSION;
+  // src/client/config.ts sits two levels below package.json.
   try {
     const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     if (pkg && typeof pkg === 'object' && 'version' in pkg && typeof pkg.version === 'string')

@@ -11,4 +11,7 @@ function readVersion(): string {
   }
 }
 
-export const VERSION = readVersion();
+/** Set by the bundler (scripts/build.mjs): bundled, this module no longer sits two levels below package.json. */
+declare const DIVIO_MCP_VERSION: string | undefined;
+
+export const VERSION = typeof DIVIO_MCP_VERSION === 'string' ? DIVIO_MCP_VERSION : readVersion();
