@@ -6,7 +6,8 @@ import {
   OAuthErrorCode,
   verifyBearerToken,
 } from '@modelcontextprotocol/server';
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+// jose is loaded on the first token check: a server without OAuth (every stdio start) never loads it.
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
 import { ConfigError } from '../mcp/config.js';
 import type { Logger } from '../mcp/log.js';
 import { inline, quote } from '../text/index.js';
@@ -313,6 +314,7 @@ export class OAuthGate {
 
   async #verify(token: string): Promise<AuthInfo> {
     const jwks = await this.#keys();
+    const { jwtVerify } = await import('jose');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, jwks, {
@@ -344,6 +346,7 @@ export class OAuthGate {
   async #keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (this.#jwks) return this.#jwks;
     const url = this.#settings.jwksUrl ? new URL(this.#settings.jwksUrl) : await this.#discover();
+    const { createRemoteJWKSet } = await import('jose');
     this.#jwks ??= createRemoteJWKSet(url, {
       cooldownDuration: this.#opts.jwksCooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS,
       cacheMaxAge: this.#opts.jwksMaxAgeMs ?? DEFAULT_JWKS_MAX_AGE_MS,

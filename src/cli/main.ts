@@ -7,11 +7,9 @@ import { createLogger, type Logger } from '../mcp/log.js';
 import { VERSION } from '../mcp/version.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from '../server.js';
 import { MemoryState, type SharedState } from '../state/index.js';
-import { RedisState } from '../state/redis.js';
 import { type CliOptions, HELP, parseCli } from './args.js';
 import { OAuthGate } from './auth.js';
 import { Drain } from './drain.js';
-import { Metrics } from './metrics.js';
 import { DivioTokenCheck } from './readiness.js';
 import type { ClientName } from './snippets.js';
 import { DrainingTransport } from './stdio.js';
@@ -24,8 +22,9 @@ let log: Logger = {
   debug: () => undefined,
 };
 
-// Loaded when used, so a stdio start does not load the HTTP transport, the sandbox or the doctor (measured by
-// `npm run bench` and `--cpu-prof`: module loading is most of the cold start).
+// Loaded when used, so a stdio start does not load the HTTP transport, the sandbox, the doctor, Redis (ioredis),
+// metrics (prom-client) or OAuth (jose) (measured by `npm run bench` and `--cpu-prof`: loading and compiling
+// modules is most of the cold start).
 const startSandbox = async (...args: Parameters<typeof import('../sandbox/index.js').startSandbox>) =>
   (await import('../sandbox/index.js')).startSandbox(...args);
 
@@ -81,6 +80,7 @@ async function serve(opts: CliOptions): Promise<void> {
   }
   let state: SharedState = new MemoryState();
   if (opts.redisUrl) {
+    const { RedisState } = await import('../state/redis.js');
     const redis = new RedisState(opts.redisUrl);
     state = redis;
     if (await redis.connect()) log.info(`shared state in Redis at ${redis.where}`);
@@ -90,7 +90,7 @@ async function serve(opts: CliOptions): Promise<void> {
       );
   }
   // Prometheus metrics exist in HTTP mode only: a stdio server has nowhere to serve them.
-  const metrics = opts.transport === 'http' ? new Metrics() : undefined;
+  const metrics = opts.transport === 'http' ? new (await import('./metrics.js')).Metrics() : undefined;
   const client = new DivioClient({ ...clientOptions, sharedCache: state, observer: metrics });
   const drain = new Drain();
   const factory = createServerFactory({
