@@ -89,6 +89,63 @@ describe('redirects', () => {
     agent.assertNoPendingInterceptors();
   });
 
+  it('remembers a permanent redirect to the slashed path for the route, and asks there directly next time', async () => {
+    const OTHER = 'fwwk5i3acnao5mfq6263ennkfe';
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${ID}/logs`, method: 'GET' })
+      .reply(301, '', { headers: { location: `/apps/v3/deployments/${ID}/logs/` } });
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${ID}/logs/`, method: 'GET' })
+      .reply(200, { uuid: ID, logs: 'first' }, { headers: JSON_HEADERS });
+    // The second call, for another deployment, has no slashless interceptor: it must not be asked.
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${OTHER}/logs/`, method: 'GET', headers: AUTH })
+      .reply(200, { uuid: OTHER, logs: 'second' }, { headers: JSON_HEADERS });
+    const c = client();
+    expect((await c.deployments.logs(ID)).logs).toBe('first');
+    expect((await c.deployments.logs(OTHER)).logs).toBe('second');
+    agent.assertNoPendingInterceptors();
+  });
+
+  it('does not remember a temporary redirect (302, 307)', async () => {
+    for (const status of [302, 307]) {
+      pool()
+        .intercept({ path: `/apps/v3/deployments/${ID}/logs`, method: 'GET' })
+        .reply(status, '', { headers: { location: `/apps/v3/deployments/${ID}/logs/` } })
+        .times(2);
+      pool()
+        .intercept({ path: `/apps/v3/deployments/${ID}/logs/`, method: 'GET' })
+        .reply(200, { uuid: ID, logs: 'ok' }, { headers: JSON_HEADERS })
+        .times(2);
+      const c = client();
+      await c.deployments.logs(ID);
+      await c.deployments.logs(ID);
+      agent.assertNoPendingInterceptors();
+    }
+  });
+
+  it('forgets a remembered slash when the slashed path answers 404, and asks as the CLI does', async () => {
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${ID}/logs`, method: 'GET' })
+      .reply(308, '', { headers: { location: `/apps/v3/deployments/${ID}/logs/` } });
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${ID}/logs/`, method: 'GET' })
+      .reply(200, { uuid: ID, logs: 'slashed' }, { headers: JSON_HEADERS });
+    const c = client();
+    expect((await c.deployments.logs(ID)).logs).toBe('slashed');
+    // The API's routes changed: the slashed spelling is gone, the slashless one answers.
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${ID}/logs/`, method: 'GET' })
+      .reply(404, { detail: 'Not found.' }, { headers: JSON_HEADERS });
+    pool()
+      .intercept({ path: `/apps/v3/deployments/${ID}/logs`, method: 'GET' })
+      .reply(200, { uuid: ID, logs: 'slashless' }, { headers: JSON_HEADERS })
+      .times(2);
+    expect((await c.deployments.logs(ID)).logs).toBe('slashless');
+    expect((await c.deployments.logs(ID)).logs).toBe('slashless');
+    agent.assertNoPendingInterceptors();
+  });
+
   it('stops after three hops', async () => {
     for (let i = 0; i < 4; i++) {
       pool()

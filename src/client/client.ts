@@ -101,6 +101,20 @@ const IDEMPOTENT = new Set(['GET', 'HEAD']);
 const ANY_ITEM = z.unknown();
 const REDIRECT_STATUSES = new Set([301, 302, 307, 308]);
 const MAX_REDIRECTS = 3;
+
+/** A path with its ID segments masked, so one learned redirect covers every object of that route. */
+function routeShape(pathname: string): string {
+  return pathname
+    .split('/')
+    .map((segment) => (/^(?=.*\d)[0-9a-z-]{20,}$/i.test(segment) || /^\d+$/.test(segment) ? '{id}' : segment))
+    .join('/');
+}
+
+function withTrailingSlash(url: URL): URL {
+  const next = new URL(url);
+  next.pathname = `${url.pathname}/`;
+  return next;
+}
 // Where Divio's CLI checks a token (`GetCurrentUserRequest`, `divio_cli/client.py`). The CLI reports both 401 and
 // 403 as "Login failed. Invalid token specified" (`divio_cli/api_requests.py`); here a 403 on this path means the
 // token was refused, and a 403 elsewhere is looked into with one call to this path.
@@ -249,6 +263,8 @@ export class DivioClient implements Resources {
   readonly #observer: ClientObserver | undefined;
   #serverClockOffsetMs: number | undefined;
   readonly #observers = new Set<(error: DivioError | undefined) => void>();
+  /** Route shapes (IDs masked) whose slashless GET the server answered with a permanent redirect to `path/`. */
+  readonly #appendSlash = new Set<string>();
 
   readonly organisations: Resources['organisations'];
   readonly users: Resources['users'];
@@ -525,11 +541,31 @@ export class DivioClient implements Resources {
    * spelling the server routes, a GET here arrives the same way. A write is never re-sent to another address.
    */
   async #once<T>(method: HttpMethod, url: URL, opts: RequestOptions<T>): Promise<T> {
-    let target = url;
+    // A route whose slashless spelling was permanently redirected to the slashed one before is asked at the
+    // slashed one directly: a 301/308 may be remembered (RFC 9110 sections 15.4.2 and 15.4.9; RFC 9111 section
+    // 4.2.2 makes them cacheable by default), and each redirect costs a whole round trip to the API.
+    const shape = method === 'GET' && !url.pathname.endsWith('/') ? routeShape(url.pathname) : undefined;
+    const learned = shape !== undefined && this.#appendSlash.has(shape);
+    let target = learned ? withTrailingSlash(url) : url;
     for (let hops = 0; ; hops++) {
       const res = await this.#exchange(method, target, opts);
+      if (learned && hops === 0 && res.status === 404 && shape !== undefined) {
+        // The API no longer routes the slashed spelling: forget it and ask as Divio's CLI does (a GET, safe to repeat).
+        this.#appendSlash.delete(shape);
+        return this.#once(method, url, opts);
+      }
       if (!REDIRECT_STATUSES.has(res.status)) return this.#answer(method, target, res, opts);
-      target = this.#redirectTarget(method, target, res, hops);
+      const next = this.#redirectTarget(method, target, res, hops);
+      if (
+        shape !== undefined &&
+        hops === 0 &&
+        !learned &&
+        (res.status === 301 || res.status === 308) &&
+        next.pathname === `${target.pathname}/` &&
+        next.search === target.search
+      )
+        this.#appendSlash.add(shape);
+      target = next;
     }
   }
 
