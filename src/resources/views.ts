@@ -40,10 +40,13 @@ export const VIEWS: readonly View[] = [
 ];
 
 /**
- * dist/ui/ of this package: from src/resources/ (tests) and from dist/resources/ (the built server) alike,
- * two levels up is the package root.
+ * dist/ui/ of this package: next to the bundled server (dist/index.js and its chunks, scripts/build.mjs), or two
+ * levels up from src/resources/ (tests run the sources).
  */
-const UI_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
+const UI_DIR =
+  [new URL('ui/', import.meta.url), new URL('../../dist/ui/', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../dist/ui/', import.meta.url));
 
 export function viewFile(view: Pick<View, 'name'>): string {
   return `${UI_DIR}${view.name}.html`;
