@@ -192,10 +192,16 @@ async function startReplica(env: Record<string, string>) {
   );
   let seen = '';
   const port = await new Promise<number>((resolve, reject) => {
+    let found = false;
     child.stderr?.on('data', (d: Buffer) => {
-      if (seen.length < 20_000) seen += d.toString('utf8');
+      // After the endpoint line the log (a line per call) is only drained, never kept or scanned.
+      if (found) return;
+      seen += d.toString('utf8');
       const m = /MCP endpoint http:\/\/127\.0\.0\.1:(\d+)\/mcp/.exec(seen);
-      if (m?.[1]) resolve(Number(m[1]));
+      if (m?.[1]) {
+        found = true;
+        resolve(Number(m[1]));
+      }
     });
     child.once('exit', (code) => reject(new Error(`replica exited ${code}: ${seen.slice(-500)}`)));
   });
