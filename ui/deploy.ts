@@ -140,7 +140,8 @@ function render(): void {
             fact('Commit', d?.git_commit ? d.git_commit.slice(0, 10) : '–', d?.git_commit ?? undefined),
           ),
         ),
-    state.log.length
+    // On failure the failing part below says more than the tail, which mostly repeats it.
+    state.log.length && !(state.phase === 'failed' && state.excerpt?.length)
       ? h(
           'section',
           null,

@@ -212,7 +212,11 @@ function render(): void {
       ? h(
           'section',
           { 'aria-label': 'Runtime errors', id: 'errors' },
-          h('h2', null, `Runtime errors since ${ago(state.errors.window_start)}`),
+          h(
+            'h2',
+            null,
+            `Runtime errors, last ${WINDOWS.find((w) => w.value === state.window)?.label ?? state.window}`,
+          ),
           h('p', null, `${state.errors.error_lines} error lines`),
           state.errors.top.length
             ? h(

@@ -1,0 +1,265 @@
+// The views in a real browser: Debian's Chromium, headless, driven by playwright-core. A minimal host page built
+// on the ext-apps AppBridge loads each view's ui:// resource, read through a real MCP client from the server
+// on the sandbox, and hands it the tool's real result; tool calls the view makes go back through that client.
+// Checked: the DOM against the data, no console errors, no network request from the page or the view, and
+// only read tools called. Screenshots go to .scratch/views/ (or docs/img/views/ with UPDATE_SCREENSHOTS=1,
+// which is what `npm run screenshots` does).
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { type Browser, chromium, type FrameLocator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness, type ToolResult } from './helpers/harness.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available) {
+  const message = `\n*** ${CHROMIUM} is missing: the MCP Apps browser tests are SKIPPED. Install Debian's chromium (apt-get install chromium), as .ci/run does. ***\n`;
+  // CI installs it: there a missing browser is a failure, not a skip.
+  if (process.env['DIVIO_MCP_REQUIRE_CHROMIUM'] === '1') throw new Error(message);
+  console.warn(message);
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? `${root}docs/img/views/` : `${root}.scratch/views/`;
+const HOST_URL = 'http://divio-mcp-host.test/';
+const POLL = { timeout: 15_000 };
+
+/** What ui/test-host.ts puts on the host page's window (this file is compiled without the DOM library). */
+interface HostWindow {
+  mountView(mount: unknown): Promise<void>;
+  sendToolResult(result: unknown): Promise<void>;
+  setTheme(theme: 'light' | 'dark'): Promise<void>;
+}
+
+interface Call {
+  name: string;
+  args: Record<string, unknown>;
+}
+
+async function hostPage(): Promise<string> {
+  const out = await build({
+    entryPoints: [`${root}ui/test-host.ts`],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'warning',
+  });
+  const js = out.outputFiles[0]?.text ?? '';
+  return `<!doctype html><html><head><meta charset="utf-8"><title>test host</title></head><body>
+<iframe id="view" title="view" sandbox="allow-scripts" style="width:720px;height:400px;border:0;display:block"></iframe>
+<script>${js.replace(/<\/script/gi, '<\\/script')}</script></body></html>`;
+}
+
+describe.skipIf(!available)('MCP Apps views in Chromium', () => {
+  let h: Harness;
+  let browser: Browser;
+  let page: Page;
+  let readTools: Set<string>;
+  const requests: string[] = [];
+  const errors: string[] = [];
+  const calls: Call[] = [];
+
+  beforeAll(async () => {
+    // Deploys take 3 s, so the view can be seen following one while it runs.
+    [h, browser] = await Promise.all([
+      startHarness({ apps: true, config: { confirmMode: 'none' }, sandbox: { timings: { deployMs: 3000 } } }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        // The flags this machine's closed network needs (no background connections), and root needs no-sandbox.
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      }),
+    ]);
+    const tools = (await h.mcp.listTools()).tools;
+    readTools = new Set(tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name));
+    const html = await hostPage();
+    const context = await browser.newContext({ viewport: { width: 760, height: 900 } });
+    // Nothing leaves the browser: the host page is answered here, every other request is recorded and refused.
+    await context.route('**/*', async (route) => {
+      const url = route.request().url();
+      if (url === HOST_URL) return route.fulfill({ status: 200, contentType: 'text/html', body: html });
+      requests.push(url);
+      return route.abort();
+    });
+    page = await context.newPage();
+    page.on('request', (r) => {
+      if (r.url() !== HOST_URL) requests.push(r.url());
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    await page.exposeFunction('hostCallTool', async (name: string, args: Record<string, unknown>) => {
+      calls.push({ name, args });
+      return h.mcp.callTool({ name, arguments: args });
+    });
+    mkdirSync(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  async function mount(tool: string, input: Record<string, unknown>): Promise<FrameLocator> {
+    const listed = (await h.mcp.listTools()).tools.find((t) => t.name === tool);
+    const uri = (listed?._meta?.['ui'] as { resourceUri?: string } | undefined)?.resourceUri;
+    expect(uri).toMatch(/^ui:\/\//);
+    const read = await h.mcp.readResource({ uri: uri ?? '' });
+    const content = read.contents[0] as { text: string; _meta?: { ui?: { csp?: unknown } } };
+    calls.length = 0;
+    await page.goto(HOST_URL);
+    await page.evaluate((m) => (globalThis as unknown as HostWindow).mountView(m), {
+      html: content.text,
+      csp: content._meta?.ui?.csp as never,
+      theme: 'light' as const,
+      toolName: tool,
+      toolInput: input,
+    });
+    return page.frameLocator('#view');
+  }
+
+  const sendResult = (result: ToolResult) =>
+    page.evaluate((r) => (globalThis as unknown as HostWindow).sendToolResult(r), result as never);
+
+  async function screenshots(name: string, frame: FrameLocator): Promise<void> {
+    await page.locator('#view').screenshot({ path: `${SHOTS}${name}-light.png` });
+    await page.evaluate(() => (globalThis as unknown as HostWindow).setTheme('dark'));
+    await expect.poll(() => frame.locator('html').getAttribute('data-theme'), POLL).toBe('dark');
+    await page.locator('#view').screenshot({ path: `${SHOTS}${name}-dark.png` });
+  }
+
+  function expectCleanRun(): void {
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    for (const call of calls) expect(readTools.has(call.name), `${call.name} is a read tool`).toBe(true);
+  }
+
+  it('environment dashboard: status, deployments, backup age and findings; the window re-queries', async () => {
+    const frame = await mount('get_environment', { app: 'shop', environment: 'live' });
+    const result = await h.call('get_environment', { app: 'shop', environment: 'live' });
+    const status = result.structuredContent as {
+      url: string | null;
+      released_deployment: { uuid: string } | null;
+      last_finished_deployment: { uuid: string; success: boolean } | null;
+    };
+    await sendResult(result);
+    const main = frame.locator('main');
+    await frame.locator('#findings li').first().waitFor();
+    await expect.poll(() => main.getAttribute('aria-busy'), POLL).toBe('false');
+    expect(await frame.locator('#url').textContent()).toBe(status.url ?? 'none');
+    expect(await frame.locator('#released').getAttribute('class')).toBe('card');
+    expect(await frame.locator('#released .mono').getAttribute('title')).toBe(
+      status.released_deployment?.uuid,
+    );
+    // The seeded shop/live: its last deploy failed while the previous release keeps serving.
+    expect(status.last_finished_deployment?.success).toBe(false);
+    expect(await frame.locator('#last .v').textContent()).toContain('failed');
+    expect(await frame.locator('#backup').textContent()).toMatch(/ago|none found/);
+    expect(await main.getAttribute('data-verdict')).toBe('failing');
+    // The findings are diagnose_environment's, read by the view through the host.
+    const diagnosed = calls.find((c) => c.name === 'diagnose_environment');
+    expect(diagnosed?.args).toEqual({ app: 'shop', environment: 'live', since: '1h' });
+    const findings = await frame.locator('#findings li').allTextContents();
+    expect(findings.some((f) => f.includes('The last deployment failed'))).toBe(true);
+
+    // Keyboard: the window selector is a radio group; arrow keys move and re-query.
+    await frame.locator('input[value="1h"]').focus();
+    await page.keyboard.press('ArrowRight');
+    await expect
+      .poll(() => calls.filter((c) => c.name === 'diagnose_environment').map((c) => c.args['since']), POLL)
+      .toEqual(['1h', '6h']);
+    await expect.poll(() => main.getAttribute('aria-busy'), POLL).toBe('false');
+    expect(await frame.locator('input[value="6h"]').isChecked()).toBe(true);
+    expect(
+      await frame
+        .locator('input[value="6h"]')
+        .evaluate((el) => (el as { matches(s: string): boolean }).matches(':focus')),
+    ).toBe(true);
+    await screenshots('environment', frame);
+    expectCleanRun();
+  });
+
+  it('environment dashboard from diagnose_environment shows its findings without asking again', async () => {
+    const frame = await mount('diagnose_environment', { app: 'blog', environment: 'live' });
+    const result = await h.call('diagnose_environment', { app: 'blog', environment: 'live' });
+    const out = result.structuredContent as { verdict: string; findings: { message: string }[] };
+    await sendResult(result);
+    await frame.locator('#findings li').first().waitFor();
+    expect(await frame.locator('main').getAttribute('data-verdict')).toBe(out.verdict);
+    expect(await frame.locator('#findings li').count()).toBe(out.findings.length);
+    expect(calls.filter((c) => c.name === 'diagnose_environment')).toEqual([]);
+    expectCleanRun();
+  });
+
+  it('deploy progress follows a running deploy to 100 % and the outcome', async () => {
+    // A host mounts the view when the call starts and sends its arguments.
+    const running = h.call('deploy_environment', { app: 'shop', environment: 'test' });
+    const frame = await mount('deploy_environment', { app: 'shop', environment: 'test' });
+    const main = frame.locator('main');
+    // While the call runs, the view follows the deployment through read tools: phase, percent, log tail.
+    await frame.locator('main[data-phase="running"]').waitFor();
+    await frame.locator('#log').waitFor();
+    const during = Number(await main.getAttribute('data-percent'));
+    expect(during).toBeGreaterThanOrEqual(0);
+    expect(during).toBeLessThan(100);
+    const result = await running;
+    const out = (result.structuredContent as { result: { deployment: { uuid: string; success: boolean } } })
+      .result;
+    expect(out.deployment.success).toBe(true);
+    await sendResult(result);
+    await frame.locator('main[data-phase="succeeded"][data-percent="100"]').waitFor();
+    expect(await frame.locator('#outcome').textContent()).toContain('succeeded');
+    expect(await frame.locator('[role="progressbar"]').getAttribute('aria-valuenow')).toBe('100');
+    expect(calls.some((c) => c.name === 'get_deployment_log')).toBe(true);
+    await screenshots('deploy', frame);
+    expectCleanRun();
+  });
+
+  it('deploy progress shows the failing part of the log when the deploy fails', async () => {
+    const frame = await mount('deploy_environment', { app: 'shop', environment: 'live' });
+    const result = await h.call('deploy_environment', { app: 'shop', environment: 'live' });
+    const out = (result.structuredContent as { result: { failure_excerpt: string[] | null } }).result;
+    expect(out.failure_excerpt?.length).toBeGreaterThan(0);
+    await sendResult(result);
+    await frame.locator('main[data-phase="failed"]').waitFor();
+    expect(await frame.locator('#outcome pre').textContent()).toBe(out.failure_excerpt?.join('\n'));
+    await screenshots('deploy-failed', frame);
+    expectCleanRun();
+  });
+
+  it('deploy progress waiting for confirmation says so and offers nothing to confirm', async () => {
+    const frame = await mount('deploy_environment', { app: 'blog', environment: 'test' });
+    // What a token-mode server answers first: a preview and a confirmation token.
+    await sendResult({
+      content: [{ type: 'text', text: 'Confirmation required.' }],
+      structuredContent: {
+        confirmation_required: true,
+        preview: { summary: 'Deploy blog/test with build mode AUTO.', details: { Branch: "'<b>main</b>'" } },
+        confirmation_token: 'secret-token-never-shown',
+        expires_at: '2026-12-02T10:00:00Z',
+        result: null,
+      },
+    });
+    await frame.locator('main[data-phase="confirmation"]').waitFor();
+    const text = (await frame.locator('main').textContent()) ?? '';
+    expect(text).toContain('Deploy blog/test with build mode AUTO.');
+    // Platform text stays text.
+    expect(text).toContain("'<b>main</b>'");
+    expect(await frame.locator('main b').count()).toBe(0);
+    expect(text).not.toContain('secret-token-never-shown');
+    expect(await frame.locator('button').count()).toBe(0);
+    expectCleanRun();
+  });
+});
