@@ -1,6 +1,7 @@
 import { fromJsonSchema } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidFromName } from '../src/sandbox/index.js';
+import { INSTRUCTIONS } from '../src/server.js';
 import { allTools } from '../src/tools/index.js';
 import { ERAS, type Harness, startHarness, textOf } from './helpers/harness.js';
 
@@ -49,6 +50,13 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   list_cronjobs: { app: 'shop', environment: 'live' },
 };
 
+/** Every tool-shaped word (verb_noun, as NAME) in a text: each must be a tool of the registry. */
+const toolNamesIn = (text: string): string[] =>
+  [...text.matchAll(/\b[a-z]+(?:_[a-z]+)+\b/g)].map((m) => m[0]).filter((w) => NAME.test(w));
+const TOOL_NAMES = new Set(allTools.map((t) => t.name));
+// What a model is shown per tool stays short: the fixed order (what, when and when not, returns, safety) fits.
+const DESCRIPTION_MAX = 260;
+
 describe('tool definitions (allTools)', () => {
   it('has unique snake_case verb_noun names', () => {
     const names = allTools.map((t) => t.name);
@@ -56,10 +64,37 @@ describe('tool definitions (allTools)', () => {
     for (const name of names) expect(name).toMatch(NAME);
   });
 
+  it('descriptions and server instructions name only tools that exist', () => {
+    for (const t of allTools)
+      for (const word of toolNamesIn(t.description)) expect(TOOL_NAMES, `${t.name}: ${word}`).toContain(word);
+    for (const word of toolNamesIn(INSTRUCTIONS)) expect(TOOL_NAMES, `instructions: ${word}`).toContain(word);
+  });
+
+  for (const tool of allTools) {
+    it(`${tool.name}: description in the house order (sibling, returns, pagination, confirmation)`, () => {
+      const d = tool.description;
+      // When to use it and when not: at least one sibling tool is named.
+      expect(
+        toolNamesIn(d).filter((w) => w !== tool.name),
+        'names a sibling tool',
+      ).not.toEqual([]);
+      expect(d, 'says what it returns').toMatch(/\bReturns\b/);
+      if ('next_cursor' in tool.output.shape) expect(d, 'says it is paginated').toMatch(/next_cursor/);
+      if (tool.confirm) {
+        // The person is asked, and protected environments need their dialog.
+        expect(d).toMatch(/Asks the person first \(protected environments: dialog only\)\.$/);
+      } else if (!tool.annotations.readOnlyHint) {
+        expect(d, 'a write without confirmation says so').toMatch(/No confirmation/);
+      } else {
+        expect(d).not.toMatch(/confirm|Asks the person/i);
+      }
+    });
+  }
+
   for (const tool of allTools) {
     it(`${tool.name}: title, description, annotations and schemas`, () => {
       expect(tool.title.trim().length, 'title').toBeGreaterThan(0);
-      expect(tool.description.length, 'description length').toBeLessThanOrEqual(300);
+      expect(tool.description.length, 'description length').toBeLessThanOrEqual(DESCRIPTION_MAX);
       expect(tool.description.trimEnd()).toMatch(/\.$/);
       for (const hint of HINTS) expect(typeof tool.annotations[hint], hint).toBe('boolean');
       if (tool.annotations.readOnlyHint) expect(tool.annotations.destructiveHint).toBe(false);
@@ -100,7 +135,7 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
     for (const t of tools) {
       expect(t.name, t.name).toMatch(NAME);
       expect(t.title?.trim().length ?? 0, `${t.name} title`).toBeGreaterThan(0);
-      expect(t.description?.length ?? 0, `${t.name} description`).toBeLessThanOrEqual(300);
+      expect(t.description?.length ?? 0, `${t.name} description`).toBeLessThanOrEqual(DESCRIPTION_MAX);
       expect(t.description ?? '', `${t.name} description`).toMatch(/\.$/);
       for (const hint of HINTS) expect(typeof t.annotations?.[hint], `${t.name} ${hint}`).toBe('boolean');
       if (t.annotations?.['readOnlyHint'] === true)
@@ -109,6 +144,12 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
       expect(t.outputSchema?.['type'], `${t.name} outputSchema`).toBe('object');
       for (const key of ['anyOf', 'oneOf', 'allOf'])
         expect(t.inputSchema, `${t.name} ${key}`).not.toHaveProperty(key);
+      // Every argument says what it is (format, default, what omitting it does), not just "Page size".
+      const props = (t.inputSchema['properties'] ?? {}) as Record<string, { description?: string }>;
+      for (const [field, schema] of Object.entries(props)) {
+        expect(schema.description?.length ?? 0, `${t.name}.${field} described`).toBeGreaterThan(8);
+        expect(schema.description, `${t.name}.${field}`).not.toMatch(/^Page size$/i);
+      }
     }
   });
 

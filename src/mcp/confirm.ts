@@ -23,11 +23,12 @@ import type { AnyTool, ConfirmPreview, ToolContext } from './registry.js';
  * Everything fails closed: an unreadable answer, a missing capability or a changed state means no write.
  */
 
+// The token's length is checked but not advertised (a refinement): a model copies the token, never composes it.
 export const ConfirmArg = z
   .string()
-  .max(600)
+  .refine((s) => s.length <= 600, 'must be the confirmation_token of a preview')
   .optional()
-  .describe('Token from the preview, once the user agreed');
+  .describe('confirmation_token, once the person agreed');
 
 /** Fields that do not change what the action does and so are not bound by the token. */
 const UNBOUND = new Set(['confirm', 'wait_seconds']);

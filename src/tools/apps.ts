@@ -15,13 +15,23 @@ import {
   summariseDeployment,
   variableNames,
 } from './common.js';
-import { AppRef, Cursor, DeploymentSummarySchema, EnvRef, Limit, PageInfo, PlatformText } from './schemas.js';
+import {
+  AppRef,
+  Cursor,
+  copied,
+  DeploymentSummarySchema,
+  EnvRef,
+  Limit,
+  PageInfo,
+  PlatformText,
+} from './schemas.js';
 
 const listOrganisations = defineTool({
   name: 'list_organisations',
   title: 'List organisations',
   toolset: 'apps',
-  description: 'Organisations the API token can see. Paginated.',
+  description:
+    'Lists the organisations the API token can see; only needed to filter list_applications. Returns name, uuid; paginated (next_cursor).',
   input: z.strictObject({ limit: Limit, cursor: Cursor }),
   output: z.object({
     organisations: z.array(z.object({ uuid: z.string(), name: PlatformText('organisation name') })),
@@ -51,13 +61,12 @@ const listApplications = defineTool({
   name: 'list_applications',
   title: 'List applications',
   toolset: 'apps',
-  description: 'Applications (slug, name, uuid, organisation), filtered by organisation or name. Paginated.',
+  description:
+    "Lists applications, by organisation or name; an app's environments: get_application. Returns slug, name, uuid, organisation; paginated (next_cursor).",
   input: z.strictObject({
-    organisation: z
-      .string()
-      .max(200)
+    organisation: copied(200, 'an organisation name or ID')
       .optional()
-      .describe('Exact organisation name, or an ID returned by list_organisations'),
+      .describe('Organisation name (exact) or ID'),
     name: z.string().min(1).max(100).optional().describe('Part of the app name'),
     limit: Limit,
     cursor: Cursor,
@@ -168,7 +177,8 @@ const getApplication = defineTool({
   name: 'get_application',
   title: 'Get application',
   toolset: 'apps',
-  description: 'One app with its environments (slug, branch, URL, last deploy result).',
+  description:
+    "Gets an application and its environments; one environment's status: get_environment. Returns per environment: slug, branch, URL, last deployment.",
   input: z.strictObject({ app: AppRef }),
   output: z.object({
     uuid: z.string(),
@@ -301,7 +311,7 @@ const getEnvironment = defineTool({
   title: 'Get environment status',
   toolset: 'apps',
   description:
-    'Environment status: branch, URL, running and last deployment, pending commits, services, variable names.',
+    "Gets an environment's status; for 'what is wrong' use diagnose_environment. Returns branch, URL, deployments, pending commits, services, variable names.",
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: EnvironmentStatus,
   annotations: READ_ONLY,

@@ -94,7 +94,7 @@ const ServicesArg = z
   .array(z.string().min(1).max(64))
   .max(10)
   .optional()
-  .describe('database, storage or prefixes; default all');
+  .describe('database, storage or service prefixes; omit for all');
 
 /** The newest restore of an environment by `started_at` (whichever order the API lists them in), and the count. */
 function restorePage(ctx: ToolContext, envUuid: string) {
@@ -151,7 +151,7 @@ export const restoreBackup = defineTool({
   title: 'Restore backup',
   toolset: 'backups',
   description:
-    'Restore a backup onto its environment, overwriting its database and/or storage; waits with progress. Needs confirmation.',
+    'Restores a backup onto its environment, overwriting database and/or storage, and waits with progress; pick one with list_backups. Returns the result per service. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     backup: ObjectId('backup', 'list_backups'),
     services: ServicesArg,
@@ -284,10 +284,10 @@ export const getBackupDownloadUrl = defineTool({
   title: 'Get backup download URL',
   toolset: 'backups',
   description:
-    'Time-limited download URL for one service of a backup. Anyone holding it gets the data: needs confirmation.',
+    'Creates a time-limited download URL for one service of a backup and waits; anyone with it gets the data. Details: get_backup. Returns the URL. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     backup: ObjectId('backup', 'list_backups'),
-    service: z.string().min(1).max(64).default('database').describe('database, storage or a prefix'),
+    service: z.string().min(1).max(64).default('database').describe('database, storage or a service prefix'),
     wait_seconds: WaitSeconds,
   }),
   output: z.object({

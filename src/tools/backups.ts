@@ -180,7 +180,7 @@ const listBackups = defineTool({
   title: 'List backups',
   toolset: 'backups',
   description:
-    'Backups of an environment, newest first: state, result, size and time per service. Paginated.',
+    "Lists an environment's backups, newest first; one: get_backup. Returns state, result, size, time per service; paginated (next_cursor).",
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({
     app: z.string(),
@@ -228,7 +228,8 @@ const getBackup = defineTool({
   name: 'get_backup',
   title: 'Get backup',
   toolset: 'backups',
-  description: 'One backup with its service backups (type, size, time taken, errors).',
+  description:
+    'Gets one backup by ID from list_backups or create_backup. Returns state, result and per service: type, size, time taken, errors.',
   input: z.strictObject({ backup: ObjectId('backup', 'list_backups or create_backup') }),
   output: BackupRow.extend({ environment_uuid: z.string().nullable(), note: z.string().nullable() }),
   annotations: READ_ONLY,
@@ -286,7 +287,7 @@ const createBackup = defineTool({
   title: 'Create backup',
   toolset: 'backups',
   description:
-    "Back up an environment's database and/or storage, waiting with progress. If the wait ends first, follow it with get_backup.",
+    "Backs up an environment's database and/or storage and waits with progress; existing ones: list_backups. Returns the backup (if the wait ends first, follow it with get_backup). No confirmation: overwrites nothing.",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -294,8 +295,8 @@ const createBackup = defineTool({
       .array(z.string().min(1).max(64))
       .max(10)
       .optional()
-      .describe('database, storage or prefixes; default all'),
-    notes: z.string().max(255).optional().describe('Stored with the backup'),
+      .describe('database, storage or service prefixes; omit for all'),
+    notes: z.string().max(255).optional().describe('Note stored with the backup'),
     wait_seconds: WaitSeconds,
   }),
   output: z.object({

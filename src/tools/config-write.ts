@@ -10,7 +10,6 @@ import { AppRef, EnvRef } from './schemas.js';
 
 const NAME = z
   .string()
-  .min(1)
   .max(255)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid variable name (letters, digits, underscores)')
   .describe('Variable name, e.g. DEBUG');
@@ -84,13 +83,14 @@ export const setEnvironmentVariable = defineTool({
   name: 'set_environment_variable',
   title: 'Set environment variable',
   toolset: 'config',
-  description: 'Create or update an environment variable; applies on the next deploy. Needs confirmation.',
+  description:
+    'Creates or updates an environment variable, applied on the next deploy_environment; current values: list_environment_variables. Returns whether it was created. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
     name: NAME,
     value: z.string().max(10_000).describe('New value'),
-    sensitive: z.boolean().optional().describe('Only for a new variable: hide its value everywhere'),
+    sensitive: z.boolean().optional().describe('New variables only: hide the value everywhere'),
   }),
   output: z.object({
     app: z.string(),
@@ -181,7 +181,8 @@ export const deleteEnvironmentVariable = defineTool({
   name: 'delete_environment_variable',
   title: 'Delete environment variable',
   toolset: 'config',
-  description: 'Delete an environment variable; applies on the next deploy. Needs confirmation.',
+  description:
+    'Deletes an environment variable, applied on the next deploy_environment; to change one instead: set_environment_variable. Returns its uuid. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({ app: AppRef, environment: EnvRef, name: NAME }),
   output: z.object({
     app: z.string(),

@@ -9,7 +9,8 @@ const listServiceInstances = defineTool({
   name: 'list_service_instances',
   title: 'List service instances',
   toolset: 'config',
-  description: 'Services of an environment: type, prefix, status (NEW = not provisioned). Paginated.',
+  description:
+    "Lists an environment's services; their prefixes name services in create_backup, restore_backup. Returns type, prefix, status (NEW: not provisioned); paginated (next_cursor).",
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({
     app: z.string(),
@@ -64,7 +65,7 @@ const listEnvironmentVariables = defineTool({
   title: 'List environment variables',
   toolset: 'config',
   description:
-    'Environment variables: names and values; sensitive values are never returned (null). Paginated.',
+    "Lists an environment's variables, or one by name; to change one: set_environment_variable. Returns names and values (sensitive: null); paginated (next_cursor).",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -136,10 +137,11 @@ const listDomains = defineTool({
   name: 'list_domains',
   title: 'List domains',
   toolset: 'config',
-  description: 'Domains of an app or environment: primary, TLS, state. Paginated.',
+  description:
+    "Lists the domains of an app or environment; an environment's URL alone: get_environment. Returns environment, primary, TLS, state; paginated (next_cursor).",
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe('Env slug or ID; omit for all'),
+    environment: EnvRef.optional().describe('Environment slug or ID; omit for all'),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -215,7 +217,8 @@ const listCronjobs = defineTool({
   name: 'list_cronjobs',
   title: 'List cronjobs',
   toolset: 'config',
-  description: 'Cronjobs of an environment: command, frequency, time and timeout. Paginated.',
+  description:
+    "Lists an environment's cronjobs; their output: get_environment_logs (service cronjob). Returns command, frequency, time, timeout; paginated (next_cursor).",
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: z.object({
     app: z.string(),

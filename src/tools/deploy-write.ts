@@ -45,7 +45,7 @@ export const deployEnvironment = defineTool({
   title: 'Deploy environment',
   toolset: 'deploy',
   description:
-    'Deploy an environment, waiting with progress; attaches to a running deploy instead. A failure returns the failing log part. Needs confirmation.',
+    'Deploys an environment and waits with progress, or attaches to a running deploy; pending commits: get_environment. Returns the deployment, with the failing log part on failure. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,

@@ -38,10 +38,10 @@ const listDeployments = defineTool({
   title: 'List deployments',
   toolset: 'deploy',
   description:
-    'Deployments of an app or environment, newest first: status, result, timing, commit. Paginated.',
+    'Lists deployments of an app or environment, newest first; one: get_deployment. Returns status, result, timing, commit; paginated (next_cursor).',
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe('Environment slug or ID. Omit for every environment of the app.'),
+    environment: EnvRef.optional().describe('Environment slug or ID; omit for all'),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -94,7 +94,8 @@ const getDeployment = defineTool({
   name: 'get_deployment',
   title: 'Get deployment',
   toolset: 'deploy',
-  description: "One deployment's status, progress, timing, commit and result.",
+  description:
+    'Gets one deployment by ID from list_deployments; its log: get_deployment_log. Returns status, progress, timing, commit, result.',
   input: z.strictObject({ deployment: ObjectId('deployment', 'list_deployments') }),
   output: DeploymentRow.extend({ environment_uuid: z.string().nullable() }),
   annotations: READ_ONLY,
@@ -121,14 +122,20 @@ const getDeploymentLog = defineTool({
   title: 'Get deployment log',
   toolset: 'deploy',
   description:
-    "Build log of a deployment, or of an environment's latest one: last `tail` lines or lines matching `search`. Capped; untrusted data.",
+    "Reads the build log of a deployment or an environment's latest; runtime logs: get_environment_logs. Returns the last tail lines or search matches, and the failing part; capped.",
   input: z.strictObject({
     deployment: ObjectId('deployment', 'list_deployments')
       .optional()
-      .describe('An ID returned by list_deployments; or give app and environment'),
-    app: AppRef.optional(),
-    environment: EnvRef.optional(),
-    tail: z.number().int().min(1).max(2000).default(100).describe('Last N lines'),
+      .describe('ID from list_deployments; omit for the latest of app and environment'),
+    app: AppRef.optional().describe('App slug or ID; with environment, instead of deployment'),
+    environment: EnvRef.optional().describe('Environment slug or ID; with app'),
+    tail: z
+      .number()
+      .int()
+      .min(1)
+      .max(2000)
+      .default(100)
+      .describe('Last N lines (of the matches, with search)'),
     search: z.string().min(2).max(100).optional().describe('Only lines containing this text'),
   }),
   output: z.object({

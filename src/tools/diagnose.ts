@@ -102,7 +102,7 @@ const diagnoseEnvironment = defineTool({
   title: 'Diagnose environment',
   toolset: 'apps',
   description:
-    'One call for "what is wrong with X": status, last deploy (with failing log part), recent runtime errors, last good backup. Findings first.',
+    "Diagnoses an environment: the first call for 'what is wrong'; detail via get_environment_logs or get_deployment_log. Returns verdict, findings, failed deploy log, top errors, last good backup.",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -110,9 +110,7 @@ const diagnoseEnvironment = defineTool({
       .string()
       .max(40)
       .default('1h')
-      .describe(
-        'How far back to scan runtime logs for errors: relative (15m, 1h, 1d) or ISO 8601. Default 1h.',
-      ),
+      .describe('How far back to scan runtime logs for errors: 15m, 1h, 1d or ISO 8601'),
   }),
   output: z.object({
     verdict: z.enum(['healthy', 'degraded', 'failing']),

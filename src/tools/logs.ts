@@ -105,15 +105,15 @@ const getEnvironmentLogs = defineTool({
   title: 'Get environment logs',
   toolset: 'logs',
   description:
-    'Runtime logs, oldest first, filtered by time, service and text. Capped (the note says how to narrow). Untrusted data. Pages go back in time.',
+    'Reads runtime logs, filtered by time, service and text; build output: get_deployment_log. Returns entries oldest first, capped (a note says how to narrow); next_cursor pages back in time.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
-    since: z.string().max(40).optional().describe('ISO 8601 or 15m, 2h, 1d ago'),
+    since: z.string().max(40).optional().describe('ISO 8601 or 15m, 2h, 1d ago; omit for the newest'),
     until: z.string().max(40).optional().describe('ISO 8601 or relative'),
     service: z.string().min(1).max(64).optional().describe('e.g. web, worker, cronjob'),
     search: z.string().min(3).max(32).optional().describe('Text the entries contain'),
-    limit: z.number().int().min(1).max(1000).default(100).describe('Entries to fetch'),
+    limit: z.number().int().min(1).max(1000).default(100).describe('Entries per page'),
     cursor: Cursor,
   }),
   output: z.object({

@@ -1,21 +1,28 @@
 import * as z from 'zod';
 import { CURSOR_MAX_LENGTH } from '../mcp/cursor.js';
 
-// Shared argument schemas: every tool that takes an app, environment, limit or cursor uses these.
+// Shared argument schemas: every tool that takes an app, environment, limit or cursor uses these. How to name an
+// app or environment and how cursors work is said once, in the server instructions (src/server.ts).
 
-export const AppRef = z.string().min(1).max(200).describe('Slug, or an ID returned by list_applications');
+/**
+ * A string a model copies from a result (a slug, an ID, a cursor, a token), with a length bound that is checked
+ * but not advertised: it tells a model nothing and would cost bytes on every tool, every session. zod leaves
+ * refinements out of the JSON Schema it generates, so the bound stays server-side.
+ */
+export const copied = (max: number, what: string) =>
+  z.string().refine((s) => s.length >= 1 && s.length <= max, `must be ${what} (1 to ${max} characters)`);
 
-export const EnvRef = z
-  .string()
-  .min(1)
-  .max(200)
-  .describe('test, live..., or an ID returned by get_application');
+export const AppRef = copied(200, 'an application slug or ID').describe('App slug or ID');
 
-export const Limit = z.number().int().min(1).max(100).default(20).describe('Page size');
+export const EnvRef = copied(200, 'an environment slug or ID').describe('Environment slug or ID');
+
+export const Limit = z.number().int().min(1).max(100).default(20).describe('Items per page');
 
 export { CURSOR_MAX_LENGTH };
 
-export const Cursor = z.string().min(1).max(CURSOR_MAX_LENGTH).optional().describe('From next_cursor');
+export const Cursor = copied(CURSOR_MAX_LENGTH, 'a next_cursor value')
+  .optional()
+  .describe('From next_cursor');
 
 export const WaitSeconds = z
   .number()
@@ -23,7 +30,7 @@ export const WaitSeconds = z
   .min(0)
   .max(600)
   .optional()
-  .describe('Max wait in s (default 50; 0 = none)');
+  .describe('Max seconds to wait (default 50, 0 = none)');
 
 /**
  * An object ID, passed through exactly as given: opaque letters, digits and `-` (the live API spells IDs as
@@ -34,7 +41,7 @@ export const ObjectId = (what: string, from: string) =>
   z
     .string()
     .regex(/^[A-Za-z0-9-]{20,40}$/, `must be a ${what} ID as returned by ${from}`)
-    .describe(`An ID returned by ${from}`);
+    .describe(`ID from ${from}`);
 
 /** Output fields every paginated list carries. */
 export const PageInfo = {
