@@ -59,7 +59,7 @@ const CASES: WriteCase[] = [
     write: ['DELETE', '/apps/v3/environment-variables/'],
   },
   {
-    tool: 'get_backup_download_url',
+    tool: 'create_backup_download',
     args: async (h) => ({ backup: await blogTestBackup(h) }),
     changed: (a) => ({ ...a, service: 'storage' }),
     write: ['POST', '/apps/v3/backup-downloads/'],

@@ -112,7 +112,7 @@ describe('deploy_environment safety', () => {
   });
 });
 
-describe('restore_backup and get_backup_download_url', () => {
+describe('restore_backup and create_backup_download', () => {
   it('restore waits until finished and names what it overwrote', async () => {
     h = await startHarness({ config: { confirmMode: 'none' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
@@ -153,7 +153,7 @@ describe('restore_backup and get_backup_download_url', () => {
     const backup = (
       (list.structuredContent?.['backups'] ?? {}) as { uuid: string; success: string | null }[]
     ).find((b) => b.success === 'SUCCESS');
-    const r = await h.call('get_backup_download_url', { backup: backup?.uuid });
+    const r = await h.call('create_backup_download', { backup: backup?.uuid });
     const url = ((r.structuredContent?.['result'] ?? {}) as { download_url: string }).download_url;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_storage\//);
     const res = await fetch(url);

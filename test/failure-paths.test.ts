@@ -82,11 +82,11 @@ describe('restore_backup reports a restore that did not fully succeed', () => {
   });
 });
 
-describe('get_backup_download_url reports a download that ended with errors', () => {
+describe('create_backup_download reports a download that ended with errors', () => {
   it('names the service and the sanitized error, and creates no link', async () => {
     h = await startHarness({ config: { confirmMode: 'none' } });
     h.sandbox.control.setDownloadFailure(BLOG_TEST, HOSTILE);
-    const r = await h.call('get_backup_download_url', {
+    const r = await h.call('create_backup_download', {
       backup: await successfulBackup(),
       service: 'storage',
     });

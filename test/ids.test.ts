@@ -136,7 +136,7 @@ describe('every tool that takes an ID takes a base32 ID, end to end', () => {
   const requested = (harness: Harness, id: string) =>
     harness.sandbox.requestLog.filter((e) => e.path.includes(id) || JSON.stringify(e.query).includes(id));
 
-  it('get_deployment, get_deployment_log, get_backup, restore_backup, get_backup_download_url', async () => {
+  it('get_deployment, get_deployment_log, get_backup, restore_backup, create_backup_download', async () => {
     h = await startHarness({ config: { confirmMode: 'none' } });
     const deployment = uuidFromName('deployment:shop/live:0');
     expect(deployment).toMatch(LIVE_ID);
@@ -158,7 +158,7 @@ describe('every tool that takes an ID takes a base32 ID, end to end', () => {
     expect(ok(await h.call('get_backup', { backup }))['uuid']).toBe(backup);
     const restore = ok(await h.call('restore_backup', { backup, services: ['database'] }));
     expect((restore['result'] as { success: string }).success).toBe('SUCCESS');
-    const download = ok(await h.call('get_backup_download_url', { backup }));
+    const download = ok(await h.call('create_backup_download', { backup }));
     expect((download['result'] as { download_url: string }).download_url).toContain('/_storage/');
     const posted = h.sandbox.requestLog.filter((e) => e.method === 'POST').map((e) => e.body);
     expect(posted).toContainEqual(expect.objectContaining({ backup }));

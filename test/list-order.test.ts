@@ -177,17 +177,17 @@ describe('objects created by a write are found by the ID it returned, never by l
     expect(posts()).toBe(before);
   });
 
-  it('get_backup_download_url picks its own download part even when the filter is ignored', async () => {
+  it('create_backup_download picks its own download part even when the filter is ignored', async () => {
     h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { listOrder: 'oldest-first' } });
     const list = await h.call('list_backups', { app: 'blog', environment: 'test' });
     const backup = (
       (list.structuredContent?.['backups'] ?? []) as { uuid: string; success: string | null }[]
     ).find((b) => b.success === 'SUCCESS');
-    const first = await h.call('get_backup_download_url', { backup: backup?.uuid });
+    const first = await h.call('create_backup_download', { backup: backup?.uuid });
     expect(first.isError, textOf(first)).toBeFalsy();
     // As if the server did not know the reference's `backup_download` filter (the CLI sends `backup=`).
     h.sandbox.control.ignoreFilters(['backup_download']);
-    const second = await h.call('get_backup_download_url', { backup: backup?.uuid });
+    const second = await h.call('create_backup_download', { backup: backup?.uuid });
     expect(second.isError, textOf(second)).toBeFalsy();
     const url = (second.structuredContent?.['result'] as { download_url: string } | undefined)?.download_url;
     const downloads = [...h.sandbox.state.backupDownloads.values()].sort((a, b) => b.createdMs - a.createdMs);

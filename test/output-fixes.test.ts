@@ -60,7 +60,7 @@ describe('output fixes through a real MCP client', () => {
   });
 
   it('a download link carries expires_at, the expiry its signed URL names', async () => {
-    const r = await h.call('get_backup_download_url', {
+    const r = await h.call('create_backup_download', {
       backup: uuidFromName('backup:shop/test:1'),
       wait_seconds: 30,
     });

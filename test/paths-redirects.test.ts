@@ -275,7 +275,7 @@ describe('against the sandbox, both route spellings and both refusal statuses', 
   const deploymentId = uuidFromName('deployment:shop/live:0');
 
   for (const slashes of ['append-slash', 'cli-slashless'] as SlashMode[]) {
-    it(`get_deployment_log and get_backup_download_url work with ${slashes} routes`, async () => {
+    it(`get_deployment_log and create_backup_download work with ${slashes} routes`, async () => {
       h = await startHarness({ sandbox: { slashes }, config: { confirmMode: 'none' } });
       const log = await h.call('get_deployment_log', { deployment: deploymentId });
       expect(log.isError, textOf(log)).toBeFalsy();
@@ -283,7 +283,7 @@ describe('against the sandbox, both route spellings and both refusal statuses', 
       const backup = (
         (list.structuredContent?.['backups'] ?? []) as { uuid: string; success: string | null }[]
       ).find((b) => b.success === 'SUCCESS')?.uuid;
-      const dl = await h.call('get_backup_download_url', { backup });
+      const dl = await h.call('create_backup_download', { backup });
       expect(dl.isError, textOf(dl)).toBeFalsy();
 
       const logGets = h.sandbox.requestLog.filter((e) =>

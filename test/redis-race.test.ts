@@ -92,7 +92,7 @@ describe.skipIf(!HAVE_REDIS)('two replicas sharing Redis', () => {
 
     const tools = [
       { name: 'restore_backup', args: () => ({ backup, services: ['database'], wait_seconds: 0 }) },
-      { name: 'get_backup_download_url', args: () => ({ backup, service: 'database', wait_seconds: 0 }) },
+      { name: 'create_backup_download', args: () => ({ backup, service: 'database', wait_seconds: 0 }) },
       {
         name: 'set_environment_variable',
         args: (i: number) => ({ app: 'blog', environment: 'test', name: `RACE_${i}`, value: String(i) }),

@@ -314,7 +314,7 @@ describe('write tools: preview and result validate against the advertised output
     deploy_environment: async () => ({ app: 'blog', environment: 'test' }),
     create_backup: async () => ({ app: 'blog', environment: 'test', services: ['database'] }),
     restore_backup: async (h) => ({ backup: await successfulBackup(h), services: ['database'] }),
-    get_backup_download_url: async (h) => ({ backup: await successfulBackup(h), service: 'database' }),
+    create_backup_download: async (h) => ({ backup: await successfulBackup(h), service: 'database' }),
     set_environment_variable: async () => ({
       app: 'blog',
       environment: 'test',

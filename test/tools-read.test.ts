@@ -56,7 +56,7 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
 const WRITE_SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   deploy_environment: { app: 'shop', environment: 'test', wait_seconds: 0 },
   restore_backup: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
-  get_backup_download_url: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
+  create_backup_download: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
   set_environment_variable: { app: 'shop', environment: 'test', name: 'DEBUG', value: 'False' },
   delete_environment_variable: { app: 'shop', environment: 'test', name: 'DEBUG' },
 };

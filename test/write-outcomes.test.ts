@@ -98,7 +98,7 @@ const CASES: Case[] = [
       [...x.sandbox.state.backupRestores.values()].filter((r) => r.createdMs >= t0).map((r) => r.uuid),
   },
   {
-    tool: 'get_backup_download_url',
+    tool: 'create_backup_download',
     method: 'POST',
     path: '/apps/v3/backup-downloads/',
     lookup: '/apps/v3/backup-download-service-instances/',
@@ -260,7 +260,7 @@ describe('after the lookup found the write', () => {
     expect(result.deployment.success).toBe(true);
   });
 
-  it('get_backup_download_url still hands over the URL of the download it found', async () => {
+  it('create_backup_download still hands over the URL of the download it found', async () => {
     const { r } = await run(await harness(), CASES[3] as Case, { resetAfterHandling: true });
     expect(r.isError, textOf(r)).toBeFalsy();
     const result = r.structuredContent?.['result'] as { download_url: string | null };
@@ -281,7 +281,7 @@ describe('a failure after the write landed', () => {
       ],
     });
     const t0 = Date.now();
-    const r = await x.call('get_backup_download_url', { backup, service: 'database' });
+    const r = await x.call('create_backup_download', { backup, service: 'database' });
     const [download] = await (CASES[3] as Case).effects(x, t0);
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(
@@ -290,7 +290,7 @@ describe('a failure after the write landed', () => {
     // The advice for the failed read after it points to a read tool, never to calling the write again.
     expect(textOf(r)).not.toMatch(/try again/i);
     expect(textOf(r)).toContain('check with list_backups');
-    expect(textOf(r)).toContain('Do not call get_backup_download_url again for it.');
+    expect(textOf(r)).toContain('Do not call create_backup_download again for it.');
     expect(audits(x)).toEqual([expect.objectContaining({ outcome: 'error', write: 'done', uuid: download })]);
   });
 

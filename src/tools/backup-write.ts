@@ -279,9 +279,9 @@ export function pickDownloadPart(
   );
 }
 
-export const getBackupDownloadUrl = defineTool({
-  name: 'get_backup_download_url',
-  title: 'Get backup download URL',
+export const createBackupDownload = defineTool({
+  name: 'create_backup_download',
+  title: 'Create backup download',
   toolset: 'backups',
   description:
     'Creates a time-limited download URL for one service of a backup and waits; anyone with it gets the data. Details: get_backup. Returns the URL. Asks the person first (protected environments: dialog only).',
@@ -352,7 +352,7 @@ export const getBackupDownloadUrl = defineTool({
       },
       checkWith: `list_backups (app ${ident(b.app)}, environment ${ident(b.env.slug)})`,
       ifNotDone:
-        'No link was created. Call get_backup_download_url again to create one (that asks for confirmation again).',
+        'No link was created. Call create_backup_download again to create one (that asks for confirmation again).',
     });
     // The CLI (`localdev/backups.py`) filters with `backup=` and takes `results[0]`; the reference's
     // ListBackupDownloadServiceInstances names the filter `backup_download`. Filter with that, and still pick
@@ -383,7 +383,7 @@ export const getBackupDownloadUrl = defineTool({
     const errors = Array.isArray(outcome.state.errors) ? outcome.state.errors.map(errorText) : [];
     if (outcome.finished && errors.length > 0) {
       throw new ToolError(
-        `Preparing the download of ${describeSib(sib)} from backup ${ident(b.backup.uuid)} failed. Divio said: ${quoteList(errors, 5)}. No link was created. The backup itself is unchanged; try get_backup_download_url again later, or another service of the backup, and contact Divio support if it keeps failing.`,
+        `Preparing the download of ${describeSib(sib)} from backup ${ident(b.backup.uuid)} failed. Divio said: ${quoteList(errors, 5)}. No link was created. The backup itself is unchanged; try create_backup_download again later, or another service of the backup, and contact Divio support if it keeps failing.`,
       );
     }
     const url = typeof outcome.state.download_url === 'string' ? outcome.state.download_url : null;

@@ -1,6 +1,6 @@
 import type { AnyTool } from '../mcp/registry.js';
 import { appsTools } from './apps.js';
-import { getBackupDownloadUrl, restoreBackup } from './backup-write.js';
+import { createBackupDownload, restoreBackup } from './backup-write.js';
 import { backupReadTools } from './backups.js';
 import { configReadTools } from './config.js';
 import { deleteEnvironmentVariable, setEnvironmentVariable } from './config-write.js';
@@ -18,7 +18,7 @@ export const allTools: readonly AnyTool[] = [
   deployEnvironment,
   ...backupReadTools,
   restoreBackup,
-  getBackupDownloadUrl,
+  createBackupDownload,
   ...configReadTools,
   setEnvironmentVariable,
   deleteEnvironmentVariable,
