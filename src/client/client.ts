@@ -13,8 +13,10 @@ import {
   DivioError,
   drfMessage,
   excerpt,
+  type InferredPath,
   missingTokenError,
   NotFoundError,
+  OperationUnavailableError,
   PermissionDeniedError,
   parseDrfError,
   RateLimitError,
@@ -89,6 +91,11 @@ export interface RequestOptions<T> {
   signal?: AbortSignal | undefined;
   schema?: z.ZodType<T> | undefined;
   timeoutMs?: number | undefined;
+  /**
+   * Set on paths no public source shows (inferred from the API reference's operation names): a 404 or 405 there
+   * means this API has no such route, and is answered with OperationUnavailableError instead of "not found".
+   */
+  inferred?: InferredPath | undefined;
 }
 
 /** Options every resource method takes as its last parameter. */
@@ -651,6 +658,10 @@ export class DivioClient implements Resources {
   async #answer<T>(method: HttpMethod, url: URL, res: Exchange, opts: RequestOptions<T>): Promise<T> {
     const { status, text } = res;
     const label = `${method} ${url.pathname}`;
+    if (opts.inferred && (status === 404 || status === 405)) {
+      const body = redactDeep(parseOrExcerpt(text, this.#token), this.#token);
+      throw new OperationUnavailableError(status, body, opts.inferred, { method, path: url.pathname });
+    }
     if (status === 403) throw await this.#forbidden(method, url, res, opts);
     if (status < 200 || status >= 300) throw this.#apiError(status, res, method, url, opts.body);
 
@@ -816,6 +827,14 @@ export class DivioClient implements Resources {
     if (status === 429) return make(RateLimitError, `Rate limited (429) on ${where}${said}`);
     if (status >= 500) return make(ServerError, `Divio API server error (${status}) on ${where}${said}`);
     return make(ApiError, `Unexpected HTTP ${status} for ${where}${said}`);
+  }
+}
+
+function parseOrExcerpt(text: string, token: string | undefined): unknown {
+  try {
+    return text.length > 4000 ? excerpt(text, token, 500) : JSON.parse(text);
+  } catch {
+    return excerpt(text, token);
   }
 }
 

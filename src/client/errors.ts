@@ -106,6 +106,34 @@ export class AuthenticationError extends ApiError {
  */
 export class RedirectError extends ApiError {}
 
+/**
+ * A 404 or 405 on a path this client inferred (the API reference names the operation but no public source shows
+ * its path): the operation is missing at that address on this Divio API. `template` is the path with `{uuid}`
+ * in place of IDs; nothing else in the server depends on it.
+ */
+export class OperationUnavailableError extends ApiError {
+  override readonly code = 'operation_unavailable';
+  readonly operation: string;
+  readonly template: string;
+
+  constructor(status: number, body: unknown, inferred: InferredPath, details: ApiErrorDetails = {}) {
+    super(
+      status,
+      body,
+      `This operation (${inferred.operation}) is not available at ${details.method ?? 'GET'} ${inferred.template} on this Divio API (HTTP ${status}); the rest of the server is unaffected.`,
+      details,
+    );
+    this.operation = inferred.operation;
+    this.template = inferred.template;
+  }
+}
+
+/** The API reference's operation name and the path this client uses for it, for paths marked inferred. */
+export interface InferredPath {
+  operation: string;
+  template: string;
+}
+
 export class PermissionDeniedError extends ApiError {}
 export class NotFoundError extends ApiError {}
 export class ConflictError extends ApiError {}

@@ -240,6 +240,25 @@ export const LogEntrySchema = z.looseObject({
   message: str,
 });
 
+/**
+ * One bucket of GetEnvironmentLogsOccurrence. The reference shows `{occurrences: [...]}` with the items collapsed,
+ * so their fields are inferred: `count` with the bucket's `from_ts`/`to_ts` (the names of the operation's own
+ * window parameters). `timestamp`, `key_as_string` and `doc_count` (an Elasticsearch date histogram's names) are
+ * read too, so either spelling of a live answer is understood.
+ */
+export const LogOccurrenceSchema = z.looseObject({
+  from_ts: str,
+  to_ts: str,
+  timestamp: str,
+  key_as_string: str,
+  count: num,
+  doc_count: num,
+});
+
+export const LogOccurrencesSchema = z.looseObject({
+  occurrences: z.array(LogOccurrenceSchema),
+});
+
 const link = z
   .string()
   .nullish()
@@ -301,6 +320,8 @@ export type Region = z.infer<typeof RegionSchema>;
 export type Service = z.infer<typeof ServiceSchema>;
 export type LogEntry = z.infer<typeof LogEntrySchema>;
 export type LogPage = z.infer<typeof LogPageSchema>;
+export type LogOccurrence = z.infer<typeof LogOccurrenceSchema>;
+export type LogOccurrences = z.infer<typeof LogOccurrencesSchema>;
 
 export interface Page<T> {
   count?: number | undefined;

@@ -7,6 +7,7 @@ import {
   currentCall,
   DivioError,
   NotFoundError,
+  OperationUnavailableError,
   PermissionDeniedError,
   RateLimitError,
   ResolutionError,
@@ -65,6 +66,10 @@ function explain(error: unknown, toolName: string, checkWith?: string): string {
   }
   if (error instanceof PermissionDeniedError) {
     return `The Divio token is not allowed to do this. ${error.message} Ask the user to check that account's access; retrying will not help.`;
+  }
+  if (error instanceof OperationUnavailableError) {
+    // The path was inferred from the API reference's operation name; this API does not serve it there.
+    return `${error.message} ${toolName} cannot answer this here; every other tool works as usual. Tell the user; retrying will not help.`;
   }
   if (error instanceof NotFoundError) {
     return `${error.message} Check the identifier; list tools such as list_applications, list_deployments or list_backups show valid ones.`;

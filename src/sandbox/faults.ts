@@ -14,7 +14,7 @@ export interface FaultRule {
   /** added delay before anything else happens */
   latencyMs?: number;
   /** answer with this status instead of handling the request (400: a DRF validation answer, e.g. to test how Divio's own messages are shown) */
-  error?: { status: 400 | 403 | 500 | 502 | 503; body?: unknown };
+  error?: { status: 400 | 403 | 404 | 405 | 500 | 502 | 503; body?: unknown };
   /** 429 with `Retry-After: seconds` and DRF's throttle body */
   rateLimit?: { retryAfterSeconds: number };
   /** destroy the socket without any response; the request is not handled */
@@ -138,6 +138,8 @@ function errorBody(status: number): unknown {
   if (status === 503) return { detail: 'Service Unavailable' };
   if (status === 504) return { detail: 'Gateway Timeout' };
   if (status === 400) return { non_field_errors: ['Invalid data.'] };
+  if (status === 404) return { detail: 'Not found.' }; // DRF's text
+  if (status === 405) return { detail: 'Method "GET" not allowed.' }; // DRF's text for a GET
   return { detail: 'A server error occurred.' };
 }
 

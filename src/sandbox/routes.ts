@@ -9,7 +9,7 @@ import {
   uuidFilter,
   uuidListFilter,
 } from './http.js';
-import { environmentLogs } from './logquery.js';
+import { environmentLogs, environmentLogsOccurrence } from './logquery.js';
 import {
   type BackupRecord,
   type Cronjob,
@@ -650,6 +650,10 @@ export const routes: Route[] = [
   }),
   route('/apps/v3/environments/{id}/logs/', {
     GET: (ctx, id) => environmentLogs(ctx, get(ctx.state.environments, id)),
+  }),
+  // inferred path (see INFERRED in src/client/resources.ts)
+  route('/apps/v3/environments/{id}/logs/occurrence/', {
+    GET: (ctx, id) => environmentLogsOccurrence(ctx, get(ctx.state.environments, id)),
   }),
   route('/apps/v3/deployments/', { GET: listDeployments, POST: createDeployment }),
   route('/apps/v3/deployments/{id}/', {

@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
+import { describeHistogram, LogHistogram, logHistogram, MAX_BUCKETS } from '../domain/histogram.js';
+import { atLevel, LEVEL_SEARCH, LOG_LEVELS } from '../domain/levels.js';
 import { ToolError } from '../mcp/errors.js';
 import { logsLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY, type ToolContext } from '../mcp/registry.js';
@@ -113,6 +115,14 @@ const getEnvironmentLogs = defineTool({
     until: z.string().max(40).optional().describe('ISO 8601 or relative'),
     service: z.string().min(1).max(64).optional().describe('e.g. web, worker, cronjob'),
     search: z.string().min(3).max(32).optional().describe('Text the entries contain'),
+    level: z.enum(LOG_LEVELS).optional().describe('Only error or warning lines'),
+    buckets: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BUCKETS)
+      .optional()
+      .describe('Also count matches in N time buckets since..until (default 24 h): when they started, peak'),
     limit: z.number().int().min(1).max(1000).default(100).describe('Entries per page'),
     cursor: Cursor,
   }),
@@ -122,6 +132,7 @@ const getEnvironmentLogs = defineTool({
     entries: z.array(LogLine),
     cut: z.number(),
     note: z.string().nullable(),
+    histogram: LogHistogram.nullable().describe('Present when buckets was given'),
     has_more: z.boolean(),
     next_cursor: z.string().nullable(),
   }),
@@ -136,18 +147,39 @@ const getEnvironmentLogs = defineTool({
         `since (${since.toISOString()}) is not before until (${until.toISOString()}). Swap them, or omit until to read up to now.`,
       );
     }
+    const { level } = args;
+    // The API takes one search term: the level's, unless the caller's own search needs it (then the level is
+    // checked on the page's lines).
+    const search = args.search ?? (level ? LEVEL_SEARCH[level] : undefined);
     const scope = {
       app: app.uuid,
       environment: env.uuid,
-      filters: { since: args.since, until: args.until, service: args.service, search: args.search },
+      filters: { since: args.since, until: args.until, service: args.service, search: args.search, level },
     };
-    const page = await fetchLogs(
-      ctx,
-      env.uuid,
-      { since, until, service: args.service, search: args.search, limit: args.limit },
-      args.cursor ? openLink(ctx, scope, args.cursor) : undefined,
-      ctx.config.maxLogBytes,
-    );
+    const [page, histogram] = await Promise.all([
+      fetchLogs(
+        ctx,
+        env.uuid,
+        { since, until, service: args.service, search, limit: args.limit },
+        args.cursor ? openLink(ctx, scope, args.cursor) : undefined,
+        ctx.config.maxLogBytes,
+      ),
+      args.buckets
+        ? logHistogram(
+            ctx.client,
+            env.uuid,
+            {
+              from: since ?? new Date((until?.getTime() ?? now) - 24 * 3_600_000),
+              to: until ?? new Date(now),
+              buckets: args.buckets,
+              search,
+              service: args.service,
+            },
+            ctx.signal,
+          )
+        : null,
+    ]);
+    if (level && args.search) page.entries = page.entries.filter((e) => atLevel(e.message, level));
     const note =
       page.cut > 0
         ? `${page.cut} older entries were cut to keep the log text under ${Math.round(ctx.config.maxLogBytes / 1000)} kB. Narrow with since/until, service or search, lower limit, or pass next_cursor to read them.`
@@ -160,12 +192,14 @@ const getEnvironmentLogs = defineTool({
       entries: page.entries,
       cut: page.cut,
       note,
+      histogram,
       ...pageInfo(ctx, scope, { next: page.olderUrl }),
     };
   },
   render: (out) =>
     [
       `${out.entries.length} log entries from ${envName(out.app, out.environment)} (oldest first).`,
+      out.histogram ? `Histogram: ${describeHistogram(out.histogram)}` : '',
       out.note ?? '',
       out.entries.length > 0 ? fence('runtime log output', out.entries.map(formatLogLine).join('\n')) : '',
       out.has_more ? 'Older entries: pass next_cursor.' : '',
