@@ -277,6 +277,7 @@ export class DivioClient implements Resources {
   readonly users: Resources['users'];
   readonly applications: Resources['applications'];
   readonly environments: Resources['environments'];
+  readonly environmentMetricMetadata: Resources['environmentMetricMetadata'];
   readonly deployments: Resources['deployments'];
   readonly backups: Resources['backups'];
   readonly serviceInstances: Resources['serviceInstances'];
@@ -334,6 +335,7 @@ export class DivioClient implements Resources {
     this.users = r.users;
     this.applications = r.applications;
     this.environments = r.environments;
+    this.environmentMetricMetadata = r.environmentMetricMetadata;
     this.deployments = r.deployments;
     this.backups = r.backups;
     this.serviceInstances = r.serviceInstances;

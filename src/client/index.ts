@@ -67,5 +67,6 @@ export {
 export { path } from './path.js';
 export { looksLikeId } from './resolve.js';
 export type * from './resources.js';
+export { INFERRED, METRIC_WINDOWS } from './resources.js';
 export * from './schemas.js';
 export { type CallStats, currentCall, withCall } from './scope.js';

@@ -28,6 +28,8 @@ import {
   type Domain,
   DomainSchema,
   type Environment,
+  type EnvironmentMetrics,
+  EnvironmentMetricsSchema,
   EnvironmentSchema,
   type EnvironmentVariable,
   EnvironmentVariableSchema,
@@ -35,6 +37,8 @@ import {
   LogOccurrencesSchema,
   type LogPage,
   LogPageSchema,
+  type MetricMetadata,
+  MetricMetadataSchema,
   type Organisation,
   OrganisationSchema,
   type Page,
@@ -90,6 +94,21 @@ export interface EnvironmentLogsOccurrenceParams {
   to_ts?: Maybe<string>;
   search_query?: Maybe<string>;
   service?: Maybe<string>;
+}
+
+export const METRIC_WINDOWS = ['1h', '6h', '12h', '24h', '7d'] as const;
+export type MetricWindow = (typeof METRIC_WINDOWS)[number];
+
+/** GetEnvironmentMetrics: `metric` (required, repeated) and either a `time_window_preset` or from/to. */
+export interface EnvironmentMetricsParams {
+  metric: string[];
+  time_window_preset?: Maybe<MetricWindow>;
+  from_ts?: Maybe<string>;
+  to_ts?: Maybe<string>;
+}
+
+export interface MetricMetadataListParams extends PageParams {
+  environment?: Maybe<string>;
 }
 
 export interface DeploymentListParams extends PageParams {
@@ -195,6 +214,7 @@ export const INFERRED = {
     operation: 'GetEnvironmentLogsOccurrence',
     template: '/apps/v3/environments/{uuid}/logs/occurrence/',
   },
+  metrics: { operation: 'GetEnvironmentMetrics', template: '/apps/v3/environments/{uuid}/metrics/' },
 } as const;
 
 /** Drop undefined values and normalise single strings that may be arrays. */
@@ -277,6 +297,23 @@ export function createResources(c: DivioClient) {
           signal: s(o),
           inferred: INFERRED.logsOccurrence,
         }),
+      /** Time series of the named metrics over a window (GetEnvironmentMetrics). */
+      metrics: (
+        uuid: string,
+        params: EnvironmentMetricsParams,
+        o?: CallOptions,
+      ): Promise<EnvironmentMetrics> =>
+        c.request('GET', path`/apps/v3/environments/${uuid}/metrics/`, {
+          query: q(params),
+          schema: EnvironmentMetricsSchema,
+          signal: s(o),
+          inferred: INFERRED.metrics,
+        }),
+    },
+
+    environmentMetricMetadata: {
+      list: (params?: MetricMetadataListParams, o?: CallOptions): Promise<Page<MetricMetadata>> =>
+        c.getPage('/apps/v3/environment-metric-metadata/', q(params), MetricMetadataSchema, s(o)),
     },
 
     deployments: {

@@ -259,6 +259,31 @@ export const LogOccurrencesSchema = z.looseObject({
   occurrences: z.array(LogOccurrenceSchema),
 });
 
+/** ListEnvironmentMetricMetadata / GetEnvironmentMetricMetadata item, with the reference's fields. */
+export const MetricMetadataSchema = z.looseObject({
+  uuid: z.string(),
+  identifier: z.string(),
+  is_visible: bool,
+  title: str,
+  description: str,
+  chart_name: str,
+  chart_display: str,
+  unit: str,
+  unit_numerator: str,
+  unit_denominator: str,
+});
+
+/**
+ * GetEnvironmentMetrics: `{metrics, from_ts, to_ts, interval}` as the reference shows; `metrics` is collapsed
+ * there, so each series is read by the domain layer (src/domain/metrics.ts) whatever its spelling.
+ */
+export const EnvironmentMetricsSchema = z.looseObject({
+  metrics: z.record(z.string(), z.unknown()).nullish(),
+  from_ts: z.union([z.string(), z.number()]).nullish(),
+  to_ts: z.union([z.string(), z.number()]).nullish(),
+  interval: num,
+});
+
 const link = z
   .string()
   .nullish()
@@ -321,6 +346,8 @@ export type Service = z.infer<typeof ServiceSchema>;
 export type LogEntry = z.infer<typeof LogEntrySchema>;
 export type LogPage = z.infer<typeof LogPageSchema>;
 export type LogOccurrence = z.infer<typeof LogOccurrenceSchema>;
+export type MetricMetadata = z.infer<typeof MetricMetadataSchema>;
+export type EnvironmentMetrics = z.infer<typeof EnvironmentMetricsSchema>;
 export type LogOccurrences = z.infer<typeof LogOccurrencesSchema>;
 
 export interface Page<T> {

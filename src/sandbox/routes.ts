@@ -10,6 +10,7 @@ import {
   uuidListFilter,
 } from './http.js';
 import { environmentLogs, environmentLogsOccurrence } from './logquery.js';
+import { environmentMetrics, metricMetadata } from './metrics.js';
 import {
   type BackupRecord,
   type Cronjob,
@@ -654,6 +655,21 @@ export const routes: Route[] = [
   // inferred path (see INFERRED in src/client/resources.ts)
   route('/apps/v3/environments/{id}/logs/occurrence/', {
     GET: (ctx, id) => environmentLogsOccurrence(ctx, get(ctx.state.environments, id)),
+  }),
+  // inferred path (see INFERRED in src/client/resources.ts)
+  route('/apps/v3/environments/{id}/metrics/', {
+    GET: (ctx, id) => environmentMetrics(ctx, get(ctx.state.environments, id)),
+  }),
+  route('/apps/v3/environment-metric-metadata/', {
+    GET: (ctx) => {
+      const env = uuidFilter(ctx, 'environment');
+      // inferred: every environment has the same metrics; an unknown environment has none
+      const items = env && !ctx.state.environments.has(env) ? [] : metricMetadata();
+      return paginate(ctx, items, (m) => m);
+    },
+  }),
+  route('/apps/v3/environment-metric-metadata/{id}/', {
+    GET: (_ctx, id) => ok(get(new Map(metricMetadata().map((m) => [m.uuid, m])), id)),
   }),
   route('/apps/v3/deployments/', { GET: listDeployments, POST: createDeployment }),
   route('/apps/v3/deployments/{id}/', {

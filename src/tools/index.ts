@@ -8,12 +8,14 @@ import { deployReadTools } from './deploy.js';
 import { deployEnvironment } from './deploy-write.js';
 import { diagnoseTools } from './diagnose.js';
 import { logsTools } from './logs.js';
+import { metricsTools } from './metrics.js';
 
 /** Every tool, in the order `tools/list` shows them. */
 export const allTools: readonly AnyTool[] = [
   ...appsTools,
   ...diagnoseTools,
   ...logsTools,
+  ...metricsTools,
   ...deployReadTools,
   deployEnvironment,
   ...backupReadTools,
