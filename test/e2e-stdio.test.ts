@@ -171,7 +171,7 @@ describe('stdio end to end: flags and raw output', () => {
     const { client } = await connect('modern', ['--toolsets', 'logs']);
     try {
       const tools = (await client.listTools()).tools.map((t) => t.name);
-      expect(tools).toEqual(['get_environment_logs']);
+      expect(tools).toEqual(['get_environment_logs', 'get_environment_metrics']);
     } finally {
       await client.close();
     }

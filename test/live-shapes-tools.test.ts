@@ -484,6 +484,7 @@ describe('config tools on live shapes', () => {
         time: '02:30',
         time_zone: 'UTC',
         timeout_seconds: null,
+        last_runs: null,
       },
       {
         uuid: 'iaioo6jnn5h7za22rxsbcsmfwa',
@@ -492,6 +493,7 @@ describe('config tools on live shapes', () => {
         time: ':15',
         time_zone: 'UTC',
         timeout_seconds: 900,
+        last_runs: null,
       },
     ]);
     expect(sc(first)['has_more']).toBe(true);
@@ -509,9 +511,81 @@ describe('config tools on live shapes', () => {
         time: null,
         time_zone: 'UTC',
         timeout_seconds: 300,
+        last_runs: null,
       },
     ]);
     expect(sc(second)['has_more']).toBe(false);
+  });
+});
+
+describe('metrics on reference shapes', () => {
+  it('get_environment_metrics asks for the visible metrics and summarises string and number values', async () => {
+    serve(
+      agent,
+      ROUTE.appBySlug(),
+      ROUTE.environments(),
+      ROUTE.metricMetadata(),
+      ROUTE.metrics('metric=cpu&metric=http_requests&time_window_preset=6h'),
+    );
+    const r = await call('get_environment_metrics', { app: 'harbour', environment: 'live', window: '6h' });
+    const out = sc(r);
+    expect(out['available']).toEqual(['cpu', 'http_requests']);
+    expect(out['metrics']).toEqual([
+      {
+        name: 'cpu',
+        title: 'CPU',
+        unit: '%',
+        points: 4,
+        min: 12.5,
+        p50: 14,
+        p90: 61.25,
+        max: 61.25,
+        latest: 58,
+        latest_at: '2026-12-02T08:03:00.000Z',
+        series: null,
+      },
+      {
+        name: 'http_requests',
+        title: 'Requests',
+        unit: 'requests/min',
+        points: 4,
+        min: 80,
+        p50: 95,
+        p90: 130,
+        max: 130,
+        latest: 95,
+        latest_at: '2026-12-02T08:03:00.000Z',
+        series: null,
+      },
+    ]);
+    expect(out['from']).toBe('2026-12-02T08:00:00.000Z');
+    expect(out['interval_seconds']).toBe(60);
+  });
+});
+
+describe('activities on reference shapes', () => {
+  it('list_activities names the environment of an activity by its slug, and who did it', async () => {
+    serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.activities());
+    const r = await call('list_activities', { app: 'harbour' });
+    expect(rows(r, 'activities')).toEqual([
+      {
+        uuid: 'qfcx3v7gszc7xbzdoqbwfpmv5m',
+        at: '2026-12-01T16:42:07.318204Z',
+        type: 'environment_variable_update',
+        user: 'Jo Harbour',
+        environment: 'live',
+        description: 'Changed UPSTREAM_TIMEOUT_SECONDS',
+      },
+      {
+        uuid: 'w4pvzrdp2ncc7mzcgvlmcxq3xu',
+        at: '2026-11-30T09:15:00Z',
+        type: 'deployment',
+        user: 'Jo Harbour',
+        environment: null,
+        description: 'Deployed live',
+      },
+    ]);
+    expect(sc(r)['has_more']).toBe(false);
   });
 });
 

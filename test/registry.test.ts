@@ -39,6 +39,7 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   diagnose_environment: { app: 'shop', environment: 'live' },
   get_environment_logs: { app: 'shop', environment: 'live', limit: 20 },
   get_environment_metrics: { app: 'shop', environment: 'live' },
+  list_activities: { app: 'api-gateway', since: '2d' },
   list_deployments: { app: 'shop', environment: 'live' },
   get_deployment: { deployment: uuidFromName('deployment:shop/live:failed') },
   get_deployment_log: { app: 'shop', environment: 'live', tail: 20 },

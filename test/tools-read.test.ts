@@ -40,6 +40,8 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   get_environment: { app: 'shop', environment: 'live' },
   diagnose_environment: { app: 'shop', environment: 'live' },
   get_environment_logs: { app: 'shop', environment: 'live', limit: 5 },
+  get_environment_metrics: { app: 'shop', environment: 'live' },
+  list_activities: { app: 'api-gateway', since: '2d' },
   list_deployments: { app: 'shop' },
   get_deployment: { deployment: SHOP_LIVE_FAILED },
   get_deployment_log: { deployment: SHOP_LIVE_FAILED },

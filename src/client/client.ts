@@ -278,6 +278,7 @@ export class DivioClient implements Resources {
   readonly applications: Resources['applications'];
   readonly environments: Resources['environments'];
   readonly environmentMetricMetadata: Resources['environmentMetricMetadata'];
+  readonly applicationActivities: Resources['applicationActivities'];
   readonly deployments: Resources['deployments'];
   readonly backups: Resources['backups'];
   readonly serviceInstances: Resources['serviceInstances'];
@@ -336,6 +337,7 @@ export class DivioClient implements Resources {
     this.applications = r.applications;
     this.environments = r.environments;
     this.environmentMetricMetadata = r.environmentMetricMetadata;
+    this.applicationActivities = r.applicationActivities;
     this.deployments = r.deployments;
     this.backups = r.backups;
     this.serviceInstances = r.serviceInstances;

@@ -9,6 +9,8 @@ import {
 } from './order.js';
 import { path } from './path.js';
 import {
+  type Activity,
+  ActivitySchema,
   type Application,
   ApplicationSchema,
   type Backup,
@@ -20,6 +22,8 @@ import {
   BackupRestoreSchema,
   BackupSchema,
   type Cronjob,
+  CronjobLogsSchema,
+  type CronjobRun,
   CronjobSchema,
   type Deployment,
   type DeploymentLogs,
@@ -109,6 +113,14 @@ export interface EnvironmentMetricsParams {
 
 export interface MetricMetadataListParams extends PageParams {
   environment?: Maybe<string>;
+}
+
+/** ListApplicationActivities filters (the reference's query parameters; `avatar_size` is not used here). */
+export interface ActivityListParams extends PageParams {
+  application?: Maybe<string>;
+  organisation?: Maybe<string>;
+  type?: Maybe<string>;
+  user_name?: Maybe<string>;
 }
 
 export interface DeploymentListParams extends PageParams {
@@ -215,6 +227,7 @@ export const INFERRED = {
     template: '/apps/v3/environments/{uuid}/logs/occurrence/',
   },
   metrics: { operation: 'GetEnvironmentMetrics', template: '/apps/v3/environments/{uuid}/metrics/' },
+  cronjobLogs: { operation: 'GetCronjobLogs', template: '/apps/v3/cronjobs/{uuid}/logs/' },
 } as const;
 
 /** Drop undefined values and normalise single strings that may be arrays. */
@@ -309,6 +322,11 @@ export function createResources(c: DivioClient) {
           signal: s(o),
           inferred: INFERRED.metrics,
         }),
+    },
+
+    applicationActivities: {
+      list: (params?: ActivityListParams, o?: CallOptions): Promise<Page<Activity>> =>
+        c.getPage('/apps/v3/application-activities/', q(params), ActivitySchema, s(o)),
     },
 
     environmentMetricMetadata: {
@@ -542,6 +560,13 @@ export function createResources(c: DivioClient) {
         c.request('GET', path`/apps/v3/cronjobs/${uuid}/`, { schema: CronjobSchema, signal: s(o) }),
       iterate: (params?: CronjobListParams, o?: CallOptions): AsyncIterable<Cronjob> =>
         c.paginate('/apps/v3/cronjobs/', q(params), CronjobSchema, s(o)),
+      /** The cronjob's runs (GetCronjobLogs), as a list whatever the answer's envelope. */
+      logs: (uuid: string, o?: CallOptions): Promise<CronjobRun[]> =>
+        c.request('GET', path`/apps/v3/cronjobs/${uuid}/logs/`, {
+          schema: CronjobLogsSchema,
+          signal: s(o),
+          inferred: INFERRED.cronjobLogs,
+        }),
     },
 
     regions: {

@@ -284,6 +284,40 @@ export const EnvironmentMetricsSchema = z.looseObject({
   interval: num,
 });
 
+/** One cronjob run as GetCronjobLogs' reference sample shows it. */
+export const CronjobRunSchema = z.looseObject({ started_at: str, finished_at: str, exit_code: num });
+
+/**
+ * GetCronjobLogs: the reference's sample is one run object; whether the live answer is one run, a list or a
+ * page is not visible there, so all three are read (as a list of runs).
+ */
+export const CronjobLogsSchema = z.preprocess(
+  (value) =>
+    Array.isArray(value)
+      ? value
+      : value && typeof value === 'object' && Array.isArray((value as { results?: unknown }).results)
+        ? (value as { results: unknown[] }).results
+        : value && typeof value === 'object'
+          ? [value]
+          : value,
+  z.array(CronjobRunSchema),
+);
+
+/** ListApplicationActivities item, with the reference's fields (`context` is collapsed there). */
+export const ActivitySchema = z.looseObject({
+  uuid: z.string(),
+  application: str,
+  organisation: str,
+  created_at: str,
+  user: str,
+  impersonated: bool,
+  description: str,
+  type: str,
+  context: z.unknown().optional(),
+  user_name: str,
+  user_email: str,
+});
+
 const link = z
   .string()
   .nullish()
@@ -346,6 +380,8 @@ export type Service = z.infer<typeof ServiceSchema>;
 export type LogEntry = z.infer<typeof LogEntrySchema>;
 export type LogPage = z.infer<typeof LogPageSchema>;
 export type LogOccurrence = z.infer<typeof LogOccurrenceSchema>;
+export type CronjobRun = z.infer<typeof CronjobRunSchema>;
+export type Activity = z.infer<typeof ActivitySchema>;
 export type MetricMetadata = z.infer<typeof MetricMetadataSchema>;
 export type EnvironmentMetrics = z.infer<typeof EnvironmentMetricsSchema>;
 export type LogOccurrences = z.infer<typeof LogOccurrencesSchema>;

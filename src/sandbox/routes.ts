@@ -1,3 +1,5 @@
+import { getActivity, listActivities, recordActivity } from './activities.js';
+import { latestRun } from './cron.js';
 import {
   BodyValidator,
   boolFilter,
@@ -10,6 +12,7 @@ import {
   uuidListFilter,
 } from './http.js';
 import { environmentLogs, environmentLogsOccurrence } from './logquery.js';
+import { cronFailingFrom } from './logs.js';
 import { environmentMetrics, metricMetadata } from './metrics.js';
 import {
   type BackupRecord,
@@ -158,6 +161,12 @@ const createDeployment: Handler = (ctx) => {
     throw nonFieldError('A deployment is already in progress for this environment.');
   }
   const d = s.createDeployment(env, buildMode, copyFrom ?? null);
+  recordActivity(s, {
+    env,
+    type: 'deployment',
+    description: `Deployed ${env.slug}`,
+    context: { deployment: d.uuid },
+  });
   return ok(
     {
       ...deploymentView(s, d),
@@ -210,6 +219,12 @@ const createBackup: Handler = (ctx) => {
     notes,
     trigger,
     scheduledForDeletionAt: deletion ?? null,
+  });
+  recordActivity(s, {
+    env,
+    type: 'backup',
+    description: `Backed up ${env.slug}`,
+    context: { backup: b.uuid },
   });
   return ok(backupView(s, b), 201);
 };
@@ -315,6 +330,14 @@ const createRestore: Handler = (ctx) => {
     restore.serviceInstanceBackupRestores.push(sibr);
   });
   s.backupRestores.set(uuid, restore);
+  const target = s.environments.get(backup.environment);
+  if (target)
+    recordActivity(s, {
+      env: target,
+      type: 'backup_restore',
+      description: `Restored a backup onto ${target.slug}`,
+      context: { backup: backup.uuid, backup_restore: uuid },
+    });
   return ok(
     {
       ...backupRestoreView(s, restore),
@@ -417,6 +440,24 @@ function uniqueVarName(s: SandboxState, env: string, name: string, except?: stri
   return true;
 }
 
+/** A variable change as an activity: its name only, never its value. */
+function varActivity(
+  s: SandboxState,
+  v: { uuid: string; name: string; environment: string },
+  type: 'environment_variable_create' | 'environment_variable_update' | 'environment_variable_delete',
+  description: string,
+): void {
+  const env = s.environments.get(v.environment);
+  if (env) recordActivity(s, { env, type, description, context: { variable: v.uuid, name: v.name } });
+}
+
+const deleteEnvVar: Handler = (ctx, id) => {
+  const rec = get(ctx.state.environmentVariables, id);
+  ctx.state.environmentVariables.delete(rec.uuid);
+  varActivity(ctx.state, rec, 'environment_variable_delete', `Removed ${rec.name}`);
+  return { status: 204 };
+};
+
 const createEnvVar: Handler = (ctx) => {
   const s = ctx.state;
   const v = new BodyValidator(ctx.body);
@@ -445,6 +486,7 @@ const createEnvVar: Handler = (ctx) => {
     date_modified: at,
   };
   s.environmentVariables.set(uuid, rec);
+  varActivity(s, rec, 'environment_variable_create', `Added ${rec.name}`);
   return ok(envVarView(rec), 201);
 };
 
@@ -466,6 +508,7 @@ function updateEnvVar(partial: boolean): Handler {
     if (value !== undefined) rec.value = value;
     if (pattern !== undefined) rec.is_pattern_replacement_active = pattern;
     rec.date_modified = iso(s.now());
+    varActivity(s, rec, 'environment_variable_update', `Changed ${rec.name}`);
     return ok(envVarView(rec));
   };
 }
@@ -593,6 +636,25 @@ function updateCronjob(partial: boolean): Handler {
   };
 }
 
+/**
+ * GetCronjobLogs: the reference's sample is one object `{started_at, finished_at, exit_code}`, so this answers
+ * the latest run (inferred: which run it is, and nulls while a cronjob has not run yet or is running).
+ */
+const cronjobLogs = (ctx: Ctx, job: Cronjob): Result => {
+  const s = ctx.state;
+  const env = s.environments.get(job.environment);
+  const app = env ? s.applications.get(env.application) : undefined;
+  const key = `${app?.slug ?? ''}/${env?.slug ?? ''}`;
+  const now = s.now();
+  const run = latestRun(key, job, now, cronFailingFrom(key, s.startedAt));
+  const done = run !== null && run.finishedMs <= now;
+  return ok({
+    started_at: run ? iso(run.startedMs) : null,
+    finished_at: done ? iso(run.finishedMs) : null,
+    exit_code: done ? run.exitCode : null,
+  });
+};
+
 function destroy<T>(pick: (s: SandboxState) => Map<string, T>): Handler {
   return (ctx, id) => {
     const map = pick(ctx.state);
@@ -640,6 +702,8 @@ export const routes: Route[] = [
     },
     false,
   ),
+  route('/apps/v3/application-activities/', { GET: listActivities }),
+  route('/apps/v3/application-activities/{id}/', { GET: getActivity }),
   route('/apps/v3/applications/', { GET: listApplications }),
   route('/apps/v3/applications/{id}/', {
     GET: (ctx, id) => ok(applicationView(ctx.state, get(ctx.state.applications, id))),
@@ -738,7 +802,7 @@ export const routes: Route[] = [
     GET: (ctx, id) => ok(envVarView(get(ctx.state.environmentVariables, id))),
     PUT: updateEnvVar(false),
     PATCH: updateEnvVar(true),
-    DELETE: destroy((s) => s.environmentVariables),
+    DELETE: deleteEnvVar,
   }),
   route('/apps/v3/domains/', { GET: listDomains, POST: createDomain }),
   route('/apps/v3/domains/{id}/', {
@@ -748,6 +812,8 @@ export const routes: Route[] = [
     DELETE: destroy((s) => s.domains),
   }),
   route('/apps/v3/cronjobs/', { GET: listCronjobs, POST: createCronjob }),
+  // inferred path (see INFERRED in src/client/resources.ts)
+  route('/apps/v3/cronjobs/{id}/logs/', { GET: (ctx, id) => cronjobLogs(ctx, get(ctx.state.cronjobs, id)) }),
   route('/apps/v3/cronjobs/{id}/', {
     GET: (ctx, id) => ok(cronjobView(get(ctx.state.cronjobs, id))),
     PUT: updateCronjob(false),

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { type ActivityRecord, recordActivity, TEAM } from './activities.js';
 import { buildFailureLog, buildSuccessLog, type TimedLine } from './buildlog.js';
 import { generateEnvironmentLogs, type LogEntry } from './logs.js';
 import { iso, prng, uuidFromName } from './util.js';
@@ -246,6 +247,8 @@ export class SandboxState {
   readonly environmentVariables = new Map<string, EnvironmentVariable>();
   readonly domains = new Map<string, Domain>();
   readonly cronjobs = new Map<string, Cronjob>();
+  /** ListApplicationActivities: what the seeded team and the token's user did (see activities.ts) */
+  readonly activities: ActivityRecord[] = [];
   readonly deployOutcomes = new Map<string, DeployOutcome>();
   readonly backupOutcomes = new Map<string, PlannedOutcome<BackupOutcome>>();
   readonly restoreOutcomes = new Map<string, PlannedOutcome<RestoreOutcome>>();
@@ -306,7 +309,8 @@ export class SandboxState {
       const env = this.environments.get(environmentUuid);
       const app = env ? this.applications.get(env.application) : undefined;
       if (!env || !app) return [];
-      logs = generateEnvironmentLogs({ app: app.slug, env: env.slug, anchorMs: this.startedAt });
+      const cronjobs = [...this.cronjobs.values()].filter((c) => c.environment === env.uuid);
+      logs = generateEnvironmentLogs({ app: app.slug, env: env.slug, anchorMs: this.startedAt, cronjobs });
       this.logCache.set(environmentUuid, logs);
     }
     return logs;
@@ -620,8 +624,21 @@ function seedEnvVars(s: SandboxState, app: string, env: Environment): void {
   }
   if (app === 'api-gateway') vars.push(['UPSTREAM_TIMEOUT_SECONDS', '30', false]);
   if (app === 'intranet') vars.push(['LDAP_BIND_PASSWORD', secret(18), true]);
+  // api-gateway/live: the upstream timeout was changed yesterday (who changed what)
+  const changed = key === 'api-gateway/live' ? 'UPSTREAM_TIMEOUT_SECONDS' : null;
   vars.forEach(([name, value, sensitive], order) => {
     const uuid = uuidFromName(`environment-variable:${key}:${name}`);
+    const modifiedMs = name === changed ? t0 - 20 * HOUR : t0 - (10 + order) * DAY;
+    if (name === changed)
+      seedActivity(
+        s,
+        env,
+        'environment_variable_update',
+        `Changed ${name}`,
+        { variable: uuid },
+        1,
+        modifiedMs,
+      );
     s.environmentVariables.set(uuid, {
       uuid,
       name,
@@ -632,7 +649,7 @@ function seedEnvVars(s: SandboxState, app: string, env: Environment): void {
       is_read_only: false,
       is_pattern_replacement_active: false,
       date_created: iso(t0 - 120 * DAY),
-      date_modified: iso(t0 - (10 + order) * DAY),
+      date_modified: iso(modifiedMs),
     });
   });
 }
@@ -691,6 +708,7 @@ function seedDeployments(s: SandboxState, app: string, env: Environment): void {
       commitSeed: uuid,
     });
     s.deployments.set(uuid, rec);
+    seedActivity(s, env, 'deployment', `Deployed ${env.slug}`, { deployment: uuid }, i, startedMs);
   }
   if (key === 'shop/live') {
     // the most recent deployment failed (broken requirement pin); the previous release keeps serving
@@ -708,7 +726,30 @@ function seedDeployments(s: SandboxState, app: string, env: Environment): void {
         commitSeed: uuid,
       }),
     );
+    seedActivity(s, env, 'deployment', `Deployed ${env.slug}`, { deployment: uuid }, 0, t0 - 2 * HOUR);
   }
+}
+
+/** A past activity of the seeded team, with an ID derived from what it is about. */
+function seedActivity(
+  s: SandboxState,
+  env: Environment,
+  type: Parameters<typeof recordActivity>[1]['type'],
+  description: string,
+  context: Record<string, string>,
+  who: number,
+  atMs: number,
+): void {
+  const about = Object.values(context)[0] ?? description;
+  recordActivity(s, {
+    env,
+    type,
+    description,
+    context,
+    user: TEAM[who % TEAM.length],
+    atMs,
+    uuid: uuidFromName(`application-activity:${type}:${about}`),
+  });
 }
 
 function seedBackups(s: SandboxState, app: string, env: Environment): void {
@@ -752,5 +793,8 @@ function seedBackups(s: SandboxState, app: string, env: Environment): void {
       rec.serviceInstanceBackups.push(sib);
     }
     s.backups.set(uuid, rec);
+    // scheduled backups are the platform's own doing; manual ones were someone's
+    if (rec.trigger === 'MANUAL')
+      seedActivity(s, env, 'backup', `Backed up ${env.slug}`, { backup: uuid }, i + 1, createdMs);
   }
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CronRun, describeRun, lastCronRuns } from '../domain/cron.js';
 import { appLink, envLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, fence, ident, quote } from '../text/index.js';
@@ -218,8 +219,14 @@ const listCronjobs = defineTool({
   title: 'List cronjobs',
   toolset: 'config',
   description:
-    "Lists an environment's cronjobs; their output: get_environment_logs (service cronjob). Returns command, frequency, time, timeout; paginated (next_cursor).",
-  input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
+    "Lists an environment's cronjobs; their output: get_environment_logs (service cronjob). Returns command, frequency, time, timeout, with runs the last runs (exit code); paginated (next_cursor).",
+  input: z.strictObject({
+    app: AppRef,
+    environment: EnvRef,
+    runs: z.boolean().default(false).describe('Add last runs: start, end, exit code'),
+    limit: Limit,
+    cursor: Cursor,
+  }),
   output: z.object({
     app: z.string(),
     environment: z.string(),
@@ -234,17 +241,20 @@ const listCronjobs = defineTool({
           .describe('DAILY: time of day (02:30); HOURLY: minute of the hour (:42); in time_zone'),
         time_zone: z.literal('UTC'),
         timeout_seconds: z.number().nullable(),
+        last_runs: z.array(CronRun).nullable().describe('Newest first; with runs only'),
       }),
     ),
     ...PageInfo,
   }),
   annotations: READ_ONLY,
-  handler: async ({ app: appRef, environment, limit, cursor }, ctx) => {
+  handler: async ({ app: appRef, environment, runs, limit, cursor }, ctx) => {
     const { app, env } = await resolveTarget(ctx, appRef, environment);
     const scope = { app: app.uuid, environment: env.uuid };
     const page = await onePage(ctx, scope, cursor, () =>
       ctx.client.cronjobs.list({ environment: env.uuid, limit }, { signal: ctx.signal }),
     );
+    const ids = page.results.map((c) => c.uuid);
+    const lastRuns = runs ? await lastCronRuns(ctx.client, ids, ctx.signal) : null;
     return {
       app: String(app.slug ?? app.uuid),
       environment: env.slug,
@@ -255,6 +265,7 @@ const listCronjobs = defineTool({
         time: typeof c.time === 'string' && c.time ? c.time : null,
         time_zone: CRON_TIME_ZONE,
         timeout_seconds: typeof c.custom_timeout === 'number' ? c.custom_timeout : null,
+        last_runs: lastRuns ? (lastRuns.get(c.uuid) ?? []) : null,
       })),
       ...pageInfo(ctx, scope, page),
     };
@@ -264,7 +275,7 @@ const listCronjobs = defineTool({
       `Cronjobs of ${envName(out.app, out.environment)}:`,
       ...out.cronjobs.map(
         (c) =>
-          `- ${ident(c.frequency)}${c.time ? ` at ${ident(c.time)} ${c.time_zone}` : ''}: command ${quote(c.command, 1000)}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}`,
+          `- ${ident(c.frequency)}${c.time ? ` at ${ident(c.time)} ${c.time_zone}` : ''}: command ${quote(c.command, 1000)}${c.timeout_seconds ? ` (timeout ${c.timeout_seconds}s)` : ''}${c.last_runs ? `; ${describeRun(c.last_runs[0])}` : ''}`,
       ),
       out.cronjobs.length === 0 ? 'None.' : '',
       out.has_more ? 'More: pass next_cursor.' : '',

@@ -1,4 +1,5 @@
 import type { AnyTool } from '../mcp/registry.js';
+import { activityTools } from './activities.js';
 import { appsTools } from './apps.js';
 import { createBackupDownload, restoreBackup } from './backup-write.js';
 import { backupReadTools } from './backups.js';
@@ -13,6 +14,7 @@ import { metricsTools } from './metrics.js';
 /** Every tool, in the order `tools/list` shows them. */
 export const allTools: readonly AnyTool[] = [
   ...appsTools,
+  ...activityTools,
   ...diagnoseTools,
   ...logsTools,
   ...metricsTools,

@@ -25,7 +25,7 @@ const getEnvironmentMetrics = defineTool({
     app: AppRef,
     environment: EnvRef,
     metrics: z.array(z.string().max(100)).max(8).optional().describe('Default: all'),
-    window: z.enum(METRIC_WINDOWS).default('1h'),
+    window: z.enum(METRIC_WINDOWS).default('1h').describe('Time window'),
     series: z.boolean().default(false).describe('Add raw points'),
   }),
   output: z.object({ app: z.string(), environment: z.string(), ...EnvironmentMetricsView.shape }),

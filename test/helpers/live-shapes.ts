@@ -122,6 +122,18 @@ export const ROUTE = {
     `/apps/v3/environments/${ID.envLive}/logs/?${query}`,
     fixture('environment-logs'),
   ],
+  activities: (): [string, Json] => [
+    `/apps/v3/application-activities/?application=${ID.app}&page_size=20`,
+    fixture('application-activities'),
+  ],
+  metricMetadata: (): [string, Json] => [
+    `/apps/v3/environment-metric-metadata/?environment=${ID.envLive}&page_size=100`,
+    fixture('environment-metric-metadata'),
+  ],
+  metrics: (query: string): [string, Json] => [
+    `/apps/v3/environments/${ID.envLive}/metrics/?${query}`,
+    fixture('environment-metrics'),
+  ],
   envLogsOlder: (): [string, Json] => [
     `/apps/v3/environments/${ID.envLive}/logs/?limit=5&search_before=WzE3NjQ1ODI0MDAxMDIsIjBhN2UiXQ`,
     fixture('environment-logs-older'),

@@ -1,0 +1,59 @@
+import * as z from 'zod';
+import { ActivityRow, activityPage } from '../domain/activities.js';
+import { appLink } from '../mcp/links.js';
+import { defineTool, READ_ONLY } from '../mcp/registry.js';
+import { parseTimeArg } from '../text/format.js';
+import { ident, quote } from '../text/index.js';
+import { envSlugMap, openLink, pageInfo } from './common.js';
+import { AppRef, Cursor, Limit, PageInfo } from './schemas.js';
+
+const listActivities = defineTool({
+  name: 'list_activities',
+  title: 'List activities',
+  toolset: 'apps',
+  description:
+    'Lists who did what on an app, newest first: deploys, backups, variable changes; outcomes: list_deployments. Returns user, type, time; paginated (next_cursor).',
+  input: z.strictObject({
+    app: AppRef,
+    since: z.string().max(40).optional().describe('ISO 8601 or 1d'),
+    until: z.string().max(40).optional().describe('ISO 8601 or 1h'),
+    type: z.string().max(64).optional().describe('e.g. deployment'),
+    user: z.string().max(120).optional().describe('User name'),
+    limit: Limit,
+    cursor: Cursor,
+  }),
+  output: z.object({ app: z.string(), activities: z.array(ActivityRow), ...PageInfo }),
+  annotations: READ_ONLY,
+  handler: async ({ app: appRef, cursor, ...args }, ctx) => {
+    const app = await ctx.client.resolveApplication(appRef, ctx.signal);
+    const since = args.since ? parseTimeArg('since', args.since) : undefined;
+    const until = args.until ? parseTimeArg('until', args.until) : undefined;
+    const scope = { app: app.uuid, filters: { ...args, limit: undefined } };
+    const link = cursor ? openLink(ctx, scope, cursor) : undefined;
+    const query = { ...args, application: app.uuid, since, until };
+    const [page, slugs] = await Promise.all([
+      activityPage(ctx.client, query, link, ctx.signal),
+      envSlugMap(ctx, app),
+    ]);
+    const activities = page.rows.map((r) => ({
+      ...r,
+      environment: slugs.get(r.environment ?? '') ?? r.environment,
+    }));
+    return { app: app.slug, activities, ...pageInfo(ctx, scope, page) };
+  },
+  render: (out) =>
+    [
+      `Activities of ${ident(out.app)} (newest first):`,
+      ...out.activities.map(
+        (a) =>
+          `- ${ident(a.at)} ${quote(a.user, 120, 'unknown user')} ${ident(a.type)}${a.environment ? ` on ${ident(a.environment)}` : ''}: ${quote(a.description)}`,
+      ),
+      out.activities.length === 0 ? 'None in this window.' : '',
+      out.has_more ? 'Older: pass next_cursor.' : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  links: (out) => [appLink(out.app)],
+});
+
+export const activityTools = [listActivities];
