@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const VIEW_PAGES = [
   { name: 'environment', title: 'Environment dashboard' },
   { name: 'deploy', title: 'Deploy progress' },
+  { name: 'fleet', title: 'Fleet board' },
 ];
 
 /** The README promises each page stays under this many bytes gzip-compressed. */

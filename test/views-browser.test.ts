@@ -35,6 +35,8 @@ interface HostWindow {
 interface Call {
   name: string;
   args: Record<string, unknown>;
+  /** What the view was handed back. */
+  result?: ToolResult;
 }
 
 async function hostPage(): Promise<string> {
@@ -58,6 +60,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let readTools: Set<string>;
+  let allTools: Set<string>;
   const requests: string[] = [];
   const errors: string[] = [];
   const calls: Call[] = [];
@@ -83,6 +86,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     ]);
     const tools = (await h.mcp.listTools()).tools;
     readTools = new Set(tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name));
+    allTools = new Set(tools.map((t) => t.name));
     const html = await hostPage();
     const context = await browser.newContext({ viewport: { width: 760, height: 900 } });
     // Nothing leaves the browser: the host page is answered here, every other request is recorded and refused.
@@ -101,8 +105,10 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.exposeFunction('hostCallTool', async (name: string, args: Record<string, unknown>) => {
-      calls.push({ name, args });
-      return h.mcp.callTool({ name, arguments: args });
+      const call: Call = { name, args };
+      calls.push(call);
+      call.result = (await h.mcp.callTool({ name, arguments: args })) as ToolResult;
+      return call.result;
     });
     mkdirSync(SHOTS, { recursive: true });
   });
@@ -143,7 +149,58 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
   function expectCleanRun(): void {
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
-    for (const call of calls) expect(readTools.has(call.name), `${call.name} is a read tool`).toBe(true);
+    // Views call read tools only. A name this server does not have is refused by it without effect (a view
+    // built for a newer server leaves that section out); a write tool is never called.
+    for (const call of calls) {
+      expect(readTools.has(call.name) || !allTools.has(call.name), `${call.name} is a read tool`).toBe(true);
+    }
+  }
+
+  /** The error histogram and the metric sparklines, as the view got them from the read tools. */
+  async function histogramAndMetrics(frame: FrameLocator): Promise<void> {
+    // The error histogram over the window: one bar per bucket of get_environment_logs, the peak marked.
+    const logsCall = calls.find((c) => c.name === 'get_environment_logs');
+    expect(logsCall?.args).toMatchObject({ level: 'error', since: '1h', buckets: 24 });
+    const logs = logsCall?.result ?? { content: [] };
+    const hist = (
+      logs.structuredContent as {
+        histogram: {
+          buckets: { from: string; count: number }[];
+          peak: { from: string; count: number } | null;
+        };
+      }
+    ).histogram;
+    const bars = frame.locator('#histogram rect.bar');
+    expect(await bars.count()).toBe(hist.buckets.length);
+    expect(await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))))).toEqual(
+      hist.buckets.map((b) => b.count),
+    );
+    if (hist.peak && hist.peak.count > 0) {
+      expect(await frame.locator('#histogram rect.bar.peak').getAttribute('data-start')).toBe(hist.peak.from);
+      expect(await frame.locator('#histogram svg').getAttribute('aria-label')).toContain(
+        `peak ${hist.peak.count}`,
+      );
+    }
+    // Metric sparklines with units, from get_environment_metrics over the same window.
+    const metricsCall = calls.find((c) => c.name === 'get_environment_metrics');
+    expect(metricsCall?.args).toMatchObject({ window: '1h', series: true });
+    const metrics = (
+      (metricsCall?.result ?? { content: [] }).structuredContent as {
+        metrics: { name: string; unit: string | null }[];
+      }
+    ).metrics;
+    expect(metrics.length).toBeGreaterThan(0);
+    expect(
+      await frame
+        .locator('#metrics .metric')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-metric'))),
+    ).toEqual(metrics.map((m) => m.name));
+    for (const m of metrics.filter((x) => x.unit)) {
+      expect(await frame.locator(`#metrics [data-metric="${m.name}"] .k`).textContent()).toContain(
+        `(${m.unit})`,
+      );
+    }
+    expect(await frame.locator('#metrics svg[role="img"]').count()).toBeGreaterThan(0);
   }
 
   it('environment dashboard: status, deployments, backup age and findings; the window re-queries', async () => {
@@ -174,6 +231,8 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     const findings = await frame.locator('#findings li').allTextContents();
     expect(findings.some((f) => f.includes('The last deployment failed'))).toBe(true);
 
+    if (allTools.has('get_environment_metrics')) await histogramAndMetrics(frame);
+
     // Keyboard: the window selector is a radio group; arrow keys move and re-query.
     await frame.locator('input[value="1h"]').focus();
     await page.keyboard.press('ArrowRight');
@@ -182,6 +241,10 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
       .toEqual(['1h', '6h']);
     await expect.poll(() => main.getAttribute('aria-busy'), POLL).toBe('false');
     expect(await frame.locator('input[value="6h"]').isChecked()).toBe(true);
+    if (allTools.has('get_environment_metrics')) {
+      const windows = calls.filter((c) => c.name === 'get_environment_metrics').map((c) => c.args['window']);
+      expect(windows).toEqual(['1h', '6h']);
+    }
     expect(
       await frame
         .locator('input[value="6h"]')
@@ -200,6 +263,65 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     expect(await frame.locator('main').getAttribute('data-verdict')).toBe(out.verdict);
     expect(await frame.locator('#findings li').count()).toBe(out.findings.length);
     expect(calls.filter((c) => c.name === 'diagnose_environment')).toEqual([]);
+    expectCleanRun();
+  });
+
+  it('fleet board: one tile per environment, worst first; a tile opens its dashboard and comes back', {
+    timeout: 60_000,
+  }, async (ctx) => {
+    // The fleet overview tool arrives with its own change; until then there is nothing to render.
+    if (!allTools.has('get_fleet_overview')) ctx.skip('this server has no get_fleet_overview');
+    const frame = await mount('get_fleet_overview', {});
+    const result = await h.call('get_fleet_overview', {});
+    const rows = (
+      result.structuredContent as { rows: { app: string; environment: string; status: string }[] }
+    ).rows;
+    expect(rows.length).toBeGreaterThan(1);
+    await sendResult(result);
+    const tiles = frame.locator('#tiles button');
+    await tiles.first().waitFor();
+    const shown = await tiles.evaluateAll((els) =>
+      els.map((e) => ({
+        key: `${e.getAttribute('data-app')}/${e.getAttribute('data-environment')}`,
+        health: e.getAttribute('data-health') ?? '',
+      })),
+    );
+    // Every row is a tile, coloured by its status...
+    const health: Record<string, string> = {
+      failing: 'error',
+      degraded: 'warning',
+      healthy: 'ok',
+      unknown: 'unknown',
+    };
+    expect(new Map(shown.map((t) => [t.key, t.health]))).toEqual(
+      new Map(rows.map((r) => [`${r.app}/${r.environment}`, health[r.status]])),
+    );
+    // ...worst first.
+    const rank: Record<string, number> = { error: 0, warning: 1, unknown: 2, ok: 3 };
+    const ranks = shown.map((t) => rank[t.health] ?? 9);
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(shown[0]?.health).toBe('error');
+    await screenshots('fleet', frame);
+
+    // Keyboard: Enter on the worst tile opens that environment's dashboard, read through get_environment.
+    const [app, environment] = (shown[0]?.key ?? '/').split('/');
+    await tiles.first().focus();
+    await page.keyboard.press('Enter');
+    await frame.locator('#back').waitFor();
+    await frame.locator('#url').waitFor();
+    expect(calls.find((c) => c.name === 'get_environment')?.args).toEqual({ app, environment });
+    expect(await frame.locator('h1').textContent()).toBe(`${app} / ${environment}`);
+    // Back to the tiles, with the focus on the tile that was opened.
+    expect(
+      await frame
+        .locator('#back')
+        .evaluate((el) => (el as { matches(s: string): boolean }).matches(':focus')),
+    ).toBe(true);
+    await page.keyboard.press('Enter');
+    await tiles.first().waitFor();
+    expect(
+      await tiles.first().evaluate((el) => (el as { matches(s: string): boolean }).matches(':focus')),
+    ).toBe(true);
     expectCleanRun();
   });
 

@@ -37,6 +37,15 @@ export const VIEWS: readonly View[] = [
     toolset: 'deploy',
     tools: ['deploy_environment'],
   },
+  {
+    name: 'fleet',
+    uri: 'ui://divio/fleet.html',
+    title: 'Fleet board',
+    description:
+      'One tile per application environment, coloured by health and worst first; a tile opens its dashboard.',
+    toolset: 'apps',
+    tools: ['get_fleet_overview'],
+  },
 ];
 
 /**
