@@ -107,7 +107,7 @@ const getEnvironmentLogs = defineTool({
   title: 'Get environment logs',
   toolset: 'logs',
   description:
-    'Reads runtime logs, filtered by time, service and text; build output: get_deployment_log. Returns entries oldest first, capped (a note says how to narrow); next_cursor pages back in time.',
+    'Reads runtime logs, filtered by time, service, text or level; buckets counts them over time (when errors started). Build output: get_deployment_log. Returns entries oldest first, capped (a note says how to narrow); next_cursor pages back in time.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
