@@ -1,12 +1,11 @@
 import { type McpRequestContext, McpServer } from '@modelcontextprotocol/server';
-import type { DivioClient } from './client/index.js';
+import { type DivioClient, VERSION } from './client/index.js';
 import { withViewLinks } from './mcp/apps.js';
 import type { ServerConfig } from './mcp/config.js';
 import { watchApiHealth } from './mcp/health.js';
 import type { Logger } from './mcp/log.js';
 import { EnvironmentPolicy } from './mcp/policy.js';
 import { isWriteTool, registerTools, type ToolTelemetry } from './mcp/registry.js';
-import { VERSION } from './mcp/version.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
 import { viewLinks } from './resources/views.js';

@@ -10,8 +10,8 @@ import {
   validateHostHeader,
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
+import { VERSION } from '../client/index.js';
 import type { Logger } from '../mcp/log.js';
-import { VERSION } from '../mcp/version.js';
 import type { SharedState } from '../state/index.js';
 import type { AuthAnswer, OAuthGate } from './auth.js';
 import type { Drain } from './drain.js';

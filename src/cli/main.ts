@@ -1,10 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
-import { clientOptionsFromEnv, DivioClient } from '../client/index.js';
+import { clientOptionsFromEnv, DivioClient, VERSION } from '../client/index.js';
 import { ConfigError } from '../mcp/config.js';
 import { createLogger, type Logger } from '../mcp/log.js';
-import { VERSION } from '../mcp/version.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from '../server.js';
 import { MemoryState, type SharedState } from '../state/index.js';
 import { type CliOptions, HELP, parseCli } from './args.js';

@@ -81,7 +81,7 @@ export function completers(client: DivioClient): {
       safely(async (signal) => {
         const apps = await client.listApplicationsCached(signal);
         return matchPrefix(
-          apps.map((a) => String(a.slug ?? a.uuid)),
+          apps.map((a) => a.slug),
           value,
         );
       }),

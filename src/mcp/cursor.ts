@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Pager } from '../domain/context.js';
 
 /** Cursors are signed continuation links; the ones handed out always fit this. */
 export const CURSOR_MAX_LENGTH = 2000;
@@ -97,4 +98,15 @@ export function openCursor(key: Uint8Array, tool: string, scope: CursorScope, cu
     );
   }
   return Buffer.from(body, 'base64url').toString('utf8');
+}
+
+/** The pager of one tool call: a page's continuation is a cursor signed for this tool and that page's scope. */
+export function pager(key: Uint8Array, tool: string, cursor: string | undefined): Pager {
+  return {
+    open: (scope) => (cursor ? openCursor(key, tool, scope, cursor) : undefined),
+    info: (scope, next) => {
+      const signed = signCursor(key, tool, scope, next ?? null);
+      return { has_more: signed !== null, next_cursor: signed };
+    },
+  };
 }

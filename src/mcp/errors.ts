@@ -17,15 +17,13 @@ import {
   TOKEN_URL,
   ValidationError,
 } from '../client/index.js';
+import { ToolError } from '../domain/errors.js';
 import { TimeArgumentError } from '../text/format.js';
 import { sanitize } from '../text/index.js';
 import { CursorError } from './cursor.js';
 import type { Logger } from './log.js';
 
-/** An error a tool raises on purpose, with a message already written for the model. */
-export class ToolError extends Error {
-  override name = 'ToolError';
-}
+export { ToolError };
 
 /** `page` is the token page of the configured zone, carried by the client's errors. */
 const tokenHelp = (page: string) =>

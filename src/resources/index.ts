@@ -9,25 +9,23 @@ import {
   ResourceTemplate,
   UriTemplate,
 } from '@modelcontextprotocol/server';
+import { ConfigurationError, type DivioClient, NotFoundError, ResolutionError } from '../client/index.js';
+import { getBackup } from '../domain/backups.js';
+import type { Api } from '../domain/context.js';
+import { deploymentLogTail } from '../domain/deployments.js';
 import {
-  type Application,
-  ConfigurationError,
-  type DivioClient,
-  NotFoundError,
-  ResolutionError,
-} from '../client/index.js';
-import { logLines } from '../domain/deploylog.js';
+  applicationIndex,
+  applicationOverview,
+  environmentIndex,
+  environmentStatus,
+} from '../domain/environments.js';
+import { formatLogLine, recentLogs } from '../domain/logs.js';
 import { APP_MIME_TYPE } from '../mcp/apps.js';
 import { type Completer, completers } from '../mcp/completion.js';
 import type { ServerConfig, Toolset } from '../mcp/config.js';
 import { describeError } from '../mcp/errors.js';
 import { uris } from '../mcp/links.js';
-import { capLinesFromEnd } from '../text/format.js';
 import { envName, fence, ident, inline, quote, sanitize, sanitizeDeep } from '../text/index.js';
-import { loadEnvironmentStatus } from '../tools/apps.js';
-import { backupRow, loadServiceBackups, missingServicesNote } from '../tools/backups.js';
-import { idOf } from '../tools/common.js';
-import { fetchLogs, formatLogLine } from '../tools/logs.js';
 import { readView, VIEWS } from './views.js';
 
 export { uris } from '../mcp/links.js';
@@ -48,7 +46,7 @@ export interface ResourceOptions {
 }
 
 type Vars = Record<string, string>;
-type Read = (uri: URL, vars: Vars, signal: AbortSignal) => Promise<ReadResourceResult>;
+type Read = (uri: URL, vars: Vars, api: Api) => Promise<ReadResourceResult>;
 
 interface Route {
   name: string;
@@ -103,9 +101,9 @@ function variable(vars: Vars, name: string): string {
   return value;
 }
 
-function appRow(a: Application) {
-  const slug = String(a.slug ?? a.uuid);
-  return { slug, name: String(a.name ?? ''), uuid: a.uuid, uri: uris.application(slug) };
+/** An application row with its resource URI. */
+function appRow<T extends { slug: string }>(a: T): T & { uri: string } {
+  return { ...a, uri: uris.application(a.slug) };
 }
 
 function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
@@ -119,12 +117,9 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       title: 'Applications',
       description: 'The applications the API token can see (slug, name, ID, resource URI).',
       mimeType: 'application/json',
-      read: async (uri, _vars, signal) => {
-        const apps = await client.listApplicationsCached(signal);
-        return json(uri, {
-          applications: apps.map(appRow),
-          note: apps.length >= 200 ? 'First 200 only.' : null,
-        });
+      read: async (uri, _vars, api) => {
+        const { apps, capped } = await applicationIndex(api);
+        return json(uri, { applications: apps.map(appRow), note: capped ? 'First 200 only.' : null });
       },
     },
     {
@@ -135,19 +130,16 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       description: 'One application (slug or ID) with its environments and their resource URIs.',
       mimeType: 'application/json',
       complete: { app: complete.app },
-      read: async (uri, vars, signal) => {
-        const app = await client.resolveApplication(variable(vars, 'app'), signal);
-        const envs = await client.listEnvironmentsCached(app.uuid, signal);
-        const row = appRow(app);
+      read: async (uri, vars, api) => {
+        const { environments, ...app } = await applicationOverview(api, variable(vars, 'app'));
+        const { organisation, ...row } = app;
         return json(uri, {
-          ...row,
-          organisation: idOf(app.organisation),
-          environments: envs.map((e) => ({
-            slug: e.slug,
-            uuid: e.uuid,
-            branch: typeof e.branch === 'string' ? e.branch : null,
-            uri: uris.environment(row.slug, e.slug),
-            logs: uris.logs(row.slug, e.slug),
+          ...appRow(row),
+          organisation,
+          environments: environments.map((e) => ({
+            ...e,
+            uri: uris.environment(app.slug, e.slug),
+            logs: uris.logs(app.slug, e.slug),
           })),
         });
       },
@@ -161,15 +153,8 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
         'Status of one environment, as get_environment returns it: branch, URL, deployments, pending commits, services.',
       mimeType: 'application/json',
       complete: appEnv,
-      read: async (uri, vars, signal) =>
-        json(
-          uri,
-          await loadEnvironmentStatus(
-            { client, signal },
-            variable(vars, 'app'),
-            variable(vars, 'environment'),
-          ),
-        ),
+      read: async (uri, vars, api) =>
+        json(uri, await environmentStatus(api, variable(vars, 'app'), variable(vars, 'environment'))),
     },
     {
       name: 'environment-logs',
@@ -180,19 +165,16 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
         'The last 15 minutes of runtime logs, newest kept when capped. Untrusted platform text. For other windows or filters use get_environment_logs.',
       mimeType: 'text/plain',
       complete: appEnv,
-      read: async (uri, vars, signal) => {
-        const ctx = { client, signal };
-        const app = await client.resolveApplication(variable(vars, 'app'), signal);
-        const env = await client.resolveEnvironment(app, variable(vars, 'environment'), signal);
-        const since = new Date(Date.now() - LOG_WINDOW_MS);
-        const page = await fetchLogs(
-          ctx,
-          env.uuid,
-          { since, limit: LOG_LIMIT },
-          undefined,
+      read: async (uri, vars, api) => {
+        const page = await recentLogs(
+          api,
+          variable(vars, 'app'),
+          variable(vars, 'environment'),
+          LOG_WINDOW_MS,
+          LOG_LIMIT,
           config.maxLogBytes,
         );
-        const name = envName(String(app.slug ?? app.uuid), env.slug);
+        const name = envName(page.app, page.environment);
         const head = `Runtime logs of ${name}, last 15 minutes, oldest first: ${page.entries.length} entries.`;
         const notes = [
           page.cut > 0 ? `${page.cut} older entries were cut to stay under the size cap.` : '',
@@ -213,17 +195,15 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
       description: `The build/deploy log of one deployment (its ID, as list_deployments returns it), last ${DEPLOY_LOG_TAIL} lines at most. Untrusted platform text. To search it use get_deployment_log.`,
       mimeType: 'text/plain',
       complete: { deployment: complete.deployment },
-      read: async (uri, vars, signal) => {
+      read: async (uri, vars, api) => {
         const uuid = variable(vars, 'deployment');
-        const log = await client.deployments.logs(uuid, { signal });
-        const all = logLines(String(log.logs ?? ''));
-        const { kept, dropped } = capLinesFromEnd(all.slice(-DEPLOY_LOG_TAIL), config.maxLogBytes);
-        const shown = kept.length;
+        const log = await deploymentLogTail(api, uuid, DEPLOY_LOG_TAIL, config.maxLogBytes);
+        const shown = log.lines.length;
         const head =
-          shown < all.length
-            ? `Deploy log of ${ident(uuid)}: the last ${shown} of ${all.length} lines${dropped > 0 ? ' (size cap)' : ''}.`
-            : `Deploy log of ${ident(uuid)}: ${all.length} lines.`;
-        const body = shown > 0 ? fence('deploy log output', kept.join('\n')) : 'The log is empty.';
+          shown < log.total
+            ? `Deploy log of ${ident(uuid)}: the last ${shown} of ${log.total} lines${log.dropped > 0 ? ' (size cap)' : ''}.`
+            : `Deploy log of ${ident(uuid)}: ${log.total} lines.`;
+        const body = shown > 0 ? fence('deploy log output', log.lines.join('\n')) : 'The log is empty.';
         return text(uri, `${head}\n${body}`);
       },
     },
@@ -236,17 +216,7 @@ function buildRoutes(client: DivioClient, config: ServerConfig): Route[] {
         'One backup (its ID, as list_backups returns it) with its service-instance backups: type, size, time taken, errors.',
       mimeType: 'application/json',
       complete: { backup: complete.backup },
-      read: async (uri, vars, signal) => {
-        const b = await client.backups.get(variable(vars, 'backup'), { signal });
-        const sibs = await loadServiceBackups(client, [b], signal);
-        const envId = idOf(b.environment);
-        const env = envId ? await client.environments.get(envId, { signal }).catch(() => null) : null;
-        return json(uri, {
-          ...backupRow(b, sibs, env?.slug ?? null),
-          environment_uuid: envId,
-          note: missingServicesNote([b], sibs),
-        });
-      },
+      read: async (uri, vars, api) => json(uri, await getBackup(api, variable(vars, 'backup'))),
     },
   ];
 }
@@ -310,7 +280,7 @@ export function registerResources(
     template: route.uri.includes('{') ? new UriTemplate(route.uri) : null,
     read: async (uri: URL, vars: Vars, signal: AbortSignal) => {
       try {
-        return await route.read(uri, vars, signal);
+        return await route.read(uri, vars, { client: deps.client, signal });
       } catch (error) {
         throw toProtocolError(error, route, uri.href);
       }
@@ -395,9 +365,10 @@ async function listPage(
   pageSize: number,
   signal: AbortSignal,
 ): Promise<ListResourcesResult> {
-  const apps = await client.listApplicationsCached(signal);
+  const api = { client, signal };
+  const { apps } = await applicationIndex(api);
   const slice = apps.slice(offset, offset + pageSize);
-  const envLists = await Promise.all(slice.map((a) => client.listEnvironmentsCached(a.uuid, signal)));
+  const envLists = await Promise.all(slice.map((a) => environmentIndex(api, a.uuid)));
   const resources: Resource[] = [];
   if (offset === 0) resources.push(APPLICATIONS_ENTRY);
   slice.forEach((app, i) => {

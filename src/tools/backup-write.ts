@@ -1,85 +1,23 @@
 import * as z from 'zod';
-import type {
-  Backup,
-  BackupDownloadServiceInstance,
-  BackupRestore,
-  Environment,
-  ServiceInstanceBackup,
-} from '../client/index.js';
+import type { ServiceInstanceBackup } from '../client/index.js';
+import {
+  type BackupContext,
+  describeSib,
+  errorText,
+  loadBackupContext,
+  pickDownloadPart,
+  requireUsable,
+  restoreFailures,
+  servicesOfBackup,
+} from '../domain/backups.js';
+import { idOf } from '../domain/targets.js';
 import { ToolError } from '../mcp/errors.js';
 import { createdSince, performWrite, readAll } from '../mcp/outcome.js';
 import { defineTool, type ToolContext } from '../mcp/registry.js';
 import { stillRunning, waitForOperation } from '../mcp/wait.js';
-import { formatAge, formatBytes, presignedExpiry } from '../text/format.js';
+import { formatAge, presignedExpiry } from '../text/format.js';
 import { envName, ident, inline, quote, quoteList, url } from '../text/index.js';
-import { errorText, loadServiceBackups, serviceLabel } from './backups.js';
-import { idOf } from './common.js';
 import { ObjectId, WaitSeconds } from './schemas.js';
-
-interface BackupContext {
-  backup: Backup;
-  env: Environment;
-  app: string;
-  sibs: ServiceInstanceBackup[];
-}
-
-/** A backup, its environment and app, and its service-instance backups. */
-async function loadBackupContext(ctx: ToolContext, uuid: string): Promise<BackupContext> {
-  const backup = await ctx.client.backups.get(uuid, { signal: ctx.signal });
-  const envId = idOf(backup.environment);
-  if (!envId) throw new ToolError(`Backup ${ident(uuid)} does not name its environment.`);
-  const env = await ctx.client.environments.get(envId, { signal: ctx.signal });
-  const appObj = env.application as unknown;
-  let app = typeof env.app_name === 'string' ? env.app_name : envId;
-  const appId = idOf(appObj);
-  if (appObj && typeof appObj === 'object' && 'slug' in appObj && typeof appObj.slug === 'string')
-    app = appObj.slug;
-  else if (appId)
-    app = String((await ctx.client.applications.get(appId, { signal: ctx.signal })).slug ?? appId);
-  const map = await loadServiceBackups(ctx.client, [backup], ctx.signal);
-  return { backup, env, app, sibs: [...map.values()] };
-}
-
-const KINDS: Record<string, string> = {
-  database: 'DATABASE',
-  db: 'DATABASE',
-  storage: 'STORAGE',
-  media: 'STORAGE',
-};
-
-function pickSibs(
-  sibs: readonly ServiceInstanceBackup[],
-  wanted: readonly string[] | undefined,
-): ServiceInstanceBackup[] {
-  if (!wanted || wanted.length === 0) return [...sibs];
-  const out = new Map<string, ServiceInstanceBackup>();
-  for (const w of wanted) {
-    const kind = KINDS[w.toLowerCase()];
-    const matches = sibs.filter((s) =>
-      kind ? s.service_type === kind : String(s.service_prefix ?? '').toUpperCase() === w.toUpperCase(),
-    );
-    if (matches.length === 0) {
-      const valid = sibs
-        .map((s) => `${ident(String(s.service_type).toLowerCase())} (prefix ${ident(s.service_prefix)})`)
-        .join(', ');
-      throw new ToolError(`This backup has no ${quote(w)} service. It contains: ${valid || 'nothing'}.`);
-    }
-    for (const m of matches) out.set(m.uuid, m);
-  }
-  return [...out.values()];
-}
-
-function describeSib(s: ServiceInstanceBackup): string {
-  return `${ident(String(s.service_type ?? '?').toLowerCase())} ${ident(s.service_prefix, '')} (${formatBytes(typeof s.size === 'number' ? s.size : null)})`;
-}
-
-function requireUsable(b: BackupContext): void {
-  if (b.backup.state !== 'COMPLETED' || (b.backup.success !== 'SUCCESS' && b.backup.success !== 'PARTIAL')) {
-    throw new ToolError(
-      `Backup ${ident(b.backup.uuid)} is ${ident(b.backup.state)}${b.backup.success ? ` (${ident(b.backup.success)})` : ''}, so it cannot be used. Pick a completed, successful one with list_backups.`,
-    );
-  }
-}
 
 function targetOf(b: BackupContext) {
   return {
@@ -99,36 +37,6 @@ const ServicesArg = z
 /** The newest restore of an environment by `started_at` (whichever order the API lists them in), and the count. */
 function restorePage(ctx: ToolContext, envUuid: string) {
   return ctx.client.backupRestores.newestFirst({ environment: envUuid }, { limit: 1, signal: ctx.signal });
-}
-
-/**
- * The per-service outcome of a finished restore: each service's sanitized errors, read by the IDs the restore
- * names (GetServiceInstanceBackupRestore), never by position.
- */
-async function restoreFailures(
-  ctx: ToolContext,
-  restore: BackupRestore,
-  sibs: readonly ServiceInstanceBackup[],
-): Promise<{ service: string; errors: string[] }[]> {
-  const ids = (
-    Array.isArray(restore.service_instance_backup_restores) ? restore.service_instance_backup_restores : []
-  )
-    .map((x) => idOf(x))
-    .filter((x): x is string => x !== null);
-  if (ids.length === 0) return [];
-  const listing = await ctx.client.serviceInstanceBackupRestores.all({ uuid: ids }, { signal: ctx.signal });
-  const byId = new Map(listing.items.filter((x) => ids.includes(x.uuid)).map((x) => [x.uuid, x]));
-  return ids.flatMap((id) => {
-    const part = byId.get(id);
-    if (!part) return [];
-    const errors = Array.isArray(part.errors) ? part.errors.map(errorText) : [];
-    if (errors.length === 0) return [];
-    const sib = sibs.find((s) => s.uuid === idOf(part.service_instance_backup));
-    const service = sib
-      ? serviceLabel(String(sib.service_type ?? '?'), String(sib.service_prefix ?? ''))
-      : 'a service';
-    return [{ service, errors }];
-  });
 }
 
 function restoreNextStep(success: string | null, failures: { service: string; errors: string[] }[]): string {
@@ -173,7 +81,7 @@ export const restoreBackup = defineTool({
     preview: async (args, ctx) => {
       const b = await loadBackupContext(ctx, args.backup);
       requireUsable(b);
-      const chosen = pickSibs(b.sibs, args.services);
+      const chosen = servicesOfBackup(b.sibs, args.services);
       const restores = await restorePage(ctx, b.env.uuid);
       const latest = restores.items[0];
       const production = b.env.is_production_grade === true;
@@ -196,7 +104,7 @@ export const restoreBackup = defineTool({
   handler: async (args, ctx) => {
     const b = await loadBackupContext(ctx, args.backup);
     requireUsable(b);
-    const chosen = pickSibs(b.sibs, args.services);
+    const chosen = servicesOfBackup(b.sibs, args.services);
     const body = {
       backup: b.backup.uuid,
       service_instance_restores: chosen.map((s) => ({ service_instance_backup: s.uuid })),
@@ -263,22 +171,6 @@ export const restoreBackup = defineTool({
     `Restore ${ident(out.restore)} onto ${envName(out.app, out.environment)} (${out.services.join(', ')}): ${out.finished ? ident(out.success, 'finished without a result') : 'still running'}. ${out.next_step ?? ''}`,
 });
 
-/**
- * The download part for one service backup of the download just created, found by the IDs the create call
- * returned (its `uuid` and the service backup it was asked for), never by position in the list.
- */
-export function pickDownloadPart(
-  parts: readonly BackupDownloadServiceInstance[],
-  downloadUuid: string,
-  sibUuid: string,
-): BackupDownloadServiceInstance | null {
-  return (
-    parts.find(
-      (p) => idOf(p.backup_download) === downloadUuid && idOf(p.service_instance_backup) === sibUuid,
-    ) ?? null
-  );
-}
-
 export const createBackupDownload = defineTool({
   name: 'create_backup_download',
   title: 'Create backup download',
@@ -306,7 +198,7 @@ export const createBackupDownload = defineTool({
     preview: async (args, ctx) => {
       const b = await loadBackupContext(ctx, args.backup);
       requireUsable(b);
-      const [sib] = pickSibs(b.sibs, [args.service]);
+      const [sib] = servicesOfBackup(b.sibs, [args.service]);
       // Newest by `started_at`, not by position: no source establishes the list's order.
       const downloads = await ctx.client.backupDownloads.newestFirst({ limit: 1, signal: ctx.signal });
       return {
@@ -325,7 +217,7 @@ export const createBackupDownload = defineTool({
   handler: async (args, ctx) => {
     const b = await loadBackupContext(ctx, args.backup);
     requireUsable(b);
-    const [sib] = pickSibs(b.sibs, [args.service]);
+    const [sib] = servicesOfBackup(b.sibs, [args.service]);
     if (!sib) throw new ToolError(`Backup ${ident(args.backup)} has no ${quote(args.service)} service.`);
     const downloadId = await performWrite(ctx, {
       what: `the download link for backup ${ident(b.backup.uuid)}`,
