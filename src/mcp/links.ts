@@ -22,52 +22,30 @@ export interface ResourceLink {
   mimeType: 'application/json' | 'text/plain';
 }
 
-const JSON_TYPE = 'application/json' as const;
-const TEXT_TYPE = 'text/plain' as const;
+/** The one way a result links to a resource: its URI, a one-line name, and the type of what it reads as. */
+function link(uri: string, name: string, mimeType: ResourceLink['mimeType'], title?: string): ResourceLink {
+  const out: ResourceLink = { type: 'resource_link', uri, name: inline(name), mimeType };
+  if (title) out.title = inline(title);
+  return out;
+}
 
 export function appLink(app: string, title?: string): ResourceLink {
-  const link: ResourceLink = {
-    type: 'resource_link',
-    uri: uris.application(app),
-    name: inline(app),
-    mimeType: JSON_TYPE,
-  };
-  if (title) link.title = inline(title);
-  return link;
+  return link(uris.application(app), app, 'application/json', title);
 }
 
 export function envLink(app: string, env: string): ResourceLink {
-  return {
-    type: 'resource_link',
-    uri: uris.environment(app, env),
-    name: inline(`${app}/${env}`),
-    mimeType: JSON_TYPE,
-  };
+  return link(uris.environment(app, env), `${app}/${env}`, 'application/json');
 }
 
 export function logsLink(app: string, env: string): ResourceLink {
-  return {
-    type: 'resource_link',
-    uri: uris.logs(app, env),
-    name: inline(`${app}/${env} logs`),
-    mimeType: TEXT_TYPE,
-  };
+  return link(uris.logs(app, env), `${app}/${env} logs`, 'text/plain');
 }
 
-export function deploymentLogLink(uuid: string): ResourceLink {
-  return {
-    type: 'resource_link',
-    uri: uris.deploymentLog(uuid),
-    name: `deployment ${inline(uuid.slice(0, 8))} log`,
-    mimeType: TEXT_TYPE,
-  };
+/** The build log of a deployment; `name` replaces the default "deployment <id> log". */
+export function deploymentLogLink(uuid: string, name = `deployment ${uuid.slice(0, 8)} log`): ResourceLink {
+  return link(uris.deploymentLog(uuid), name, 'text/plain');
 }
 
 export function backupLink(uuid: string): ResourceLink {
-  return {
-    type: 'resource_link',
-    uri: uris.backup(uuid),
-    name: `backup ${inline(uuid.slice(0, 8))}`,
-    mimeType: JSON_TYPE,
-  };
+  return link(uris.backup(uuid), `backup ${uuid.slice(0, 8)}`, 'application/json');
 }

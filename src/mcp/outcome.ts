@@ -2,15 +2,27 @@ import {
   ApiError,
   ConnectionError,
   DivioError,
-  type Page,
   ResponseFormatError,
   ServerError,
   TimeoutError,
 } from '../client/index.js';
+import { createdSince, type Effects, LookupIncomplete, readAll, type WriteSpec } from '../domain/effects.js';
 import { ident } from '../text/index.js';
 import { ToolError } from './errors.js';
 import type { AnyTool, ToolContext } from './registry.js';
-import { sleep } from './wait.js';
+import { sleep, waitForOperation } from './wait.js';
+
+// The write helpers operations use, re-exported for the tools that still write here.
+export { createdSince, LookupIncomplete, readAll, type WriteSpec };
+
+/** The effects of one tool call: its writes go through `performWrite`, its waits through `waitForOperation`. */
+export function effects(ctx: ToolContext): Effects {
+  return {
+    write: (spec) => performWrite(ctx, spec),
+    wait: (spec, seconds) =>
+      waitForOperation({ ...spec, budgetSeconds: seconds ?? ctx.config.defaultWaitSeconds }, ctx),
+  };
+}
 
 /*
  * One outcome for every write. The client never re-sends a write (only GET and HEAD are retried), so a write
@@ -51,27 +63,6 @@ export class WriteOutcomeError extends ToolError {
   }
 }
 
-export interface WriteSpec<T> {
-  /** The write as a noun phrase, for messages: "the deploy of blog/test". */
-  what: string;
-  /** What the handle names, for "it happened: <kind> <handle>": "deployment". */
-  kind: string;
-  /** Sends the write, once. */
-  send: () => Promise<T>;
-  /** The ID of what the write created or changed. */
-  handle: (value: T) => string;
-  /**
-   * After an ambiguous answer: the write's effect when it is visible (as the write would have answered), else
-   * null. `since` is when the write was sent, in Divio's clock (ms, with a margin): compare it with Divio's
-   * timestamps through `createdSince`. Throws when it cannot look.
-   */
-  lookup: (since: number) => Promise<T | null>;
-  /** The read tool a person or model checks with, with its arguments: "list_deployments (app blog, environment test)". */
-  checkWith: string;
-  /** What can be done when the write did not happen. */
-  ifNotDone: string;
-}
-
 interface Ambiguity {
   why: string;
   /** The request may still be queued or running at Divio, so not finding it yet proves nothing. */
@@ -99,11 +90,6 @@ function failure(error: unknown): string {
   if (error instanceof ResponseFormatError) return 'the answer could not be read';
   if (error instanceof LookupIncomplete) return error.message;
   return 'an unexpected error';
-}
-
-/** A lookup that saw too little to tell whether the write landed. */
-export class LookupIncomplete extends Error {
-  override name = 'LookupIncomplete';
 }
 
 function capitalise(text: string): string {
@@ -210,29 +196,6 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
  */
 const KNOWN_SKEW_MS = 2_000;
 const UNKNOWN_SKEW_MS = 60_000;
-
-/** Items stamped at or after `since` (Divio's clock), newest first by that stamp; list order is not trusted. */
-export function createdSince<T>(items: readonly T[], stamp: (item: T) => unknown, since: number): T[] {
-  const at = (item: T): number => {
-    const value = stamp(item);
-    return typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  };
-  return items.filter((item) => at(item) >= since).sort((a, b) => at(b) - at(a));
-}
-
-const MAX_LOOKUP_PAGES = 10;
-
-/** Every item of a list, following `next` (same origin, checked by the client); too many to read is LookupIncomplete. */
-export async function readAll<T>(ctx: ToolContext, first: () => Promise<Page<T>>): Promise<T[]> {
-  let page = await first();
-  const items = [...page.results];
-  for (let n = 1; page.next; n++) {
-    if (n >= MAX_LOOKUP_PAGES) throw new LookupIncomplete(`more than ${MAX_LOOKUP_PAGES} pages to read`);
-    page = await ctx.client.getPageByUrl<T>(page.next, undefined, ctx.signal);
-    items.push(...page.results);
-  }
-  return items;
-}
 
 /**
  * The text of a failure that came after the write landed (a read while waiting, a bug): it says first that the

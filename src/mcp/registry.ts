@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import type { DivioClient } from '../client/index.js';
+import type { ConfirmPreview } from '../domain/effects.js';
 import type { SharedState } from '../state/index.js';
 import { inline, sanitizeDeep } from '../text/index.js';
 import { withCallLog } from './calllog.js';
@@ -16,6 +17,7 @@ import type { ServerConfig, Toolset } from './config.js';
 import { ConfirmArg, refuseIfReadOnly, refuseIfStoreDown, runGate, writeEnvelope } from './confirm.js';
 import { toErrorResult } from './errors.js';
 import { mcpSchema } from './json-schema.js';
+import type { ResourceLink } from './links.js';
 import type { Logger } from './log.js';
 import {
   type AuditWho,
@@ -41,15 +43,6 @@ export const READ_ONLY: ToolAnnotations = {
   idempotentHint: true,
   openWorldHint: true,
 };
-
-export interface ResourceLinkItem {
-  type: 'resource_link';
-  uri: string;
-  name: string;
-  title?: string;
-  description?: string;
-  mimeType?: string;
-}
 
 export type ProgressFn = (progress: number, total: number | undefined, message: string) => Promise<void>;
 
@@ -92,18 +85,7 @@ export interface ConfirmSpec<I> {
   preview: (args: I, ctx: ToolContext) => Promise<ConfirmPreview>;
 }
 
-export interface ConfirmPreview {
-  /** One sentence: what will happen. */
-  summary: string;
-  /** Plain facts the person should see before agreeing. */
-  details: Record<string, string>;
-  /** The state the preview showed; the action only runs while it is unchanged. */
-  state: string;
-  /** Used for the environment write policy. */
-  target: { app: string; environment: string; environmentUuid: string; productionGrade: boolean };
-  /** True when the call will not write anything (e.g. attaching to a running deploy): no confirmation needed. */
-  noWrite?: boolean;
-}
+export type { ConfirmPreview };
 
 export interface ToolDef<I extends AnyObject, O extends AnyObject> {
   name: string;
@@ -117,7 +99,7 @@ export interface ToolDef<I extends AnyObject, O extends AnyObject> {
   /** A short human-readable rendering of the output. */
   render: (out: z.infer<O>) => string;
   /** Links to the resources the result names. */
-  links?: (out: z.infer<O>) => ResourceLinkItem[];
+  links?: (out: z.infer<O>) => ResourceLink[];
   /** Write tools: the preview the confirmation gate shows before the handler may run. */
   confirm?: ConfirmSpec<z.infer<I>>;
   /** Writes without confirmation: the environment they write to, for the read-only environment policy. */

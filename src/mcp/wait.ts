@@ -1,42 +1,8 @@
+import { stillRunning, type WaitOutcome, type WaitSpec } from '../domain/effects.js';
 import type { ToolContext } from './registry.js';
 
-export interface WaitSpec<S> {
-  /** Fetches the current state of the operation. */
-  poll: (signal: AbortSignal) => Promise<S>;
-  isDone: (state: S) => boolean;
-  /** Progress value (0..total), total, and a short status message. */
-  describe: (state: S) => { progress: number; total?: number; message: string };
-  /** The state returned by the call that started the operation (the first poll waits one interval). */
-  initial: S;
-  /** Seconds to wait; 0 returns at once with the current state. */
-  budgetSeconds: number;
-  /**
-   * Identifies the operation for poll sharing: every call waiting on the same key shares one poll per
-   * interval. Defaults to the `uuid` of `initial` (each Divio operation object has its own ID).
-   */
-  key?: string;
-}
-
-export interface WaitOutcome<S> {
-  state: S;
-  finished: boolean;
-  /** Why the wait stopped before the operation finished. */
-  stoppedBecause?: 'budget' | 'cancelled' | 'poll-failed' | 'shutdown';
-  /** When a poll failed: what went wrong (the operation itself was started and keeps going). */
-  pollError?: string;
-  waitedSeconds: number;
-}
-
-/** A sentence for a result that stopped before the operation finished, naming how to follow it. */
-export function stillRunning(outcome: WaitOutcome<unknown>, follow: string): string {
-  const why =
-    outcome.stoppedBecause === 'poll-failed'
-      ? `Lost sight of it while waiting (${outcome.pollError ?? 'the API did not answer'}), but it was started.`
-      : outcome.stoppedBecause === 'shutdown'
-        ? 'Still running: this MCP server is shutting down, so it stopped waiting; the operation itself keeps going on Divio.'
-        : 'Still running.';
-  return `${why} ${follow}`;
-}
+export type { WaitOutcome, WaitSpec };
+export { stillRunning };
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -46,7 +46,7 @@ const diagnoseEnvironment = defineTool({
     envLink(out.status.app, out.status.environment),
     logsLink(out.status.app, out.status.environment),
     ...(out.status.last_finished_deployment
-      ? [{ ...deploymentLogLink(out.status.last_finished_deployment.uuid), name: 'last deployment log' }]
+      ? [deploymentLogLink(out.status.last_finished_deployment.uuid, 'last deployment log')]
       : []),
   ],
 });

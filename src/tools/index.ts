@@ -1,7 +1,7 @@
 import type { AnyTool } from '../mcp/registry.js';
 import { activityTools } from './activities.js';
 import { appsTools } from './apps.js';
-import { createBackupDownload, restoreBackup } from './backup-write.js';
+import { createBackupDownload, createBackupTool, restoreBackupTool } from './backup-write.js';
 import { backupReadTools } from './backups.js';
 import { configReadTools } from './config.js';
 import { deleteEnvironmentVariable, setEnvironmentVariable } from './config-write.js';
@@ -21,7 +21,8 @@ export const allTools: readonly AnyTool[] = [
   ...deployReadTools,
   deployEnvironment,
   ...backupReadTools,
-  restoreBackup,
+  createBackupTool,
+  restoreBackupTool,
   createBackupDownload,
   ...configReadTools,
   setEnvironmentVariable,
