@@ -1,6 +1,10 @@
 import * as z from 'zod';
 import { type Activity, type DivioClient, type Page, timestampMicros } from '../client/index.js';
+import { parseTimeArg } from '../text/format.js';
 import { inline } from '../text/index.js';
+import type { Api, Pager } from './context.js';
+import { PageInfo } from './shapes.js';
+import { envSlugMap } from './targets.js';
 
 // Who did what on an application (ListApplicationActivities): deploys, backups, restores, variable changes.
 // The API filters by type and user name; a time window has no API parameter, so it is applied here, one page at
@@ -83,4 +87,37 @@ export async function activityPage(
     rows: kept.map(({ a }) => row(a)),
     next: since !== null && oldest !== null && oldest < since ? null : page.next,
   };
+}
+
+export const ActivityList = z.object({ app: z.string(), activities: z.array(ActivityRow), ...PageInfo });
+
+export interface ActivityArgs {
+  app: string;
+  since?: string | undefined;
+  until?: string | undefined;
+  type?: string | undefined;
+  user?: string | undefined;
+  limit: number;
+}
+
+/** Who did what on an application, newest first, one page; environments named by slug where known. */
+export async function listActivities(
+  api: Api,
+  { app: appRef, ...args }: ActivityArgs,
+  pager: Pager,
+): Promise<z.infer<typeof ActivityList>> {
+  const app = await api.client.resolveApplication(appRef, api.signal);
+  const since = args.since ? parseTimeArg('since', args.since) : undefined;
+  const until = args.until ? parseTimeArg('until', args.until) : undefined;
+  const scope = { app: app.uuid, filters: { ...args, limit: undefined } };
+  const query = { ...args, application: app.uuid, since, until };
+  const [page, slugs] = await Promise.all([
+    activityPage(api.client, query, pager.open(scope), api.signal),
+    envSlugMap(api, app),
+  ]);
+  const activities = page.rows.map((r) => ({
+    ...r,
+    environment: slugs.get(r.environment ?? '') ?? r.environment,
+  }));
+  return { app: app.slug, activities, ...pager.info(scope, page.next) };
 }

@@ -1,11 +1,10 @@
 import * as z from 'zod';
-import { ActivityRow, activityPage } from '../domain/activities.js';
+import { ActivityList, listActivities as activityList } from '../domain/activities.js';
 import { appLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
-import { parseTimeArg } from '../text/format.js';
 import { ident, quote } from '../text/index.js';
-import { envSlugMap, openLink, pageInfo } from './common.js';
-import { AppRef, Cursor, Limit, PageInfo } from './schemas.js';
+import { pages } from './common.js';
+import { AppRef, Cursor, Limit } from './schemas.js';
 
 const listActivities = defineTool({
   name: 'list_activities',
@@ -22,25 +21,9 @@ const listActivities = defineTool({
     limit: Limit,
     cursor: Cursor,
   }),
-  output: z.object({ app: z.string(), activities: z.array(ActivityRow), ...PageInfo }),
+  output: ActivityList,
   annotations: READ_ONLY,
-  handler: async ({ app: appRef, cursor, ...args }, ctx) => {
-    const app = await ctx.client.resolveApplication(appRef, ctx.signal);
-    const since = args.since ? parseTimeArg('since', args.since) : undefined;
-    const until = args.until ? parseTimeArg('until', args.until) : undefined;
-    const scope = { app: app.uuid, filters: { ...args, limit: undefined } };
-    const link = cursor ? openLink(ctx, scope, cursor) : undefined;
-    const query = { ...args, application: app.uuid, since, until };
-    const [page, slugs] = await Promise.all([
-      activityPage(ctx.client, query, link, ctx.signal),
-      envSlugMap(ctx, app),
-    ]);
-    const activities = page.rows.map((r) => ({
-      ...r,
-      environment: slugs.get(r.environment ?? '') ?? r.environment,
-    }));
-    return { app: app.slug, activities, ...pageInfo(ctx, scope, page) };
-  },
+  handler: ({ cursor, ...args }, ctx) => activityList(ctx, args, pages(ctx, cursor)),
   render: (out) =>
     [
       `Activities of ${ident(out.app)} (newest first):`,
