@@ -1,5 +1,5 @@
 import { type McpRequestContext, McpServer } from '@modelcontextprotocol/server';
-import { type DivioClient, VERSION } from './client/index.js';
+import { type Clock, type DivioClient, systemClock, VERSION } from './client/index.js';
 import { withViewLinks } from './mcp/apps.js';
 import type { ServerConfig } from './mcp/config.js';
 import { watchApiHealth } from './mcp/health.js';
@@ -35,6 +35,8 @@ export interface ServerDeps {
   stopWaiting?: AbortSignal | undefined;
   /** Counts tool calls, confirmations and waits (the HTTP transport's /metrics). */
   telemetry?: ToolTelemetry | undefined;
+  /** Time for waits between polls (default: the system clock; tests share a fake one with the sandbox). */
+  clock?: Clock | undefined;
 }
 
 /** Names of the tools that change something (OAuth: calling one needs the write scope). */
@@ -76,6 +78,7 @@ export function createServerFactory(
         log: deps.log,
         stopWaiting: deps.stopWaiting,
         telemetry: deps.telemetry,
+        clock: deps.clock ?? systemClock,
       }),
     );
     registerResources(server, deps);

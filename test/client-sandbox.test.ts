@@ -13,6 +13,7 @@ import {
   ValidationError,
 } from '../src/client/index.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
+import { FakeClock } from './helpers/clock.js';
 
 // Every resource method of the client against the real in-process sandbox (loopback only).
 
@@ -385,21 +386,15 @@ describe('over real HTTP with injected faults', () => {
     expect(logged('GET', '/iam/v3/me/')).toHaveLength(1);
   });
 
-  it('honours a short Retry-After (recorded through the sleep hook)', async () => {
-    const waits: number[] = [];
-    const c = new DivioClient({
-      token: sandbox.token,
-      baseUrl: sandbox.url,
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-    });
+  it('honours a short Retry-After (waited on a fake clock)', async () => {
+    const waits = new FakeClock();
+    const c = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url, clock: waits });
     try {
       sandbox.faults.set([
         { method: 'GET', path: '/iam/v3/me/', count: 1, rateLimit: { retryAfterSeconds: 2 } },
       ]);
       expect((await c.users.me()).uuid).toBeTruthy();
-      expect(waits).toEqual([2000]);
+      expect(waits.slept).toEqual([2000]);
     } finally {
       await c.close();
     }

@@ -26,6 +26,7 @@ import {
   ValidationError,
   VERSION,
 } from '../src/client/index.js';
+import { FakeClock, turn } from './helpers/clock.js';
 
 const BASE = 'https://api.example.test';
 const TOKEN = 'tok_SECRET_9f8e7d6c5b4a';
@@ -37,6 +38,8 @@ const BLOG = 'gxwethx25rbadiuf3momtgjhnq';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 let agent: MockAgent;
+let clock: FakeClock;
+/** What the client waited between attempts, in ms (on the fake clock: no test waits for real). */
 let sleeps: number[];
 
 function makeClient(extra: Partial<DivioClientOptions> = {}): DivioClient {
@@ -45,9 +48,7 @@ function makeClient(extra: Partial<DivioClientOptions> = {}): DivioClient {
     baseUrl: BASE,
     dispatcher: agent,
     retry: { baseDelayMs: 1, maxDelayMs: 2 },
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
+    clock,
     ...extra,
   });
 }
@@ -57,7 +58,8 @@ const pool = () => agent.get(BASE);
 beforeEach(() => {
   agent = new MockAgent();
   agent.disableNetConnect();
-  sleeps = [];
+  clock = new FakeClock();
+  sleeps = clock.slept;
 });
 
 afterEach(async () => {
@@ -409,18 +411,28 @@ describe('retries', () => {
     expect(sleeps[0]).toBeGreaterThanOrEqual(50);
   });
 
-  it('waits the real Retry-After with the default sleep', async () => {
+  it('waits out the whole Retry-After on its clock before asking again', async () => {
     pool()
       .intercept({ path: '/iam/v3/me/', method: 'GET' })
       .reply(503, {}, { headers: { 'retry-after': '1' } });
     pool()
       .intercept({ path: '/iam/v3/me/', method: 'GET' })
       .reply(200, { uuid: 'u' }, { headers: JSON_HEADERS });
-    const client = new DivioClient({ token: TOKEN, baseUrl: BASE, dispatcher: agent });
-    const started = performance.now();
-    await client.users.me();
-    // Only a lower bound: timers never fire early (allow 1 ms of clock rounding).
-    expect(performance.now() - started).toBeGreaterThanOrEqual(999);
+    const manual = new FakeClock({ auto: false });
+    const client = new DivioClient({ token: TOKEN, baseUrl: BASE, dispatcher: agent, clock: manual });
+    let settled = false;
+    const me = client.users.me().finally(() => {
+      settled = true;
+    });
+    await manual.sleeping();
+    expect(manual.slept).toEqual([1000]);
+    // One millisecond short of the second: still waiting, and the second request is not sent yet.
+    await manual.advance(999);
+    await turn();
+    expect(settled).toBe(false);
+    expect(manual.pending).toBe(1);
+    await manual.advance(1);
+    expect((await me).uuid).toBe('u');
   });
 
   it('returns the error at once when Retry-After exceeds the wait cap', async () => {

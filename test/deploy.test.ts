@@ -77,7 +77,7 @@ describe('deploy_environment safety', () => {
     expect(deployPosts(h)).toHaveLength(1);
     const env = await h.divio.resolveEnvironment(await h.divio.resolveApplication('blog'), 'test');
     const mine = [...h.sandbox.state.deployments.values()].filter(
-      (d) => d.environment === env.uuid && d.startedMs > Date.now() - 60_000,
+      (d) => d.environment === env.uuid && d.startedMs > h.clock.now() - 60_000,
     );
     expect(mine).toHaveLength(1);
     const result = r.structuredContent?.['result'] as { deployment: { uuid: string } };

@@ -6,6 +6,7 @@ import { defaultServerConfig } from '../src/mcp/config.js';
 import { silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { FakeClock } from './helpers/clock.js';
 import { FAST, type Harness, startHarness, textOf } from './helpers/harness.js';
 
 let h: Harness | undefined;
@@ -16,18 +17,31 @@ afterEach(async () => {
 
 describe('one poll per operation, however many calls wait on it', () => {
   it('50 attach-only deploy calls on one environment share one poller', async () => {
+    const clock = new FakeClock({ auto: false });
     h = await startHarness({
+      clock,
       sandbox: { timings: { ...FAST, deployMs: 120_000 } },
       config: { pollIntervalMs: 200 },
     });
     const env = await h.divio.resolveEnvironment(await h.divio.resolveApplication('blog'), 'test');
     const running = await h.divio.deployments.create({ environment: env.uuid });
     h.sandbox.clearRequestLog();
-    const results = await Promise.all(
+    const all = Promise.all(
       Array.from({ length: 50 }, () =>
         (h as Harness).call('deploy_environment', { app: 'blog', environment: 'test', wait_seconds: 1 }),
       ),
     );
+    // Time moves one interval at a time, once all fifty are waiting: the calls wait side by side, as fifty
+    // calls that came in together would.
+    let settled = false;
+    void all.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      await Promise.race([clock.sleeping(50), all]);
+      if (!settled) await clock.advance(200);
+    }
+    const results = await all;
     for (const r of results) {
       expect(r.isError, textOf(r)).toBeFalsy();
       const out = r.structuredContent?.['result'] as { attached: boolean; deployment: { uuid: string } };
@@ -46,7 +60,9 @@ describe('one poll per operation, however many calls wait on it', () => {
   });
 
   it('a waiter that is cancelled does not cancel the poll the others share', async () => {
+    const clock = new FakeClock({ auto: false });
     h = await startHarness({
+      clock,
       sandbox: { timings: { ...FAST, deployMs: 1500 } },
       config: { pollIntervalMs: 100 },
     });
@@ -64,9 +80,15 @@ describe('one poll per operation, however many calls wait on it', () => {
         () => 'rejected',
       );
     const kept = h.call('deploy_environment', { app: 'blog', environment: 'test', wait_seconds: 30 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Both are attached and waiting; three shared polls go by, then one of them is cancelled.
+    for (let i = 0; i < 3; i++) {
+      await clock.sleeping(2);
+      await clock.advance(100);
+    }
+    await clock.sleeping(2);
     controller.abort();
     expect(await cancelled).toBe('rejected');
+    clock.setAuto(true);
     const r = await kept;
     expect(r.isError, textOf(r)).toBeFalsy();
     const out = r.structuredContent?.['result'] as { finished: boolean; deployment: { uuid: string } };

@@ -1,16 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, until } from './helpers/clock.js';
 import { ERAS, type Harness, startHarness, textOf } from './helpers/harness.js';
 
 const BACKUP_GET = /^\/apps\/v3\/backups\/[a-z2-7]{26}\/$/;
-
-/** Bounded polling: checks `cond` every 20 ms, at most `ms` in all. */
-async function waitUntil(cond: () => boolean, ms = 5000): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 20) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
 
 describe.each(ERAS)('long operations (%s era)', (era) => {
   let h: Harness | undefined;
@@ -42,7 +34,13 @@ describe.each(ERAS)('long operations (%s era)', (era) => {
   });
 
   it('cancelling create_backup rejects the call and stops polling', async () => {
-    h = await startHarness({ era, sandbox: { timings: { backupMs: 5000 } }, config: { pollIntervalMs: 50 } });
+    const clock = new FakeClock({ auto: false });
+    h = await startHarness({
+      era,
+      clock,
+      sandbox: { timings: { backupMs: 5000 } },
+      config: { pollIntervalMs: 50 },
+    });
     const sandbox = h.sandbox;
     const polls = () =>
       sandbox.requestLog.filter((e) => e.method === 'GET' && BACKUP_GET.test(e.path)).length;
@@ -52,14 +50,18 @@ describe.each(ERAS)('long operations (%s era)', (era) => {
       () => 'resolved' as const,
       () => 'rejected' as const,
     );
-    // Wait until the server is polling, then cancel mid-wait.
-    expect(await waitUntil(() => polls() >= 2)).toBe(true);
+    // Two polls go by, then the call is cancelled while the server waits for the next.
+    while (polls() < 2) {
+      await clock.sleeping();
+      await clock.advance(50);
+    }
+    await clock.sleeping();
     controller.abort();
     expect(await settled).toBe('rejected');
-    // Let any poll already in flight land, then require that no new ones follow.
-    await new Promise((r) => setTimeout(r, 300));
+    // The server stops waiting once the cancellation reaches it; then however much time passes, it polls no more.
+    expect(await until(() => clock.pending === 0)).toBe(true);
     const afterCancel = polls();
-    await new Promise((r) => setTimeout(r, 500));
+    await clock.advance(60_000);
     expect(polls()).toBe(afterCancel);
     expect(sandbox.requestLog.filter((e) => e.method === 'POST').length).toBe(1);
   });

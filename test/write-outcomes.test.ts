@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../src/sandbox/index.js';
+import { FakeClock } from './helpers/clock.js';
 import { type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
 
 // Every write tool, when Divio's answer to its write is lost, unreadable or a 5xx: the write is looked up
@@ -181,7 +182,7 @@ async function run(x: Harness, c: Case, fault: FaultRule): Promise<{ r: ToolResu
   const args = await c.args(x);
   x.sandbox.clearRequestLog();
   x.sandbox.faults.set({ method: c.method, path: c.path, count: 1, ...fault });
-  const t0 = Date.now();
+  const t0 = x.clock.now();
   const r = await x.call(c.tool, args);
   return { r, t0 };
 }
@@ -280,7 +281,7 @@ describe('a failure after the write landed', () => {
         { method: 'GET', path: '/apps/v3/backup-download-service-instances/', error: { status: 503 } },
       ],
     });
-    const t0 = Date.now();
+    const t0 = x.clock.now();
     const r = await x.call('create_backup_download', { backup, service: 'database' });
     const [download] = await (CASES[3] as Case).effects(x, t0);
     expect(r.isError).toBe(true);
@@ -318,9 +319,11 @@ describe('a failure after the write landed', () => {
 
 describe("Divio's clock", () => {
   it('is what "since the call" is measured in: a sandbox an hour behind still finds the write', async () => {
+    const clock = new FakeClock();
     h = await startHarness({
+      clock,
       config: { confirmMode: 'none' },
-      sandbox: { timings: TIMINGS, now: () => Date.now() - 3_600_000 },
+      sandbox: { timings: TIMINGS, now: () => clock.now() - 3_600_000 },
     });
     h.sandbox.faults.set({
       method: 'POST',
@@ -338,9 +341,11 @@ describe("Divio's clock", () => {
 describe('an earlier write of the same kind', () => {
   it('is not mistaken for this one: a backup taken seconds before is not "it happened"', async () => {
     let ahead = 0;
+    const clock = new FakeClock();
     h = await startHarness({
+      clock,
       config: { confirmMode: 'none' },
-      sandbox: { timings: TIMINGS, now: () => Date.now() + ahead },
+      sandbox: { timings: TIMINGS, now: () => clock.now() + ahead },
     });
     const first = await h.call('create_backup', { app: 'blog', environment: 'test', services: ['database'] });
     expect(first.isError, textOf(first)).toBeFalsy();
@@ -359,7 +364,8 @@ describe('a write whose answer came too late', () => {
   async function timedOut(fault: FaultRule): Promise<ToolResult> {
     h = await startHarness({
       config: { confirmMode: 'none' },
-      sandbox: { timings: TIMINGS },
+      // The sandbox's delay runs on a clock nobody advances: it outlasts the client's (real) timeout for sure.
+      sandbox: { timings: TIMINGS, clock: new FakeClock({ auto: false }) },
       clientTimeoutMs: 1_000,
     });
     h.sandbox.faults.set({ method: 'POST', path: '/apps/v3/backups/', count: 1, ...fault });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { z } from 'zod';
 import { inline, quote } from '../text/index.js';
+import { type Clock, systemClock } from './clock.js';
 import { DEFAULT_USER_AGENT, resolveBaseUrl, tokenPageUrl } from './config.js';
 import type { ProxySettings } from './credentials.js';
 import {
@@ -81,8 +82,8 @@ export interface DivioClientOptions {
   maxResponseBytes?: number | undefined;
   /** Reports exchanges and retries (see ClientObserver). */
   observer?: ClientObserver | undefined;
-  /** Test hook: replaces the abortable sleep used between retries. */
-  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  /** Time between retries and for Retry-After dates (default: the system clock; tests pass a fake one). */
+  clock?: Clock | undefined;
 }
 
 export interface RequestOptions<T> {
@@ -195,24 +196,6 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Math.max(0, date - now);
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 function headerValue(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -265,7 +248,7 @@ export class DivioClient implements Resources {
   readonly #maxResponseBytes: number;
   readonly #userAgent: string;
   readonly #retry: { [K in keyof RetryOptions]-?: number };
-  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #clock: Clock;
   readonly #resolver: Resolver;
   readonly #observer: ClientObserver | undefined;
   #serverClockOffsetMs: number | undefined;
@@ -310,7 +293,7 @@ export class DivioClient implements Resources {
       maxDelayMs: opts.retry?.maxDelayMs ?? 4_000,
       maxRetryWaitMs: opts.retry?.maxRetryWaitMs ?? 10_000,
     };
-    this.#sleep = opts.sleep ?? abortableSleep;
+    this.#clock = opts.clock ?? systemClock;
     this.#observer = opts.observer;
     if (opts.dispatcher) {
       this.#dispatcher = opts.dispatcher;
@@ -527,7 +510,8 @@ export class DivioClient implements Resources {
         // Never wait past the budget: hand the error back at once instead (e.g. a long Retry-After).
         if (waited + delay > this.#retry.maxRetryWaitMs) throw err;
         this.#observer?.retry(method, this.#relative(url.pathname));
-        await this.#sleep(delay, signal);
+        await this.#clock.sleep(delay, signal);
+        if (signal?.aborted) throw signal.reason;
         waited += delay;
       }
     }
@@ -627,7 +611,7 @@ export class DivioClient implements Resources {
       observe(status);
       resHeaders = res.headers;
       const date = parseHttpDate(headerValue(res.headers, 'date') ?? '');
-      if (date !== undefined) this.#serverClockOffsetMs = date - Date.now();
+      if (date !== undefined) this.#serverClockOffsetMs = date - this.#clock.now();
       const declared = Number(headerValue(res.headers, 'content-length'));
       if (declared > this.#maxResponseBytes) {
         res.body.destroy();
@@ -805,7 +789,7 @@ export class DivioClient implements Resources {
     const details = {
       method,
       path: pathname,
-      retryAfterMs: parseRetryAfter(headerValue(res.headers, 'retry-after')),
+      retryAfterMs: parseRetryAfter(headerValue(res.headers, 'retry-after'), this.#clock.now()),
       tokenPage: this.tokenPageUrl,
     };
     // Divio's own words are platform text: quoted on one line, escapes and invisible characters removed.

@@ -1,4 +1,5 @@
 // Public surface of the Divio API client. Tools and resources import from here only.
+
 export {
   type CallOptions,
   type ClientObserver,
@@ -11,6 +12,7 @@ export {
   type RequestOptions,
   type RetryOptions,
 } from './client.js';
+export { type Clock, systemClock } from './clock.js';
 export {
   baseUrlFromZone,
   clientOptionsFromEnv,

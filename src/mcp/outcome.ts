@@ -10,7 +10,7 @@ import { createdSince, type Effects, LookupIncomplete, readAll, type WriteSpec }
 import { ident } from '../text/index.js';
 import { ToolError } from './errors.js';
 import type { AnyTool, ToolContext } from './registry.js';
-import { sleep, waitForOperation } from './wait.js';
+import { waitForOperation } from './wait.js';
 
 // The write helpers operations use, re-exported for the tools that still write here.
 export { createdSince, LookupIncomplete, readAll, type WriteSpec };
@@ -114,7 +114,7 @@ function record(
  * Divio's refusals (4xx) as they are: those say why nothing was changed.
  */
 export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Promise<T> {
-  const sent = Date.now();
+  const sent = ctx.clock.now();
   const offset = ctx.client.serverClockOffsetMs;
   const since = sent + (offset ?? 0) - (offset === undefined ? UNKNOWN_SKEW_MS : KNOWN_SKEW_MS);
   let open: Ambiguity | null;
@@ -153,7 +153,7 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
     if (!found) {
       // A gateway can answer before the API has finished handling the write: look once more, one poll
       // interval later (inferred: Divio documents neither its gateway timeouts nor its commit timing).
-      await sleep(ctx.config.pollIntervalMs, ctx.signal);
+      await ctx.clock.sleep(ctx.config.pollIntervalMs, ctx.signal);
       found = await spec.lookup(since);
     }
   } catch (lookupError) {

@@ -8,7 +8,7 @@ import {
   type StandardSchemaWithJSON,
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
-import type { DivioClient } from '../client/index.js';
+import type { Clock, DivioClient } from '../client/index.js';
 import type { ConfirmPreview } from '../domain/effects.js';
 import type { SharedState } from '../state/index.js';
 import { inline, sanitizeDeep } from '../text/index.js';
@@ -75,6 +75,8 @@ export interface ToolContext {
   /** Aborted when the server starts its shutdown drain: waits return their handle instead of waiting on. */
   stopWaiting?: AbortSignal | undefined;
   telemetry?: ToolTelemetry | undefined;
+  /** Time for waits between polls (the system clock in production; tests pass a fake one). */
+  clock: Clock;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry erases per-tool schema types.
@@ -160,6 +162,7 @@ export interface RegistryDeps {
   /** See ToolContext.stopWaiting. */
   stopWaiting?: AbortSignal | undefined;
   telemetry?: ToolTelemetry | undefined;
+  clock: Clock;
 }
 
 function makeProgress(ctx: ServerContext): ProgressFn {
@@ -245,6 +248,7 @@ export function registerTools(server: McpServer, tools: readonly AnyTool[], deps
           audit: deps.audit,
           stopWaiting: deps.stopWaiting,
           telemetry: deps.telemetry,
+          clock: deps.clock,
         };
         // Unmatched policy entries are reported at the first call that can look them up; never fails the call.
         await deps.policy.check();

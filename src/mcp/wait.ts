@@ -1,21 +1,9 @@
+import type { Clock } from '../client/index.js';
 import { stillRunning, type WaitOutcome, type WaitSpec } from '../domain/effects.js';
 import type { ToolContext } from './registry.js';
 
 export type { WaitOutcome, WaitSpec };
 export { stillRunning };
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /*
  * One poll per operation per interval, however many calls wait on it. Every waiter keeps its own loop
@@ -42,6 +30,7 @@ function operationKey(spec: WaitSpec<unknown>): string | undefined {
 }
 
 async function pollShared<S>(
+  clock: Clock,
   scope: object,
   key: string | undefined,
   poll: (signal: AbortSignal) => Promise<S>,
@@ -54,7 +43,7 @@ async function pollShared<S>(
     table = new Map();
     sharedPolls.set(scope, table);
   }
-  const now = Date.now();
+  const now = clock.now();
   for (const [k, entry] of table)
     if (entry.settledAt !== undefined && now - entry.settledAt >= freshMs) table.delete(k);
   let entry = table.get(key);
@@ -63,7 +52,7 @@ async function pollShared<S>(
     const created: SharedPoll = { controller, waiters: 0, promise: poll(controller.signal) };
     created.promise.then(
       () => {
-        created.settledAt = Date.now();
+        created.settledAt = clock.now();
       },
       () => {
         // A failed poll is never reused: the next waiter asks again.
@@ -113,9 +102,10 @@ export async function waitForOperation<S>(spec: WaitSpec<S>, ctx: ToolContext): 
 }
 
 async function waitLoop<S>(spec: WaitSpec<S>, ctx: ToolContext): Promise<WaitOutcome<S>> {
-  const started = Date.now();
+  const { clock } = ctx;
+  const started = clock.now();
   const deadline = started + spec.budgetSeconds * 1000;
-  const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
+  const elapsed = () => Math.round((clock.now() - started) / 100) / 10;
   const key = operationKey(spec as WaitSpec<unknown>);
   // Sleeping wakes on cancellation and on shutdown; the poll itself is only aborted by cancellation.
   const wake = ctx.stopWaiting ? AbortSignal.any([ctx.signal, ctx.stopWaiting]) : ctx.signal;
@@ -132,13 +122,13 @@ async function waitLoop<S>(spec: WaitSpec<S>, ctx: ToolContext): Promise<WaitOut
     if (spec.isDone(state)) return { state, finished: true, waitedSeconds: elapsed() };
     const before = stopped();
     if (before) return before;
-    const remaining = deadline - Date.now();
+    const remaining = deadline - clock.now();
     if (remaining <= 0) return { state, finished: false, stoppedBecause: 'budget', waitedSeconds: elapsed() };
-    await sleep(Math.min(ctx.config.pollIntervalMs, remaining), wake);
+    await clock.sleep(Math.min(ctx.config.pollIntervalMs, remaining), wake);
     const after = stopped();
     if (after) return after;
     try {
-      state = await pollShared(ctx.client, key, spec.poll, ctx.config.pollIntervalMs, ctx.signal);
+      state = await pollShared(clock, ctx.client, key, spec.poll, ctx.config.pollIntervalMs, ctx.signal);
     } catch (error) {
       // The operation was started before this wait; losing sight of it must not lose it. Hand back the last
       // state (with its UUID) instead of an error that would invite starting it again.

@@ -41,7 +41,12 @@ export interface SandboxOptions {
   timings?: Partial<SandboxTimings> | undefined;
   /** clock speed multiplier: timings are divided by it */
   speed?: number | undefined;
-  /** ms epoch clock, for tests */
+  /**
+   * The clock the state machines read and fault delays (`latencyMs`, `slowBody`) wait on; tests pass a fake
+   * one shared with the server so nothing sleeps for simulated time (default: real time).
+   */
+  clock?: SandboxClock | undefined;
+  /** ms epoch clock, for tests; overrides `clock.now` (e.g. a sandbox whose clock runs ahead of the server's) */
   now?: (() => number) | undefined;
   /** Route spelling of the CLI's slashless GETs (default `append-slash`). */
   slashes?: SlashMode | undefined;
@@ -136,8 +141,17 @@ function parseBody(req: IncomingMessage, raw: Buffer): unknown {
   throw new HttpError(415, { detail: `Unsupported media type "${type}" in request.` });
 }
 
-// unref'd so a pending fault delay never keeps the process alive after close()
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+/** What the sandbox needs of a clock (structurally the server's `Clock`, so one fake drives both). */
+export interface SandboxClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realTime: SandboxClock = {
+  now: () => Date.now(),
+  // unref'd so a pending fault delay never keeps the process alive after close()
+  sleep: (ms) => new Promise<void>((r) => setTimeout(r, ms).unref()),
+};
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const host = opts.host ?? '127.0.0.1';
@@ -150,7 +164,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     restoreMs: merged.restoreMs / speed,
     downloadMs: merged.downloadMs / speed,
   };
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? realTime;
+  const now = opts.now ?? (() => clock.now());
+  const sleep = (ms: number) => clock.sleep(ms);
   const state = new SandboxState(now, timings);
   if (opts.listOrder) state.listOrder = opts.listOrder;
   state.maxPageSize = opts.maxPageSize;

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../src/mcp/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
 import { createServerFactory } from '../../src/server.js';
 import type { SharedState } from '../../src/state/index.js';
+import { FakeClock } from './clock.js';
 
 export type Era = 'legacy' | 'modern';
 
@@ -39,10 +40,16 @@ export interface HarnessOptions {
   state?: SharedState;
   /** Declares MCP Apps support (the `io.modelcontextprotocol/ui` extension), as a host that renders views does. */
   apps?: boolean;
+  /**
+   * The clock the sandbox, the server's waits and the client's retries share (default: a new auto FakeClock,
+   * so operations finish without real waiting; pass a manual one to act while an operation is under way).
+   */
+  clock?: FakeClock;
 }
 
 export interface Harness {
   sandbox: Sandbox;
+  clock: FakeClock;
   divio: DivioClient;
   mcp: Client;
   config: ServerConfig;
@@ -130,8 +137,10 @@ async function connectMcp(
  */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const era = opts.era ?? 'modern';
-  const sandbox = await startSandbox({ timings: FAST, ...opts.sandbox });
+  const clock = opts.clock ?? new FakeClock();
+  const sandbox = await startSandbox({ timings: FAST, clock, ...opts.sandbox });
   const divio = new DivioClient({
+    clock,
     token: opts.clientToken ?? sandbox.token,
     baseUrl: sandbox.url,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
@@ -146,11 +155,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config,
     log: collectingLogger(logs),
     state: opts.state,
+    clock,
   });
   const { mcp, elicitations, closeServer } = await connectMcp(factory, era, opts.elicit, opts.apps);
   let closed = false;
   return {
     sandbox,
+    clock,
     divio,
     mcp,
     config,
@@ -179,13 +190,17 @@ export interface DispatcherHarnessOptions {
   baseUrl: string;
   era?: Era;
   config?: Partial<ServerConfig>;
+  /** See HarnessOptions.clock. */
+  clock?: FakeClock;
 }
 
 export type DispatcherHarness = Omit<Harness, 'sandbox' | 'elicitations'>;
 
 /** Like startHarness, but the Divio client talks to an injected dispatcher instead of a sandbox. */
 export async function startDispatcherHarness(opts: DispatcherHarnessOptions): Promise<DispatcherHarness> {
+  const clock = opts.clock ?? new FakeClock();
   const divio = new DivioClient({
+    clock,
     token: 'fixture-token-0123456789abcdef0123456789',
     baseUrl: opts.baseUrl,
     dispatcher: opts.dispatcher,
@@ -193,10 +208,11 @@ export async function startDispatcherHarness(opts: DispatcherHarnessOptions): Pr
   });
   const config = defaultServerConfig({ pollIntervalMs: 50, ...opts.config });
   const logs: string[] = [];
-  const factory = createServerFactory({ client: divio, config, log: collectingLogger(logs) });
+  const factory = createServerFactory({ client: divio, config, log: collectingLogger(logs), clock });
   const { mcp, closeServer } = await connectMcp(factory, opts.era ?? 'modern', undefined);
   let closed = false;
   return {
+    clock,
     divio,
     mcp,
     config,
