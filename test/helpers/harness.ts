@@ -73,7 +73,7 @@ export interface ToolResult {
   structuredContent?: Record<string, unknown>;
 }
 
-/** Fast sandbox timings: operations finish in well under a second. */
+/** Short sandbox timings: few polls per operation (simulated time on the fake clock, so no real waiting). */
 export const FAST = { deployMs: 400, backupMs: 300, restoreMs: 300, downloadMs: 200 };
 
 export function textOf(result: ToolResult): string {
