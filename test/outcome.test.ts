@@ -10,13 +10,18 @@ import {
   type WriteSpec,
 } from '../src/mcp/outcome.js';
 import type { ToolContext } from '../src/mcp/registry.js';
+import { FakeClock } from './helpers/clock.js';
 
 // The outcome helper on its own, for the answers the sandbox cannot produce deterministically through a tool
 // (a client-side timeout, a 504, a request that never left). The tool paths are in write-outcomes.test.ts.
 
-function context(pages: { results: string[]; next: string | null }[] = []): ToolContext {
+function context(
+  pages: { results: string[]; next: string | null }[] = [],
+  clock = new FakeClock(),
+): ToolContext {
   let n = 1;
   return {
+    clock,
     config: defaultServerConfig({ pollIntervalMs: 0 }),
     signal: new AbortController().signal,
     write: newWriteRecord(),
@@ -150,7 +155,7 @@ describe('createdSince', () => {
 describe('the window of "since the call"', () => {
   const at = Date.parse('2026-01-01T12:00:00Z');
   async function windowStart(offset: number | undefined): Promise<number> {
-    const ctx = context();
+    const ctx = context([], new FakeClock({ start: at }));
     (ctx.client as unknown as { serverClockOffsetMs: number | undefined }).serverClockOffsetMs = offset;
     let since = 0;
     const s = {
@@ -160,13 +165,7 @@ describe('the window of "since the call"', () => {
         return 'found';
       },
     };
-    const real = Date.now;
-    Date.now = () => at;
-    try {
-      await performWrite(ctx, s);
-    } finally {
-      Date.now = real;
-    }
+    await performWrite(ctx, s);
     return since;
   }
 
