@@ -35,6 +35,8 @@ const json = (run: Run) => {
 
 const stdio = ['node', ENTRY, '--sandbox'];
 
+// Each run of the Inspector is a process, and each stdio run starts a server too: tools/list runs over stdio
+// (with the schema checks), the calls and the resource list over HTTP against one server, concurrently.
 describe('MCP Inspector CLI over stdio', { timeout: 60_000 }, () => {
   it('lists every tool with typed schemas and no schema-portability warnings', async () => {
     const run = await inspector([...stdio, '--method', 'tools/list']);
@@ -45,57 +47,9 @@ describe('MCP Inspector CLI over stdio', { timeout: 60_000 }, () => {
     for (const t of tools)
       expect(Object.keys(t.outputSchema?.properties ?? {}).length, t.name).toBeGreaterThan(0);
   });
-
-  it('calls a read tool and gets text, structured content and resource links', async () => {
-    const out = json(
-      await inspector([
-        ...stdio,
-        '--method',
-        'tools/call',
-        '--tool-name',
-        'get_environment',
-        '--tool-arg',
-        'app=shop',
-        '--tool-arg',
-        'environment=live',
-      ]),
-    );
-    expect(out['isError']).toBeFalsy();
-    expect(out['structuredContent']).toMatchObject({
-      app: 'shop',
-      environment: 'live',
-      production_grade: true,
-    });
-    const content = out['content'] as { type: string; uri?: string }[];
-    expect(content[0]?.type).toBe('text');
-    expect(content.some((c) => c.type === 'resource_link' && c.uri?.startsWith('divio://'))).toBe(true);
-  });
-
-  it('lists resources', async () => {
-    const out = json(await inspector([...stdio, '--method', 'resources/list']));
-    const resources = out['resources'] as { uri: string }[];
-    expect(resources.length).toBeGreaterThan(0);
-    expect(resources.every((r) => r.uri.startsWith('divio://'))).toBe(true);
-  });
-
-  it('reports a tool error with a non-zero exit', async () => {
-    const run = await inspector([
-      ...stdio,
-      '--method',
-      'tools/call',
-      '--tool-name',
-      'get_environment',
-      '--tool-arg',
-      'app=no-such-app',
-      '--tool-arg',
-      'environment=live',
-    ]);
-    expect(run.code).not.toBe(0);
-    expect(run.stdout + run.stderr).toMatch(/list_applications/);
-  });
 });
 
-describe('MCP Inspector CLI over HTTP', { timeout: 60_000 }, () => {
+describe.concurrent('MCP Inspector CLI over HTTP', { timeout: 60_000 }, () => {
   let server: ChildProcess;
   let url: string;
   beforeAll(async () => {
@@ -118,27 +72,51 @@ describe('MCP Inspector CLI over HTTP', { timeout: 60_000 }, () => {
   afterAll(() => {
     server.kill('SIGKILL');
   });
+  const http = (args: string[]) => inspector([url, '--transport', 'http', ...args]);
 
-  it('lists tools and calls a read tool', async () => {
-    const list = json(await inspector([url, '--transport', 'http', '--method', 'tools/list']));
-    expect((list['tools'] as unknown[]).length).toBe(allTools.length);
-    const call = json(
-      await inspector([
-        url,
-        '--transport',
-        'http',
+  it('calls a read tool and gets text, structured content and resource links', async () => {
+    const out = json(
+      await http([
         '--method',
         'tools/call',
         '--tool-name',
-        'list_applications',
+        'get_environment',
+        '--tool-arg',
+        'app=shop',
+        '--tool-arg',
+        'environment=live',
       ]),
     );
-    expect(call['isError']).toBeFalsy();
-    expect(JSON.stringify(call['structuredContent'])).toContain('shop');
+    expect(out['isError']).toBeFalsy();
+    expect(out['structuredContent']).toMatchObject({
+      app: 'shop',
+      environment: 'live',
+      production_grade: true,
+    });
+    const content = out['content'] as { type: string; uri?: string }[];
+    expect(content[0]?.type).toBe('text');
+    expect(content.some((c) => c.type === 'resource_link' && c.uri?.startsWith('divio://'))).toBe(true);
   });
 
   it('lists resources', async () => {
-    const out = json(await inspector([url, '--transport', 'http', '--method', 'resources/list']));
-    expect((out['resources'] as unknown[]).length).toBeGreaterThan(0);
+    const out = json(await http(['--method', 'resources/list']));
+    const resources = out['resources'] as { uri: string }[];
+    expect(resources.length).toBeGreaterThan(0);
+    expect(resources.every((r) => r.uri.startsWith('divio://'))).toBe(true);
+  });
+
+  it('reports a tool error with a non-zero exit', async () => {
+    const run = await http([
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'get_environment',
+      '--tool-arg',
+      'app=no-such-app',
+      '--tool-arg',
+      'environment=live',
+    ]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/list_applications/);
   });
 });
