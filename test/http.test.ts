@@ -10,6 +10,7 @@ import { defaultServerConfig } from '../src/mcp/config.js';
 import { silentLogger } from '../src/mcp/log.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { FakeClock, turn, until } from './helpers/clock.js';
 import { ERAS, type Era } from './helpers/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -222,12 +223,15 @@ describe.each(ERAS)('cancellation over real HTTP (%s era)', (era) => {
       ? 'aborting create_backup stops the server polling'
       : 'aborting create_backup: polling ends at the wait budget',
     async () => {
-      const sandbox = await startSandbox({ timings: { backupMs: 5000 } });
-      const divio = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url });
+      // Simulated time: the sandbox, the server's waits and the client's retries share a clock only the test moves.
+      const clock = new FakeClock({ auto: false });
+      const sandbox = await startSandbox({ timings: { backupMs: 5000 }, clock });
+      const divio = new DivioClient({ token: sandbox.token, baseUrl: sandbox.url, clock });
       const factory = createServerFactory({
         client: divio,
         config: defaultServerConfig({ pollIntervalMs: 50 }),
         log: silentLogger,
+        clock,
       });
       const http = await startHttpServer(factory, { host: '127.0.0.1', port: 0, log: silentLogger });
       const client = await connect(http.url, era);
@@ -247,15 +251,31 @@ describe.each(ERAS)('cancellation over real HTTP (%s era)', (era) => {
             () => 'resolved',
             () => 'rejected',
           );
-        for (let waited = 0; waited < 5000 && polls() < 2; waited += 20)
-          await new Promise((r) => setTimeout(r, 20));
-        expect(polls()).toBeGreaterThanOrEqual(2);
+        // Two polls go by, then the call is cancelled while the server waits for the next.
+        while (polls() < 2) {
+          await clock.sleeping();
+          await clock.advance(50);
+        }
+        await clock.sleeping();
         controller.abort();
         expect(await settled).toBe('rejected');
-        if (era === 'legacy') await new Promise((r) => setTimeout(r, budget * 1000));
-        await new Promise((r) => setTimeout(r, 300));
+        if (era === 'modern') {
+          // The cancellation reaches the wait: it stops sleeping at once, before any more time passes.
+          expect(await until(() => clock.pending === 0)).toBe(true);
+        } else {
+          // The wait keeps polling to its budget (the cancellation cannot name the call), then stops: one poll
+          // after each of its 50 ms sleeps, twenty in all.
+          const slept = () => clock.slept.reduce((a, b) => a + b, 0);
+          while (slept() < budget * 1000) {
+            await clock.sleeping();
+            await clock.advance(50);
+          }
+          expect(await until(() => polls() >= 20)).toBe(true);
+        }
         const afterCancel = polls();
-        await new Promise((r) => setTimeout(r, 500));
+        await clock.advance(60_000);
+        await turn();
+        expect(clock.pending).toBe(0);
         expect(polls()).toBe(afterCancel);
       } finally {
         await client.close().catch(() => undefined);

@@ -1,13 +1,16 @@
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox, uuidFromName } from '../src/sandbox/index.js';
+import { FakeClock, turn, until } from './helpers/clock.js';
 
 let sb: Sandbox;
+/** The sandbox's clock: its fault delays wait on it, and only the tests move it. */
+const clock = new FakeClock({ auto: false });
 const headers = () => ({ Authorization: `Token ${sb.token}` });
 const envId = uuidFromName('environment:blog/test');
 
 beforeAll(async () => {
-  sb = await startSandbox({ timings: { deployMs: 100 } });
+  sb = await startSandbox({ timings: { deployMs: 100 }, clock });
 });
 afterEach(() => {
   sb.faults.reset();
@@ -40,10 +43,17 @@ describe('sandbox: faults', () => {
 
   it('latencyMs delays the answer', async () => {
     sb.faults.set({ path: '/iam/v3/me/', latencyMs: 150 });
-    const t = Date.now();
-    const r = await fetch(`${sb.url}/iam/v3/me/`, { headers: headers() });
-    expect(r.status).toBe(200);
-    expect(Date.now() - t).toBeGreaterThanOrEqual(140);
+    let answered = false;
+    const pending = fetch(`${sb.url}/iam/v3/me/`, { headers: headers() }).finally(() => {
+      answered = true;
+    });
+    await clock.sleeping();
+    expect(clock.pending).toBe(1);
+    await clock.advance(149);
+    await turn();
+    expect(answered).toBe(false);
+    await clock.advance(1);
+    expect((await pending).status).toBe(200);
   });
 
   it('reset destroys the socket without handling the request', async () => {
@@ -140,20 +150,40 @@ describe('sandbox: faults', () => {
 
   it('slowBody sends headers first, then the body in pieces over time', async () => {
     sb.faults.set({ path: '/apps/v3/applications/', slowBody: { durationMs: 200, chunks: 4 } });
-    const t = Date.now();
-    const chunks = await new Promise<number[]>((resolve, reject) => {
+    const t = clock.now();
+    let headersAt: number | undefined;
+    let pieces = 0;
+    let ended = false;
+    const body = new Promise<void>((resolve, reject) => {
       const req = request(`${sb.url}/apps/v3/applications/`, { headers: headers() }, (res) => {
-        const times: number[] = [Date.now() - t];
-        res.on('data', () => times.push(Date.now() - t));
-        res.on('end', () => resolve(times));
+        headersAt = clock.now() - t;
+        res.on('data', () => {
+          pieces += 1;
+        });
+        res.on('end', () => {
+          ended = true;
+          resolve();
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
       req.end();
     });
-    expect(chunks[0]).toBeLessThan(120);
-    expect(chunks.length).toBeGreaterThanOrEqual(4);
-    expect(chunks.at(-1)).toBeGreaterThanOrEqual(140);
+    // The headers and the first piece come before any time has passed; each further piece only once the
+    // sandbox's clock has moved on by a quarter of the duration.
+    expect(await until(() => pieces === 1)).toBe(true);
+    expect(headersAt).toBe(0);
+    while (!ended) {
+      const seen = pieces;
+      await clock.sleeping();
+      await turn();
+      expect(pieces).toBe(seen);
+      await clock.advance(50);
+      expect(await until(() => pieces > seen)).toBe(true);
+    }
+    await body;
+    expect(pieces).toBe(4);
+    expect(clock.now() - t).toBe(150);
   });
 
   it('malformedJson answers 200 with an unparseable body', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Sandbox, startSandbox, uuidFromName } from '../src/sandbox/index.js';
 
 type Json = Record<string, unknown>;
@@ -343,17 +343,21 @@ describe('sandbox: environment variables, domains, cronjobs', () => {
 });
 
 describe('sandbox: real clock', () => {
-  it('finishes a deploy with short timings by bounded polling', async () => {
+  it('without a clock it reads the system time: a deploy finishes once that time has passed', async () => {
+    // Only Date is faked (timers and sockets stay real), so the default clock is what moves.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2026, 5, 1, 12) });
     const real = await startSandbox({ timings: { deployMs: 200 } });
     try {
       const created = await call('POST', '/apps/v3/deployments/', { environment: env('blog', 'live') }, real);
-      let body: Json = created.body;
-      for (let i = 0; i < 100 && body['ended_at'] === null; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        body = (await call('GET', `/apps/v3/deployments/${created.body['uuid']}/`, undefined, real)).body;
-      }
-      expect(body).toMatchObject({ status: 'done', success: true });
+      const read = async () =>
+        (await call('GET', `/apps/v3/deployments/${created.body['uuid']}/`, undefined, real)).body;
+      expect(created.body['started_at']).toBe('2026-06-01T12:00:00.000Z');
+      vi.setSystemTime(Date.UTC(2026, 5, 1, 12) + 199);
+      expect(await read()).toMatchObject({ ended_at: null, success: null });
+      vi.setSystemTime(Date.UTC(2026, 5, 1, 12) + 200);
+      expect(await read()).toMatchObject({ status: 'done', success: true });
     } finally {
+      vi.useRealTimers();
       await real.close();
     }
   });
