@@ -8,6 +8,7 @@ import { defaultServerConfig } from '../src/mcp/config.js';
 import { silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { FakeClock } from './helpers/clock.js';
 
 // The abuse limits of the HTTP transport, on a real 127.0.0.1 socket against a sandbox. Distinct clients
 // are distinct source addresses (127.0.0.1, 127.0.0.2, ...: all of 127/8 is loopback on Linux).
@@ -28,13 +29,18 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(limits: Partial<HttpLimits>, sandbox: SandboxOptions = {}): Promise<Running> {
-  const sb = await startSandbox(sandbox);
-  const divio = new DivioClient({ token: sb.token, baseUrl: sb.url });
+async function start(
+  limits: Partial<HttpLimits>,
+  sandbox: SandboxOptions = {},
+  clock = new FakeClock(),
+): Promise<Running> {
+  const sb = await startSandbox({ clock, ...sandbox });
+  const divio = new DivioClient({ token: sb.token, baseUrl: sb.url, clock });
   const factory = createServerFactory({
     client: divio,
     config: defaultServerConfig({ pollIntervalMs: 50 }),
     log: silentLogger,
+    clock,
   });
   const http = await startHttpServer(factory, {
     host: '127.0.0.1',
@@ -124,9 +130,12 @@ describe('HTTP limits', () => {
   });
 
   it('caps running tool calls per client (429) and in total (503), and frees the slots afterwards', async () => {
+    // The backups' waits run on a clock that stands still until every slot has been tried.
+    const clock = new FakeClock({ auto: false });
     const { sandbox, http } = await start(
       { maxCallsPerClient: 2, maxCalls: 3 },
       { timings: { backupMs: 60_000 } },
+      clock,
     );
     const long = (app: string, environment: string, from: string) =>
       post(http.url, call('create_backup', { app, environment, wait_seconds: 1 }), from);
@@ -145,6 +154,7 @@ describe('HTTP limits', () => {
     expect(overTotal.status).toBe(503);
     expect(overTotal.body).toMatch(/maximum of 3 tool calls \(DIVIO_MCP_MAX_CALLS\)/);
 
+    clock.setAuto(true);
     for (const r of await Promise.all([...first, other])) expect(r.status).toBe(200);
     const after = await post(http.url, call('list_applications'), '127.0.0.1');
     expect(after.status).toBe(200);

@@ -10,6 +10,7 @@ import { defaultServerConfig, type ServerConfig } from '../src/mcp/config.js';
 import { silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
+import { FakeClock } from './helpers/clock.js';
 import { FAST } from './helpers/harness.js';
 
 const AUTH = 'metrics-test-bearer-0123456789abcdef0123';
@@ -28,11 +29,15 @@ async function start(
     http?: Partial<HttpOptions>;
     sandboxTimings?: typeof FAST;
     stopWaiting?: AbortSignal;
+    /** Shared by the sandbox, the waits and the retries (default: an auto fake clock). */
+    clock?: FakeClock;
   } = {},
 ): Promise<Running> {
-  const sandbox = await startSandbox({ timings: opts.sandboxTimings ?? FAST });
+  const clock = opts.clock ?? new FakeClock();
+  const sandbox = await startSandbox({ timings: opts.sandboxTimings ?? FAST, clock });
   const metrics = new Metrics({ processMetrics: false });
   const divio = new DivioClient({
+    clock,
     token: sandbox.token,
     baseUrl: sandbox.url,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
@@ -45,6 +50,7 @@ async function start(
     log: silentLogger,
     telemetry: metrics,
     stopWaiting: opts.stopWaiting,
+    clock,
   });
   const http = await startHttpServer(factory, {
     host: '127.0.0.1',
@@ -239,6 +245,7 @@ describe('waits in flight', () => {
     const r = await start({
       sandboxTimings: { ...FAST, backupMs: 600_000 },
       stopWaiting: stop.signal,
+      clock: new FakeClock({ auto: false }),
     });
     const mcp = await connect(r.http.url);
     try {
