@@ -197,9 +197,12 @@ describe('stateless replicas', () => {
   it('a token minted by one server process is accepted by another sharing the key, and only there', async () => {
     sandbox = await startSandbox({ timings: FAST });
     const key = randomBytes(32).toString('hex');
-    const a = await replica(key);
-    const b = await replica(key);
-    const stranger = await replica(randomBytes(32).toString('hex'));
+    // Three processes, started side by side.
+    const [a, b, stranger] = await Promise.all([
+      replica(key),
+      replica(key),
+      replica(randomBytes(32).toString('hex')),
+    ]);
     try {
       const args = { app: 'blog', environment: 'test', name: 'REPLICA_FLAG', value: '1' };
       const preview = await a.callTool({ name: 'set_environment_variable', arguments: args });
