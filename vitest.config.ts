@@ -6,7 +6,14 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // One module graph per worker instead of one per test file: loading the MCP SDK, zod and undici again for
+    // each of fifty-odd files cost about a third of the suite's CPU time. Test files in one worker share their
+    // modules (and so module-level state, e.g. the server's in-process shared state); a test that changes
+    // something process-wide (a fake Date, TZ) puts it back before it ends.
+    isolate: false,
     // The end-to-end suites spawn the built server; globalSetup builds it once.
     globalSetup: ['test/global-setup.ts'],
+    // The last line of every run: wall time, file count and how busy the machine was.
+    reporters: ['default', './test/wall-time-reporter.ts'],
   },
 });
