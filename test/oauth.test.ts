@@ -13,6 +13,7 @@ import { ConfigError, defaultServerConfig } from '../src/mcp/config.js';
 import { type Logger, silentLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from '../src/server.js';
+import { FakeClock } from './helpers/clock.js';
 import { ERAS, type Era } from './helpers/harness.js';
 
 /**
@@ -154,14 +155,16 @@ let issuer: Issuer;
 let sandbox: Sandbox;
 let recorder: Awaited<ReturnType<typeof startRecorder>>;
 let divio: DivioClient;
+/** The sandbox's operations, the waits and the retries run on simulated time. */
+const clock = new FakeClock();
 const servers: RunningHttpServer[] = [];
 
 beforeAll(async () => {
   issuer = await startIssuer();
   await issuer.addKey();
-  sandbox = await startSandbox({ timings: { backupMs: 10 } });
+  sandbox = await startSandbox({ timings: { backupMs: 10 }, clock });
   recorder = await startRecorder(sandbox.url);
-  divio = new DivioClient({ token: sandbox.token, baseUrl: recorder.url });
+  divio = new DivioClient({ token: sandbox.token, baseUrl: recorder.url, clock });
 });
 
 afterAll(async () => {
@@ -187,6 +190,7 @@ async function serve(
     client: divio,
     config: defaultServerConfig({ pollIntervalMs: 20 }),
     log: collect(logs),
+    clock,
   });
   const http = await startHttpServer(factory, {
     host: '127.0.0.1',
