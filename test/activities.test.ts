@@ -69,6 +69,8 @@ describe('list_activities: who did what', () => {
   it('the sandbox records the backups, deploys and variable changes it performs, names only', async () => {
     const backup = await h.call('create_backup', { app: 'blog', environment: 'test', wait_seconds: 0 });
     expect(backup.isError, textOf(backup)).toBeFalsy();
+    // A second later (simulated time stands still otherwise), a variable is created.
+    await h.clock.advance(1_000);
     const env = uuidFromName('environment:blog/test');
     const post = await fetch(`${h.sandbox.url}/apps/v3/environment-variables/`, {
       method: 'POST',

@@ -326,14 +326,24 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
   });
 
   it('deploy progress follows a running deploy to 100 % and the outcome', async () => {
-    // A host mounts the view when the call starts and sends its arguments.
-    const running = h.call('deploy_environment', { app: 'shop', environment: 'test' });
-    const frame = await mount('deploy_environment', { app: 'shop', environment: 'test' });
-    const main = frame.locator('main');
-    // While the call runs, the view follows the deployment through read tools: phase, percent, log tail.
-    await frame.locator('main[data-phase="running"]').waitFor();
-    await frame.locator('#log').waitFor();
-    const during = Number(await main.getAttribute('data-percent'));
+    // The deploy's simulated time is held halfway until the view has seen it running.
+    h.clock.setAuto(false);
+    let running: Promise<ToolResult> | undefined;
+    let during: number;
+    let frame: Awaited<ReturnType<typeof mount>>;
+    try {
+      // A host mounts the view when the call starts and sends its arguments.
+      running = h.call('deploy_environment', { app: 'shop', environment: 'test' });
+      frame = await mount('deploy_environment', { app: 'shop', environment: 'test' });
+      await h.clock.sleeping();
+      await h.clock.advance(1_500);
+      // While the call runs, the view follows the deployment through read tools: phase, percent, log tail.
+      await frame.locator('main[data-phase="running"]').waitFor();
+      await frame.locator('#log').waitFor();
+      during = Number(await frame.locator('main').getAttribute('data-percent'));
+    } finally {
+      h.clock.setAuto(true);
+    }
     expect(during).toBeGreaterThanOrEqual(0);
     expect(during).toBeLessThan(100);
     const result = await running;
