@@ -275,6 +275,7 @@ export class DivioClient implements Resources {
   readonly cronjobs: Resources['cronjobs'];
   readonly regions: Resources['regions'];
   readonly services: Resources['services'];
+  readonly repositories: Resources['repositories'];
 
   constructor(opts: DivioClientOptions = {}) {
     this.baseUrl = resolveBaseUrl({ baseUrl: opts.baseUrl, zone: opts.zone });
@@ -334,6 +335,7 @@ export class DivioClient implements Resources {
     this.cronjobs = r.cronjobs;
     this.regions = r.regions;
     this.services = r.services;
+    this.repositories = r.repositories;
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ import {
   type Page,
   type Region,
   RegionSchema,
+  type RepositoryCommits,
+  RepositoryCommitsSchema,
   type Service,
   type ServiceInstance,
   type ServiceInstanceBackup,
@@ -126,11 +128,16 @@ export interface ActivityListParams extends PageParams {
 export interface DeploymentListParams extends PageParams {
   application?: Maybe<string>;
   environment?: Maybe<string>;
+  is_success?: Maybe<boolean>;
 }
 
 export interface CreateDeploymentBody {
   environment: string;
   build_mode?: Maybe<'AUTO' | 'ADOPT' | 'FORCE'>;
+  /** Another environment whose release this deployment copies (the API reference's CreateDeployment). */
+  copy_from?: Maybe<string>;
+  /** An earlier deployment whose image this deployment reuses (the API reference's CreateDeployment). */
+  adopt_deployment?: Maybe<string>;
 }
 
 export interface BackupListParams extends PageParams {
@@ -228,6 +235,8 @@ export const INFERRED = {
   },
   metrics: { operation: 'GetEnvironmentMetrics', template: '/apps/v3/environments/{uuid}/metrics/' },
   cronjobLogs: { operation: 'GetCronjobLogs', template: '/apps/v3/cronjobs/{uuid}/logs/' },
+  stopEnvironment: { operation: 'StopEnvironment', template: '/apps/v3/environments/{uuid}/stop/' },
+  repositoryCommits: { operation: 'GetRepositoryCommits', template: '/apps/v3/repositories/{uuid}/commits/' },
 } as const;
 
 /** Drop undefined values and normalise single strings that may be arrays. */
@@ -322,6 +331,16 @@ export function createResources(c: DivioClient) {
           signal: s(o),
           inferred: INFERRED.metrics,
         }),
+      /**
+       * StopEnvironment. Inferred path and method: the API reference names the operation ("Stops the running
+       * environment instances.") but shows no path, method, body or response; POST to the `stop/` action
+       * follows its other environment actions (`copy/`). The answer's body is not read.
+       */
+      stop: (uuid: string, o?: CallOptions): Promise<unknown> =>
+        c.request('POST', path`/apps/v3/environments/${uuid}/stop/`, {
+          signal: s(o),
+          inferred: INFERRED.stopEnvironment,
+        }),
     },
 
     applicationActivities: {
@@ -332,6 +351,20 @@ export function createResources(c: DivioClient) {
     environmentMetricMetadata: {
       list: (params?: MetricMetadataListParams, o?: CallOptions): Promise<Page<MetricMetadata>> =>
         c.getPage('/apps/v3/environment-metric-metadata/', q(params), MetricMetadataSchema, s(o)),
+    },
+
+    repositories: {
+      /**
+       * GetRepositoryCommits: the commits of `lookup`, a git revision range such as an environment's
+       * `pending_commits_lookup`. Inferred path (the `commits/` action of `repositories/{uuid}/`).
+       */
+      commits: (uuid: string, lookup: string, o?: CallOptions): Promise<RepositoryCommits> =>
+        c.request('GET', path`/apps/v3/repositories/${uuid}/commits/`, {
+          query: { lookup },
+          schema: RepositoryCommitsSchema,
+          signal: s(o),
+          inferred: INFERRED.repositoryCommits,
+        }),
     },
 
     deployments: {

@@ -233,6 +233,40 @@ export const ServiceSchema = z.looseObject({
   is_self_manageable: bool,
 });
 
+/**
+ * One commit of GetRepositoryCommits. The reference's response sample is `{}`, so the field names are not
+ * established (inferred): the usual spellings of a commit's ID, message, author and date are read.
+ */
+export const RepositoryCommitSchema = z.preprocess(
+  (value) => {
+    if (!value || typeof value !== 'object') return value;
+    const c = value as Record<string, unknown>;
+    const author = c['author'];
+    const authorObj = author && typeof author === 'object' ? (author as Record<string, unknown>) : {};
+    const first = (...vals: unknown[]) => vals.find((v) => typeof v === 'string' && v !== '') ?? null;
+    return {
+      ...c,
+      sha: first(c['sha'], c['hash'], c['hexsha'], c['id'], c['commit']),
+      message: first(c['message'], c['summary'], c['subject'], c['title']),
+      author_name: first(c['author_name'], typeof author === 'string' ? author : null, authorObj['name']),
+      author_email: first(c['author_email'], authorObj['email']),
+      date: first(c['date'], c['authored_date'], c['committed_date'], c['timestamp'], authorObj['date']),
+    };
+  },
+  z.looseObject({ sha: str, message: str, author_name: str, author_email: str, date: str }),
+);
+
+/** GetRepositoryCommits' answer: `{commits: [...]}`, `{results: [...]}` or a bare list (inferred, see above). */
+export const RepositoryCommitsSchema = z.preprocess(
+  (value) => {
+    if (Array.isArray(value)) return { commits: value };
+    if (value && typeof value === 'object' && !('commits' in value) && 'results' in value)
+      return { ...value, commits: (value as { results: unknown }).results };
+    return value;
+  },
+  z.looseObject({ commits: z.array(RepositoryCommitSchema) }),
+);
+
 /** Environment log record. Only `timestamp`, `service` and `message` are known (the fields the CLI's `cloud.show_log` reads). */
 export const LogEntrySchema = z.looseObject({
   timestamp: str,
@@ -378,6 +412,8 @@ export type Cronjob = z.infer<typeof CronjobSchema>;
 export type Region = z.infer<typeof RegionSchema>;
 export type Service = z.infer<typeof ServiceSchema>;
 export type LogEntry = z.infer<typeof LogEntrySchema>;
+export type RepositoryCommit = z.infer<typeof RepositoryCommitSchema>;
+export type RepositoryCommits = z.infer<typeof RepositoryCommitsSchema>;
 export type LogPage = z.infer<typeof LogPageSchema>;
 export type LogOccurrence = z.infer<typeof LogOccurrenceSchema>;
 export type CronjobRun = z.infer<typeof CronjobRunSchema>;

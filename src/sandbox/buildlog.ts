@@ -44,6 +44,31 @@ function buildSteps(p: Params): string[] {
   ];
 }
 
+/** The deploy steps every successful deployment ends with. */
+const DEPLOY_STEPS = [
+  'Running release command: python manage.py migrate --noinput',
+  'Operations to perform:',
+  '  Apply all migrations: admin, auth, contenttypes, sessions, core',
+  'Running migrations:',
+  '  No migrations to apply.',
+  'Starting new containers (2 web, 1 worker)',
+  'Waiting for health checks on /healthz',
+  'Health checks passed',
+  'Switching traffic to new containers',
+  'Stopping previous containers',
+  'Deployment successful',
+];
+
+/** A deployment that reuses the image of an earlier one (`adopt_deployment`, `copy_from`): nothing is built. */
+export function buildReuseLog(p: Params & { source: string }): TimedLine[] {
+  const reuse = [
+    `Deployment of ${p.app} (${p.env}) started, build mode ${p.buildMode}`,
+    `Reusing the image of deployment ${p.source} (commit ${p.commit.slice(0, 12)}); nothing to build`,
+    'Pulling image from registry.divio.com',
+  ];
+  return [...spread(reuse, 0.1, 0.58), ...spread(DEPLOY_STEPS, 0.62, 1)];
+}
+
 export function buildSuccessLog(p: Params): TimedLine[] {
   const build = [
     ...buildSteps(p),
@@ -59,20 +84,7 @@ export function buildSuccessLog(p: Params): TimedLine[] {
     'Successfully built 5d0e8f7a9b21',
     'Pushing image to registry.divio.com',
   ];
-  const deploy = [
-    'Running release command: python manage.py migrate --noinput',
-    'Operations to perform:',
-    '  Apply all migrations: admin, auth, contenttypes, sessions, core',
-    'Running migrations:',
-    '  No migrations to apply.',
-    'Starting new containers (2 web, 1 worker)',
-    'Waiting for health checks on /healthz',
-    'Health checks passed',
-    'Switching traffic to new containers',
-    'Stopping previous containers',
-    'Deployment successful',
-  ];
-  return [...spread(build, 0.1, 0.58), ...spread(deploy, 0.62, 1)];
+  return [...spread(build, 0.1, 0.58), ...spread(DEPLOY_STEPS, 0.62, 1)];
 }
 
 export function buildFailureLog(p: Params): TimedLine[] {

@@ -120,6 +120,47 @@ const patchEnvironment: Handler = (ctx, id) => {
   return ok(environmentView(ctx.state, env, true));
 };
 
+/**
+ * StopEnvironment ("Stops the running environment instances."). Inferred: the path and method (POST
+ * `environments/{id}/stop/`), the 202 with an empty body, the refusals and their wording, and how a stopped
+ * environment shows: nothing released (`currently_released_deployment` and `deployed_url` null) until a
+ * deployment succeeds again.
+ */
+const stopEnvironment: Handler = (ctx, id) => {
+  const s = ctx.state;
+  const env = get(s.environments, id);
+  if (s.deploymentsOf(env.uuid).some((d) => !deploymentPhase(s, d).done))
+    throw nonFieldError('A deployment is in progress for this environment.');
+  if (!s.releasedOf(env.uuid)) throw nonFieldError('The environment is not running.');
+  env.stoppedMs = s.now();
+  return { status: 202 };
+};
+
+/**
+ * GetRepositoryCommits: `lookup` is a git revision range (the API reference). Its response sample is `{}`, so
+ * the `{commits: [{sha, message, author_name, author_email, date}]}` shape, newest first, is inferred, and so is
+ * the 400 for a range that names no known branch.
+ */
+const repositoryCommits: Handler = (ctx, id) => {
+  const s = ctx.state;
+  const app = [...s.applications.values()].find((a) => a.repository === normaliseUuid(id));
+  if (!app?.repository) throw notFound();
+  const lookup = ctx.query.get('lookup') ?? '';
+  if (lookup === '') throw new HttpError(400, { lookup: ['This field is required.'] });
+  const m = /^([0-9a-f]{7,40})\.\.(\S+)$/.exec(lookup);
+  const commits = m ? s.commitsInRange(app.repository, m[1] ?? '', m[2] ?? '') : undefined;
+  if (!commits) throw new HttpError(400, { lookup: [`Unknown revision range "${lookup}".`] });
+  return ok({
+    commits: commits.map((c) => ({
+      sha: c.sha,
+      message: c.message,
+      author_name: c.author_name,
+      author_email: c.author_email,
+      date: iso(c.dateMs),
+    })),
+  });
+};
+
 // ---- deployments -------------------------------------------------------------------------------
 
 const listDeployments: Handler = (ctx) => {
@@ -145,33 +186,54 @@ const createDeployment: Handler = (ctx) => {
   const v = new BodyValidator(ctx.body);
   const envId = v.pk('environment', (u) => s.environments.has(u));
   const buildMode = v.choice('build_mode', ['AUTO', 'ADOPT', 'FORCE'] as const) ?? 'AUTO';
-  // inferred: copy_from is validated as an existing environment (the API reference only says "string or null <uuid>")
+  // inferred: copy_from names an environment (GetDeployment echoes it; the API reference only says "string or
+  // null <uuid>"), and only one of the same application that has released something can be copied
   const copyFrom =
     v.has('copy_from') && v.data['copy_from'] !== null
       ? v.pk('copy_from', (u) => s.environments.has(u))
       : null;
-  // inferred: the API reference types adopt_deployment as a UUID; that it must name an existing deployment is our guess
-  const adopt = v.has('adopt_deployment') ? v.pk('adopt_deployment', (u) => s.deployments.has(u)) : undefined;
+  // inferred: adopt_deployment names an earlier successful deployment of this environment (or of copy_from)
+  const adoptId = v.has('adopt_deployment')
+    ? v.pk('adopt_deployment', (u) => s.deployments.has(u))
+    : undefined;
   const provisionServices = v.bool('provision_services') ?? true;
+  const env = envId ? s.environments.get(envId) : undefined;
+  const source = copyFrom ? s.environments.get(copyFrom) : undefined;
+  if (env && source) {
+    if (source.uuid === env.uuid) v.addError('copy_from', 'An environment cannot copy from itself.');
+    else if (source.application !== env.application)
+      v.addError('copy_from', 'The environment to copy from belongs to another application.');
+    else if (!adoptId && !s.releasedOf(source.uuid))
+      v.addError('copy_from', 'The environment to copy from has no successful deployment.');
+  }
+  const adopt = adoptId ? s.deployments.get(adoptId) : undefined;
+  if (env && adopt) {
+    const done = deploymentPhase(s, adopt).done;
+    if (adopt.environment !== env.uuid && adopt.environment !== copyFrom)
+      v.addError('adopt_deployment', 'The deployment belongs to another environment.');
+    else if (!done || adopt.outcome !== 'success')
+      v.addError('adopt_deployment', 'Only a successful deployment can be adopted.');
+  }
   v.check();
-  const env = s.environments.get(envId ?? '') as Environment;
-  const running = s.deploymentsOf(env.uuid).find((d) => !deploymentPhase(s, d).done);
+  const target = env as Environment;
+  const running = s.deploymentsOf(target.uuid).find((d) => !deploymentPhase(s, d).done);
   if (running) {
     // inferred: the API refuses a second concurrent deployment; the CLI attaches to the running one instead
     throw nonFieldError('A deployment is already in progress for this environment.');
   }
-  const d = s.createDeployment(env, buildMode, copyFrom ?? null);
+  // A deployment that succeeds starts a stopped environment again (see `releasedOf`).
+  const d = s.createDeployment(target, buildMode, copyFrom ?? null, adopt ?? null);
   recordActivity(s, {
-    env,
+    env: target,
     type: 'deployment',
-    description: `Deployed ${env.slug}`,
+    description: `Deployed ${target.slug}`,
     context: { deployment: d.uuid },
   });
   return ok(
     {
       ...deploymentView(s, d),
       build_mode: d.build_mode,
-      ...(adopt !== undefined ? { adopt_deployment: adopt } : {}),
+      ...(adopt !== undefined ? { adopt_deployment: adopt.uuid } : {}),
       provision_services: provisionServices,
     },
     201,
@@ -682,6 +744,7 @@ const API_ROOT_COLLECTIONS = [
   'cronjobs',
   'regions',
   'services',
+  'repositories',
 ];
 
 function route(path: string, methods: Route['methods'], auth = true): Route {
@@ -713,6 +776,8 @@ export const routes: Route[] = [
     GET: (ctx, id) => ok(environmentView(ctx.state, get(ctx.state.environments, id), true)),
     PATCH: patchEnvironment,
   }),
+  route('/apps/v3/environments/{id}/stop/', { POST: stopEnvironment }),
+  route('/apps/v3/repositories/{id}/commits/', { GET: repositoryCommits }),
   route('/apps/v3/environments/{id}/logs/', {
     GET: (ctx, id) => environmentLogs(ctx, get(ctx.state.environments, id)),
   }),

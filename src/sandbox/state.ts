@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { type ActivityRecord, recordActivity, TEAM } from './activities.js';
-import { buildFailureLog, buildSuccessLog, type TimedLine } from './buildlog.js';
+import { buildFailureLog, buildReuseLog, buildSuccessLog, type TimedLine } from './buildlog.js';
 import { generateEnvironmentLogs, type LogEntry } from './logs.js';
 import { iso, prng, uuidFromName } from './util.js';
 
@@ -81,8 +81,18 @@ export interface Environment {
   branch: string;
   is_production_grade: boolean;
   alternative_dockerfile: string | null;
-  pending_commit_count: number;
   created_at: string;
+  /** When StopEnvironment stopped it; a deployment that succeeds later starts it again. */
+  stoppedMs: number | null;
+}
+
+/** A commit of an application's repository, as GetRepositoryCommits lists it (the shape is inferred). */
+export interface CommitRecord {
+  sha: string;
+  message: string;
+  author_name: string;
+  author_email: string;
+  dateMs: number;
 }
 
 export interface ServiceInstance {
@@ -106,6 +116,8 @@ export interface DeploymentRecord {
   org_membership: string;
   build_mode: 'AUTO' | 'ADOPT' | 'FORCE';
   copy_from: string | null;
+  /** The earlier deployment whose image this one reuses (`adopt_deployment`), else null. */
+  adopted: string | null;
   git_commit: string;
   startedMs: number;
   /** nominal full duration (queued → building → deploying) */
@@ -249,6 +261,8 @@ export class SandboxState {
   readonly cronjobs = new Map<string, Cronjob>();
   /** ListApplicationActivities: what the seeded team and the token's user did (see activities.ts) */
   readonly activities: ActivityRecord[] = [];
+  /** `<repository>:<branch>` -> the branch's commits, oldest first (a linear history per branch). */
+  readonly branches = new Map<string, CommitRecord[]>();
   readonly deployOutcomes = new Map<string, DeployOutcome>();
   readonly backupOutcomes = new Map<string, PlannedOutcome<BackupOutcome>>();
   readonly restoreOutcomes = new Map<string, PlannedOutcome<RestoreOutcome>>();
@@ -328,9 +342,23 @@ export class SandboxState {
       .sort((a, b) => b.startedMs - a.startedMs);
   }
 
-  createDeployment(env: Environment, buildMode: DeploymentRecord['build_mode'], copyFrom: string | null) {
+  /**
+   * A new deployment. It builds the head of the environment's branch, or reuses the image of `adopt` (an
+   * earlier deployment) or of what `copyFrom` (another environment) has released; build mode ADOPT reuses the
+   * environment's own released image. Reusing an image builds nothing, so the environment's planned build
+   * failure does not apply to it (inferred: the API reference only names the fields).
+   */
+  createDeployment(
+    env: Environment,
+    buildMode: DeploymentRecord['build_mode'],
+    copyFrom: string | null,
+    adopt: DeploymentRecord | null = null,
+  ) {
     const app = this.applications.get(env.application);
-    const outcome = this.deployOutcomes.get(env.uuid) ?? defaultOutcome(app?.slug ?? '', env.slug);
+    const source = adopt ?? (copyFrom ? this.releasedOf(copyFrom) : null);
+    const reused = source ?? (buildMode === 'ADOPT' ? this.releasedOf(env.uuid) : null);
+    const planned = this.deployOutcomes.get(env.uuid);
+    const outcome = planned ?? (reused ? 'success' : defaultOutcome(app?.slug ?? '', env.slug));
     const uuid = this.newUuid('deployment');
     const rec = makeDeployment(this, {
       uuid,
@@ -340,10 +368,83 @@ export class SandboxState {
       outcome,
       buildMode,
       copyFrom,
-      commitSeed: `${uuid}`,
+      adopted: adopt?.uuid ?? null,
+      commit: reused?.git_commit ?? this.headOf(env).sha,
+      reusedFrom: reused?.uuid ?? null,
     });
     this.deployments.set(uuid, rec);
     return rec;
+  }
+
+  /** The deployment an environment serves: its newest successful one since it was last stopped. */
+  releasedOf(environmentUuid: string): DeploymentRecord | undefined {
+    const env = this.environments.get(environmentUuid);
+    let released: DeploymentRecord | undefined;
+    for (const d of this.deploymentsOf(environmentUuid)) {
+      const end = this.deploymentEndMs(d);
+      if (d.outcome !== 'success' || end > this.now()) continue;
+      if (env?.stoppedMs != null && end <= env.stoppedMs) continue;
+      if (!released || end > this.deploymentEndMs(released)) released = d;
+    }
+    return released;
+  }
+
+  // ---- repositories --------------------------------------------------------------------------
+
+  /** The commits of an environment's branch, oldest first; a branch nothing is known of gets one commit. */
+  branchOf(env: Environment): CommitRecord[] {
+    const app = this.applications.get(env.application);
+    const key = `${app?.repository ?? env.application}:${env.branch}`;
+    let commits = this.branches.get(key);
+    if (!commits) {
+      commits = [
+        newCommit(`${key}:initial`, 'Initial commit', env.created_at ? Date.parse(env.created_at) : 0),
+      ];
+      this.branches.set(key, commits);
+    }
+    return commits;
+  }
+
+  headOf(env: Environment): CommitRecord {
+    const commits = this.branchOf(env);
+    return commits[commits.length - 1] as CommitRecord;
+  }
+
+  /**
+   * The commits of `<from>..<branch>` on a repository, newest first, as `git log` lists a range
+   * (https://git-scm.com/docs/gitrevisions): those after `from` on the branch. A `from` that is not on the branch
+   * (a release copied from another environment) counts the branch's commits made after it.
+   */
+  commitsInRange(repository: string, from: string, branch: string): CommitRecord[] | undefined {
+    const commits = this.branches.get(`${repository}:${branch}`);
+    if (!commits) return undefined;
+    const at = commits.findIndex((c) => c.sha === from);
+    const fromDate = this.commitDate(repository, from);
+    const after =
+      at >= 0 ? commits.slice(at + 1) : commits.filter((c) => fromDate === undefined || c.dateMs > fromDate);
+    return after.reverse();
+  }
+
+  private commitDate(repository: string, sha: string): number | undefined {
+    for (const [key, commits] of this.branches)
+      if (key.startsWith(`${repository}:`)) for (const c of commits) if (c.sha === sha) return c.dateMs;
+    return undefined;
+  }
+
+  /** Pending commits of an environment: those on its branch after the commit it serves (all when none). */
+  pendingCommitsOf(env: Environment): CommitRecord[] {
+    const app = this.applications.get(env.application);
+    const released = this.releasedOf(env.uuid) ?? this.lastSucceededOf(env.uuid);
+    const branch = this.branchOf(env);
+    if (!released) return [...branch].reverse();
+    return this.commitsInRange(app?.repository ?? env.application, released.git_commit, env.branch) ?? [];
+  }
+
+  /** The last deployment that succeeded, whether or not the environment was stopped since. */
+  lastSucceededOf(environmentUuid: string): DeploymentRecord | undefined {
+    return this.deploymentsOf(environmentUuid).find(
+      (d) => d.outcome === 'success' && this.deploymentEndMs(d) <= this.now(),
+    );
   }
 
   // ---- backups -------------------------------------------------------------------------------
@@ -457,6 +558,29 @@ function commitHash(seedText: string): string {
   return s;
 }
 
+const AUTHORS: [string, string][] = [
+  ['Maria Keller', 'maria@acme.example'],
+  ['Tom Okafor', 'tom@acme.example'],
+  ['Lena Brandt', 'lena@acme.example'],
+];
+
+const MESSAGES = [
+  'Fix pagination on the product list',
+  'Update Django to 4.2.16',
+  'Add a retry to the payment webhook',
+  'Tighten the cache headers of static files',
+  'Translate the checkout page',
+  'Log slow database queries',
+  'Remove the unused newsletter app',
+  'Bump celery to 5.4.0',
+];
+
+function newCommit(seedText: string, message: string, dateMs: number): CommitRecord {
+  const rand = prng(`author:${seedText}`);
+  const [name, email] = AUTHORS[Math.floor(rand() * AUTHORS.length)] as [string, string];
+  return { sha: commitHash(seedText), message, author_name: name, author_email: email, dateMs };
+}
+
 function makeDeployment(
   state: SandboxState,
   o: {
@@ -467,12 +591,15 @@ function makeDeployment(
     outcome: DeployOutcome;
     buildMode: DeploymentRecord['build_mode'];
     copyFrom: string | null;
-    commitSeed: string;
+    adopted: string | null;
+    commit: string;
+    /** the deployment whose image this one reuses, if any */
+    reusedFrom?: string | null;
   },
 ): DeploymentRecord {
   const app = state.applications.get(o.env.application);
   const slug = app?.slug ?? 'app';
-  const commit = commitHash(o.commitSeed);
+  const commit = o.commit;
   const vars: Record<string, string> = {};
   for (const v of state.environmentVariables.values())
     if (v.environment === o.env.uuid) vars[v.name] = v.value;
@@ -484,12 +611,18 @@ function makeDeployment(
     org_membership: uuidFromName('org-membership:sandbox'),
     build_mode: o.buildMode,
     copy_from: o.copyFrom,
+    adopted: o.adopted,
     git_commit: commit,
     startedMs: o.startedMs,
     durationMs: o.durationMs,
     outcome: o.outcome,
     environmentVariables: vars,
-    log: o.outcome === 'failure' ? buildFailureLog(logParams) : buildSuccessLog(logParams),
+    log:
+      o.outcome === 'failure'
+        ? buildFailureLog(logParams)
+        : o.reusedFrom
+          ? buildReuseLog({ ...logParams, source: o.reusedFrom })
+          : buildSuccessLog(logParams),
   };
 }
 
@@ -569,8 +702,8 @@ function seed(s: SandboxState): void {
         branch: envSlug === 'live' ? 'main' : envSlug === 'staging' ? 'staging' : 'develop',
         is_production_grade: envSlug === 'live',
         alternative_dockerfile: null,
-        pending_commit_count: key === 'shop/live' ? 1 : key === 'blog/test' ? 3 : 0,
         created_at: iso(t0 - (290 - appIndex * 20) * DAY),
+        stoppedMs: null,
       };
       s.environments.set(envUuid, env);
       for (const type of ['DATABASE', 'STORAGE'] as const) {
@@ -687,46 +820,66 @@ function seedCronjobs(s: SandboxState, app: string, env: Environment): void {
   }
 }
 
+/**
+ * Past deployments of an environment, each of a commit pushed to its branch a little before, so the branch's
+ * history and the deployments agree. shop/live's newest deployment failed (its commit is pending); blog/test has
+ * three commits pushed since its last deployment.
+ */
 function seedDeployments(s: SandboxState, app: string, env: Environment): void {
   const key = `${app}/${env.slug}`;
   const rand = prng(`deployments:${key}`);
   const count = 3 + Math.floor(rand() * 4);
   const t0 = s.startedAt;
+  const branch = s.branchOf(env);
+  let message = Math.floor(rand() * MESSAGES.length);
+  const push = (seedText: string, dateMs: number): string => {
+    message = (message + 1) % MESSAGES.length;
+    const c = newCommit(seedText, MESSAGES[message] as string, dateMs);
+    branch.push(c);
+    return c.sha;
+  };
   let at = t0 - (20 + Math.floor(rand() * 10)) * DAY;
-  for (let i = 0; i < count; i++) {
-    at += Math.floor((2 + rand() * 4) * DAY);
-    const startedMs = Math.min(at, t0 - 3 * HOUR - i * MINUTE);
-    const uuid = uuidFromName(`deployment:${key}:${i}`);
-    const rec = makeDeployment(s, {
-      uuid,
-      env,
-      startedMs,
-      durationMs: Math.floor((3 + rand() * 5) * MINUTE),
-      outcome: 'success',
-      buildMode: 'AUTO',
-      copyFrom: null,
-      commitSeed: uuid,
-    });
-    s.deployments.set(uuid, rec);
-    seedActivity(s, env, 'deployment', `Deployed ${env.slug}`, { deployment: uuid }, i, startedMs);
-  }
-  if (key === 'shop/live') {
-    // the most recent deployment failed (broken requirement pin); the previous release keeps serving
-    const uuid = uuidFromName(`deployment:${key}:failed`);
+  const deploy = (
+    uuid: string,
+    startedMs: number,
+    durationMs: number,
+    outcome: DeployOutcome,
+    slot: number,
+  ) => {
+    const commit = push(uuid, startedMs - Math.floor((10 + rand() * 110) * MINUTE));
     s.deployments.set(
       uuid,
       makeDeployment(s, {
         uuid,
         env,
-        startedMs: t0 - 2 * HOUR,
-        durationMs: 6 * MINUTE,
-        outcome: 'failure',
+        startedMs,
+        durationMs,
+        outcome,
         buildMode: 'AUTO',
         copyFrom: null,
-        commitSeed: uuid,
+        adopted: null,
+        commit,
       }),
     );
-    seedActivity(s, env, 'deployment', `Deployed ${env.slug}`, { deployment: uuid }, 0, t0 - 2 * HOUR);
+    seedActivity(s, env, 'deployment', `Deployed ${env.slug}`, { deployment: uuid }, slot, startedMs);
+  };
+  for (let i = 0; i < count; i++) {
+    at += Math.floor((2 + rand() * 4) * DAY);
+    const startedMs = Math.min(at, t0 - 3 * HOUR - i * MINUTE);
+    deploy(
+      uuidFromName(`deployment:${key}:${i}`),
+      startedMs,
+      Math.floor((3 + rand() * 5) * MINUTE),
+      'success',
+      i,
+    );
+  }
+  if (key === 'shop/live') {
+    // the most recent deployment failed (broken requirement pin); the previous release keeps serving
+    deploy(uuidFromName(`deployment:${key}:failed`), t0 - 2 * HOUR, 6 * MINUTE, 'failure', 0);
+  }
+  if (key === 'blog/test') {
+    for (let i = 0; i < 3; i++) push(`pending:${key}:${i}`, t0 - (150 - i * 40) * MINUTE);
   }
 }
 

@@ -69,21 +69,18 @@ export function deploymentLogText(s: SandboxState, d: DeploymentRecord): string 
 }
 
 export function environmentDeployments(s: SandboxState, envUuid: string) {
-  const all = s.deploymentsOf(envUuid);
   let running: DeploymentRecord | undefined;
   let lastFinished: DeploymentRecord | undefined;
-  let released: DeploymentRecord | undefined;
-  for (const d of all) {
+  for (const d of s.deploymentsOf(envUuid)) {
     const { done } = deploymentPhase(s, d);
     if (!done) {
       running ??= d;
       continue;
     }
     if (!lastFinished || s.deploymentEndMs(d) > s.deploymentEndMs(lastFinished)) lastFinished = d;
-    if (d.outcome === 'success' && (!released || s.deploymentEndMs(d) > s.deploymentEndMs(released)))
-      released = d;
   }
-  return { running, lastFinished, released };
+  // A stopped environment serves nothing until a deployment succeeds again (see `releasedOf`).
+  return { running, lastFinished, released: s.releasedOf(envUuid) };
 }
 
 export function applicationView(s: SandboxState, a: Application): Record<string, unknown> {
@@ -161,7 +158,8 @@ export function environmentView(s: SandboxState, e: Environment, detail: boolean
   const slug = app?.slug ?? 'app';
   const { running, lastFinished, released } = environmentDeployments(s, e.uuid);
   const host = `${slug}-${e.slug}.eu.aldryn.io`;
-  const live = liveEnvironmentFields(s, e, slug, released);
+  const live = liveEnvironmentFields(s, e, slug, released ?? s.lastSucceededOf(e.uuid));
+  const pending = s.pendingCommitsOf(e).length;
   return {
     uuid: e.uuid,
     application: detail && app ? applicationView(s, app) : e.application,
@@ -169,7 +167,7 @@ export function environmentView(s: SandboxState, e: Environment, detail: boolean
     branch: e.branch,
     is_production_grade: e.is_production_grade,
     pending_commits_lookup: live['pending_commits_lookup'],
-    has_pending_commits: e.pending_commit_count > 0,
+    has_pending_commits: pending > 0,
     alternative_dockerfile: e.alternative_dockerfile,
     deployed_url: released ? `https://${host}` : null,
     last_finished_deployment: lastFinished ? deploymentView(s, lastFinished) : null,
@@ -183,7 +181,7 @@ export function environmentView(s: SandboxState, e: Environment, detail: boolean
     ondemand_backup_retention_config: live['ondemand_backup_retention_config'],
     scheduled_backup_config: live['scheduled_backup_config'],
     next_scheduled_backup_occurence: e.is_production_grade ? iso(s.startedAt + 6 * 3_600_000) : null,
-    pending_commit_count: e.pending_commit_count,
+    pending_commit_count: pending,
     has_pending_changes: false,
     pending_changes: [],
     running_tasks: running ? [{ type: 'DEPLOYMENT', uuid: running.uuid }] : [],
