@@ -59,6 +59,12 @@ const CASES: WriteCase[] = [
     write: ['DELETE', '/apps/v3/environment-variables/'],
   },
   {
+    tool: 'stop_environment',
+    args: async () => ({ app: 'blog', environment: 'test' }),
+    changed: (a) => ({ ...a, app: 'marketing-site' }),
+    write: ['POST', '/apps/v3/environments/'],
+  },
+  {
     tool: 'create_backup_download',
     args: async (h) => ({ backup: await blogTestBackup(h) }),
     changed: (a) => ({ ...a, service: 'storage' }),

@@ -267,8 +267,9 @@ describe('logs tool on live shapes', () => {
 
 describe('deploy tools on live shapes', () => {
   it('list_deployments: done is success, null success is running, IDs and slugs unchanged', async () => {
-    serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.deployments());
+    serve(agent, ROUTE.appBySlug(), ROUTE.environments(), ROUTE.deployments(), ...ROUTE.deploymentCounts());
     const r = await call('list_deployments', { app: 'harbour' });
+    expect(sc(r)['counts']).toEqual({ total: 4, succeeded: 2, failed: 1, running: 1, capped: false });
     const deployments = rows(r, 'deployments');
     expect(deployments.map((d) => [d['uuid'], d['environment'], d['status'], d['success']])).toEqual([
       [ID.depRunning, 'live', 'deploying', null],

@@ -28,7 +28,7 @@ function sortKeys(value: unknown): unknown {
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
 const NAME =
-  /^(list|get|create|diagnose|deploy|restore|download|set|update|delete|add|remove|cancel)_[a-z]+(_[a-z]+)*$/;
+  /^(list|get|create|diagnose|deploy|restore|download|set|update|delete|add|remove|cancel|stop)_[a-z]+(_[a-z]+)*$/;
 
 /** Happy-path arguments for every read-only tool; write tools are covered by their own suites. */
 const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
@@ -314,6 +314,7 @@ describe('write tools: preview and result validate against the advertised output
   const TIMINGS = { deployMs: 150, backupMs: 100, restoreMs: 100, downloadMs: 100 };
   const WRITE_ARGS: Record<string, (h: Harness) => Promise<Record<string, unknown>>> = {
     deploy_environment: async () => ({ app: 'blog', environment: 'test' }),
+    stop_environment: async () => ({ app: 'marketing-site', environment: 'test' }),
     create_backup: async () => ({ app: 'blog', environment: 'test', services: ['database'] }),
     restore_backup: async (h) => ({ backup: await successfulBackup(h), services: ['database'] }),
     create_backup_download: async (h) => ({ backup: await successfulBackup(h), service: 'database' }),

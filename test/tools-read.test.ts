@@ -59,6 +59,7 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
 /** Valid arguments for the write tools, used only where no request may reach the API anyway. */
 const WRITE_SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   deploy_environment: { app: 'shop', environment: 'test', wait_seconds: 0 },
+  stop_environment: { app: 'shop', environment: 'test' },
   restore_backup: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
   create_backup_download: { backup: SHOP_LIVE_BACKUP, wait_seconds: 0 },
   set_environment_variable: { app: 'shop', environment: 'test', name: 'DEBUG', value: 'False' },

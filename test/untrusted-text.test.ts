@@ -80,7 +80,7 @@ const DEPLOY_LABELS = [
   'Branch',
   'Build mode',
   'Pending commits',
-  'Currently released',
+  'Serving now',
   'Last deploy',
 ];
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import type { Deployment } from '../client/index.js';
-import { capLinesFromEnd, secondsBetween } from '../text/format.js';
+import type { Deployment, DeploymentListParams } from '../client/index.js';
+import { capLinesFromEnd, parseTimeArg, secondsBetween } from '../text/format.js';
 import { envName, ident, quote } from '../text/index.js';
 import { type Api, onePage, type Pager } from './context.js';
 import { failingExcerpt, logLines } from './deploylog.js';
@@ -71,32 +71,152 @@ function deploymentRow(d: Deployment, environment: string | null): DeploymentRow
   };
 }
 
-export const DeploymentList = z.object({ app: z.string(), deployments: z.array(DeploymentRow), ...PageInfo });
+export const DeploymentCounts = z
+  .object({
+    total: z.number().nullable(),
+    succeeded: z.number().nullable(),
+    failed: z.number().nullable(),
+    running: z.number().nullable(),
+    /** True when the window held more deployments than were read: the counts are lower bounds. */
+    capped: z.boolean(),
+  })
+  .describe(
+    'Deployments matching every filter across all pages; on the first page only (null on later ones)',
+  );
+type DeploymentCounts = z.infer<typeof DeploymentCounts>;
 
-/** Deployments of an app, or of one of its environments, one page, in the API's order. */
+export const DeploymentList = z.object({
+  app: z.string(),
+  deployments: z.array(DeploymentRow),
+  counts: DeploymentCounts.nullable(),
+  ...PageInfo,
+});
+
+export interface DeploymentQuery {
+  app: string;
+  environment?: string | undefined;
+  limit: number;
+  /** Only deployments started at or after this (ISO 8601 or a duration ago, e.g. 24h). */
+  since?: string | undefined;
+  /** Only deployments started before this (same forms). */
+  until?: string | undefined;
+  /** Only succeeded (true) or failed (false) ones: ListDeployments' `is_success`. */
+  success?: boolean | undefined;
+}
+
+interface Window {
+  since: number | undefined;
+  until: number | undefined;
+  success: boolean | undefined;
+}
+
+/** Pages skipped while they are all newer than `until`, and read to count a window. */
+const WINDOW_PAGES = 5;
+
+/** Whether a deployment started inside [since, until) and has the asked result (the API filter is checked). */
+function matches(d: Deployment, w: Window): boolean {
+  if (w.success !== undefined && d.success !== w.success) return false;
+  if (w.since === undefined && w.until === undefined) return true;
+  const t = Date.parse(String(d.started_at ?? ''));
+  return (
+    Number.isFinite(t) && (w.since === undefined || t >= w.since) && (w.until === undefined || t < w.until)
+  );
+}
+
+/** The start time of the oldest deployment of a page (the list is newest first), or NaN. */
+function oldest(results: readonly Deployment[]): number {
+  return Date.parse(String(results[results.length - 1]?.started_at ?? ''));
+}
+
+/**
+ * How many deployments match: without a time window from the API's `count` (with `is_success` true and false
+ * for the split), within one by reading the list newest first until it leaves the window (at most WINDOW_PAGES
+ * pages of 100; ListDeployments has no time filter).
+ */
+async function countDeployments(api: Api, query: DeploymentListParams, w: Window): Promise<DeploymentCounts> {
+  if (w.since === undefined && w.until === undefined) {
+    const count = async (is_success?: boolean) =>
+      (await api.client.deployments.list({ ...query, is_success, page_size: 1 }, api)).count ?? null;
+    if (w.success !== undefined) {
+      const total = await count(w.success);
+      return {
+        total,
+        succeeded: w.success ? total : 0,
+        failed: w.success ? 0 : total,
+        running: 0,
+        capped: false,
+      };
+    }
+    const [total, succeeded, failed] = await Promise.all([count(), count(true), count(false)]);
+    const running =
+      total !== null && succeeded !== null && failed !== null
+        ? Math.max(0, total - succeeded - failed)
+        : null;
+    return { total, succeeded, failed, running, capped: false };
+  }
+  const counts = { total: 0, succeeded: 0, failed: 0, running: 0, capped: false };
+  let page = await api.client.deployments.list({ ...query, page_size: 100 }, api);
+  for (let n = 1; ; n++) {
+    for (const d of page.results.filter((x) => matches(x, w))) {
+      counts.total++;
+      if (d.success === true) counts.succeeded++;
+      else if (d.success === false) counts.failed++;
+      else counts.running++;
+    }
+    if (!page.next || (w.since !== undefined && oldest(page.results) < w.since)) return counts;
+    if (n >= WINDOW_PAGES) return { ...counts, capped: true };
+    page = await api.client.getPageByUrl<Deployment>(page.next, undefined, api.signal);
+  }
+}
+
+/**
+ * Deployments of an app, or of one of its environments, one page, newest first as the API lists them. `success`
+ * is the API's `is_success` filter; `since`/`until` are applied here (ListDeployments has no time filter): pages
+ * wholly newer than `until` are skipped, and there is no more once a page reaches before `since`.
+ */
 export async function listDeployments(
   api: Api,
-  args: { app: string; environment?: string | undefined; limit: number },
+  args: DeploymentQuery,
   pager: Pager,
 ): Promise<z.infer<typeof DeploymentList>> {
   const { app, env } = await resolveAppAndEnv(api, args.app, args.environment);
-  const scope = { app: app.uuid, environment: env?.uuid };
-  const [slugs, page] = await Promise.all([
+  const now = Date.now();
+  const w: Window = {
+    since: args.since ? parseTimeArg('since', args.since, now).getTime() : undefined,
+    until: args.until ? parseTimeArg('until', args.until, now).getTime() : undefined,
+    success: args.success,
+  };
+  const filters = { since: args.since, until: args.until, success: args.success };
+  const scope = { app: app.uuid, environment: env?.uuid, filters };
+  const query: DeploymentListParams = {
+    application: app.uuid,
+    ...(env ? { environment: env.uuid } : {}),
+    ...(args.success !== undefined ? { is_success: args.success } : {}),
+  };
+  const first = pager.open(scope) === undefined;
+  const [slugs, counts, firstPage] = await Promise.all([
     envSlugMap(api, app),
-    onePage(api, pager, scope, () =>
-      api.client.deployments.list(
-        { application: app.uuid, ...(env ? { environment: env.uuid } : {}), page_size: args.limit },
-        api,
-      ),
-    ),
+    first ? countDeployments(api, query, w) : null,
+    onePage(api, pager, scope, () => api.client.deployments.list({ ...query, page_size: args.limit }, api)),
   ]);
+  let page = firstPage;
+  for (
+    let n = 1;
+    w.until !== undefined && page.next && oldest(page.results) >= w.until && n < WINDOW_PAGES;
+    n++
+  )
+    page = await api.client.getPageByUrl<Deployment>(page.next, undefined, api.signal);
+  const done = w.since !== undefined && oldest(page.results) < w.since;
   return {
     app: app.slug,
-    deployments: page.results.map((d) => {
-      const envId = idOf(d.environment);
-      return deploymentRow(d, envId ? (slugs.get(envId) ?? envId) : null);
-    }),
-    ...pager.info(scope, page.next),
+    deployments: page.results
+      .filter((d) => matches(d, w))
+      .map((d) => {
+        const envId = idOf(d.environment);
+        return deploymentRow(d, envId ? (slugs.get(envId) ?? envId) : null);
+      }),
+    counts,
+    ...pager.info(scope, done ? null : page.next),
   };
 }
 

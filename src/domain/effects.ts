@@ -27,6 +27,11 @@ export interface WriteSpec<T> {
   checkWith: string;
   /** What can be done when the write did not happen. */
   ifNotDone: string;
+  /**
+   * The write is an action Divio accepts and then carries out (StopEnvironment answers 202), so not seeing its
+   * effect yet proves nothing: an ambiguous answer is then "could not tell", never "did not happen".
+   */
+  late?: boolean;
 }
 
 export interface WaitSpec<S> {

@@ -4,6 +4,7 @@ import { ident, inline, quote, quoteList } from '../text/index.js';
 import { type Api, onePage, type Pager } from './context.js';
 import { releasedCommitOf, summariseDeployment } from './deployments.js';
 import { ToolError } from './errors.js';
+import { PendingCommit, pendingCommits, pendingCount, servingNote } from './release.js';
 import { DeploymentSummary, PageInfo, PlatformText } from './shapes.js';
 import { idOf, resolveTarget } from './targets.js';
 
@@ -207,7 +208,13 @@ export const EnvironmentStatus = z.object({
   last_finished_deployment: DeploymentSummary.nullable(),
   released_deployment: DeploymentSummary.nullable(),
   pending_commits: z.number().nullable(),
+  /** The pending commits themselves, newest first and capped; null when they could not be read. */
+  pending_commit_list: z.array(PendingCommit).nullable(),
+  /** Why the commit list is missing or shorter than `pending_commits`. */
+  pending_commits_note: z.string().nullable(),
   released_commit: z.string().nullable(),
+  /** Set when the last deploy failed: whether it went live and what serves instead. */
+  serving_note: z.string().nullable(),
   variable_names: z.array(z.string()).nullable(),
   service_instances: z.array(
     z.object({
@@ -233,12 +240,8 @@ export async function environmentStatus(
     api.client.environments.get(env.uuid, api),
     api.client.serviceInstances.all({ environment: env.uuid }, api),
   ]);
-  const pending =
-    typeof detail.pending_commit_count === 'number'
-      ? detail.pending_commit_count
-      : detail.has_pending_commits === false
-        ? 0
-        : null;
+  const pending = pendingCount(detail);
+  const commits = await pendingCommits(api, app, detail);
   const released = summariseDeployment(detail.currently_released_deployment);
   return {
     app: app.slug,
@@ -251,7 +254,10 @@ export async function environmentStatus(
     last_finished_deployment: summariseDeployment(detail.last_finished_deployment),
     released_deployment: released,
     pending_commits: pending,
+    pending_commit_list: commits.commits,
+    pending_commits_note: commits.note,
     released_commit: releasedCommitOf(detail.pending_commits_lookup) ?? released?.git_commit ?? null,
+    serving_note: servingNote(detail),
     variable_names: variableNames(detail.environment_variables) ?? variableNames(env.environment_variables),
     service_instances: instances.items.map((s) => ({
       uuid: s.uuid,

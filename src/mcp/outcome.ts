@@ -146,7 +146,8 @@ export async function performWrite<T>(ctx: ToolContext, spec: WriteSpec<T>): Pro
       );
     }
   }
-  const { why, late } = open;
+  const why = open.why;
+  const late = open.late || spec.late === true;
   let found: T | null;
   try {
     found = await spec.lookup(since);

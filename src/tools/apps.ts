@@ -10,6 +10,7 @@ import {
   OrganisationList,
   listOrganisations as organisationList,
 } from '../domain/environments.js';
+import { commitLine } from '../domain/release.js';
 import type { DeploymentSummary } from '../domain/shapes.js';
 import { appLink, envLink, logsLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
@@ -98,6 +99,9 @@ export function renderEnvironmentStatus(out: EnvironmentStatus): string {
   return [
     `${envName(out.app, out.environment)}${out.production_grade ? ' [production]' : ''} (${ident(out.uuid)})`,
     `branch ${quote(out.branch, 200, '?')}, URL ${quote(out.url, 200, 'none')}, pending commits: ${out.pending_commits ?? 'unknown'}${out.released_commit ? ` (released commit ${ident(out.released_commit.slice(0, 10))})` : ''}`,
+    ...(out.pending_commit_list ?? []).map((c) => `- pending ${commitLine(c)}`),
+    out.pending_commits_note ?? '',
+    out.serving_note ?? '',
     fmtDeploy('running deployment', out.running_deployment),
     fmtDeploy('last finished deployment', out.last_finished_deployment),
     fmtDeploy('released deployment', out.released_deployment),

@@ -15,15 +15,20 @@ import { fence, ident } from '../text/index.js';
 import { pages } from './common.js';
 import { AppRef, Cursor, EnvRef, Limit, ObjectId } from './schemas.js';
 
+const TimeArg = z.string().max(40);
+
 const listDeployments = defineTool({
   name: 'list_deployments',
   title: 'List deployments',
   toolset: 'deploy',
   description:
-    'Lists deployments of an app or environment, newest first; one: get_deployment. Returns status, result, timing, commit; paginated (next_cursor).',
+    'Lists deployments of an app or environment, newest first, by since/until/success, with counts; one: get_deployment. Returns status, result, timing, commit; paginated (next_cursor).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef.optional().describe('Environment slug or ID; omit for all'),
+    since: TimeArg.optional().describe('Started since: ISO 8601 or ago (24h)'),
+    until: TimeArg.optional().describe('Started before; same forms'),
+    success: z.boolean().optional().describe('Only succeeded or failed ones'),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -33,6 +38,9 @@ const listDeployments = defineTool({
   render: (out) =>
     [
       `Deployments of ${ident(out.app)}, newest first:`,
+      out.counts
+        ? `${out.counts.capped ? 'At least ' : ''}${out.counts.total ?? '?'} match: ${out.counts.succeeded ?? '?'} succeeded, ${out.counts.failed ?? '?'} failed, ${out.counts.running ?? '?'} running.`
+        : '',
       ...out.deployments.map(
         (d) =>
           `- ${ident(d.uuid)} ${ident(d.environment)}: ${deploymentResult(d)}, started ${ident(d.started_at)}, took ${formatDuration(d.duration_seconds)}${d.git_commit ? `, commit ${ident(d.git_commit.slice(0, 10))}` : ''}`,

@@ -6,7 +6,7 @@ import { backupReadTools } from './backups.js';
 import { configReadTools } from './config.js';
 import { deleteEnvironmentVariable, setEnvironmentVariable } from './config-write.js';
 import { deployReadTools } from './deploy.js';
-import { deployEnvironment } from './deploy-write.js';
+import { deployEnvironment, stopEnvironment } from './deploy-write.js';
 import { diagnoseTools } from './diagnose.js';
 import { logsTools } from './logs.js';
 import { metricsTools } from './metrics.js';
@@ -20,6 +20,7 @@ export const allTools: readonly AnyTool[] = [
   ...metricsTools,
   ...deployReadTools,
   deployEnvironment,
+  stopEnvironment,
   ...backupReadTools,
   createBackupTool,
   restoreBackupTool,

@@ -90,6 +90,12 @@ export const ROUTE = {
     `/apps/v3/deployments/?application=${ID.app}&page_size=20`,
     fixture('deployments'),
   ],
+  /** The `count` reads list_deployments makes for its counts: all, then `is_success` true and false. */
+  deploymentCounts: (): [string, Json][] =>
+    ([undefined, true, false] as const).map((ok) => [
+      `/apps/v3/deployments/?application=${ID.app}${ok === undefined ? '' : `&is_success=${ok}`}&page_size=1`,
+      pageOf(resultsOf('deployments').filter((d) => ok === undefined || d['success'] === ok)),
+    ]),
   deployment: (id: string, name: string): [string, Json] => [`/apps/v3/deployments/${id}/`, fixture(name)],
   // no trailing slash: the path Divio's CLI sends (`DeployLogRequest`)
   deploymentLogs: (id: string, name: string): [string, Json] => [
