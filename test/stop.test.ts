@@ -118,3 +118,35 @@ describe('stop_environment', () => {
     expect(stops()).toHaveLength(1);
   });
 });
+
+describe('stop_environment on an API without the inferred stop path', () => {
+  it.each([404, 405] as const)(
+    'a %s says the operation is not available there; nothing else breaks',
+    async (status) => {
+      h = await startHarness({ config: { confirmMode: 'none' }, sandbox: { timings: FAST } });
+      h.sandbox.faults.set({ method: 'POST', path: STOP('blog', 'test'), error: { status }, count: 1 });
+      const r = await h.call('stop_environment', { app: 'blog', environment: 'test' });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain(
+        'This operation (StopEnvironment) is not available at POST /apps/v3/environments/{uuid}/stop/ on this Divio API',
+      );
+      expect(textOf(r)).toContain('the rest of the server is unaffected');
+      expect(textOf(r)).not.toMatch(/try again/i);
+      expect(stops()).toHaveLength(1);
+      const env = await h.call('get_environment', { app: 'blog', environment: 'test' });
+      expect(env.isError, textOf(env)).toBeFalsy();
+      expect(env.structuredContent?.['released_deployment']).not.toBeNull();
+    },
+  );
+
+  it('a 404 on the inferred commits path leaves get_environment whole and says why the list is missing', async () => {
+    h = await startHarness({ sandbox: { timings: FAST } });
+    h.sandbox.faults.set({ method: 'GET', path: '/apps/v3/repositories/', error: { status: 404 }, count: 5 });
+    const r = await h.call('get_environment', { app: 'blog', environment: 'test' });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    expect(r.structuredContent?.['pending_commits']).toBe(3);
+    expect(r.structuredContent?.['pending_commits_note']).toBe(
+      'The commit list could not be read: This operation (GetRepositoryCommits) is not available at GET /apps/v3/repositories/{uuid}/commits/ on this Divio API (HTTP 404); the rest of the server is unaffected.',
+    );
+  });
+});
