@@ -114,6 +114,13 @@ describe('rollback (from_deployment)', () => {
     });
     expect(foreign.isError).toBe(true);
     expect(textOf(foreign)).toContain('is not a deployment of shop/live');
+    const garbage = await h.call('deploy_environment', {
+      app: 'shop',
+      environment: 'live',
+      from_deployment: '../x',
+    });
+    expect(garbage.isError).toBe(true);
+    expect(textOf(garbage)).toContain('from_deployment takes a deployment ID');
     const itself = await h.call('deploy_environment', {
       app: 'shop',
       environment: 'live',

@@ -154,6 +154,15 @@ export async function planRelease(
   req: ReleaseRequest,
 ): Promise<ReleasePlan> {
   if (!req.from_deployment && !req.copy_from) return { body: {}, source: null };
+  if (
+    req.from_deployment &&
+    req.from_deployment !== 'previous' &&
+    !/^[A-Za-z0-9-]{20,40}$/.test(req.from_deployment)
+  ) {
+    throw new ToolError(
+      'from_deployment takes a deployment ID as list_deployments returns it (success=true lists the ones that can go live), or "previous".',
+    );
+  }
   const from = req.copy_from ? await api.client.resolveEnvironment(app, req.copy_from, api.signal) : null;
   if (from && from.uuid === target.uuid) {
     throw new ToolError(

@@ -18,7 +18,7 @@ export const deployEnvironment = defineTool({
   title: 'Deploy environment',
   toolset: 'deploy',
   description:
-    'Deploys an environment with progress, or attaches to a running deploy; from_deployment rolls back, copy_from promotes; stop_environment stops. Returns the deployment and any failing log part. Asks the person first (protected environments: dialog only).',
+    'Deploys an environment with progress, rolls back or promotes, or attaches to a running deploy; stop_environment stops. Returns the deployment and any failing log part. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -26,12 +26,8 @@ export const deployEnvironment = defineTool({
       .enum(['AUTO', 'ADOPT', 'FORCE'])
       .default('AUTO')
       .describe('AUTO: build if new commits; ADOPT: last image; FORCE: rebuild'),
-    from_deployment: z
-      .string()
-      .regex(/^(previous|[A-Za-z0-9-]{20,40})$/)
-      .optional()
-      .describe('Rollback: a successful deployment ID, or "previous"'),
-    copy_from: EnvRef.optional().describe('Promote: the source environment'),
+    from_deployment: z.string().optional().describe('Rollback: a deployment ID, or previous'),
+    copy_from: EnvRef.optional().describe('Promote from'),
     wait_seconds: WaitSeconds,
   }),
   output: DeployResult,
@@ -60,7 +56,7 @@ export const stopEnvironment = defineTool({
   title: 'Stop environment',
   toolset: 'deploy',
   description:
-    "Stops an environment's instances; it serves nothing until deploy_environment starts it again. Returns the stopped deployment. Asks the person first (protected environments: dialog only).",
+    'Stops an environment until deploy_environment. Returns what stopped. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: StopResult,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -15,20 +15,20 @@ import { fence, ident } from '../text/index.js';
 import { pages } from './common.js';
 import { AppRef, Cursor, EnvRef, Limit, ObjectId } from './schemas.js';
 
-const TimeArg = z.string().max(40);
+const TimeArg = z.string();
 
 const listDeployments = defineTool({
   name: 'list_deployments',
   title: 'List deployments',
   toolset: 'deploy',
   description:
-    'Lists deployments of an app or environment, newest first, by since/until/success, with counts; one: get_deployment. Returns status, result, timing, commit; paginated (next_cursor).',
+    'Lists deployments of an app or environment, newest first; one: get_deployment. Returns status, result, timing, commit, counts; paginated (next_cursor).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef.optional().describe('Environment slug or ID; omit for all'),
-    since: TimeArg.optional().describe('Started since: ISO 8601 or ago (24h)'),
-    until: TimeArg.optional().describe('Started before; same forms'),
-    success: z.boolean().optional().describe('Only succeeded or failed ones'),
+    since: TimeArg.optional().describe('ISO 8601 or ago: 24h'),
+    until: TimeArg.optional().describe('Before; same forms'),
+    success: z.boolean().optional().describe('Succeeded or failed only'),
     limit: Limit,
     cursor: Cursor,
   }),
