@@ -88,7 +88,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     readTools = new Set(tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name));
     allTools = new Set(tools.map((t) => t.name));
     const html = await hostPage();
-    const context = await browser.newContext({ viewport: { width: 760, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 760, height: 1400 } });
     // Nothing leaves the browser: the host page is answered here, every other request is recorded and refused.
     await context.route('**/*', async (route) => {
       const url = route.request().url();
@@ -228,6 +228,10 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     // The findings are diagnose_environment's, read by the view through the host.
     const diagnosed = calls.find((c) => c.name === 'diagnose_environment');
     expect(diagnosed?.args).toEqual({ app: 'shop', environment: 'live', since: '1h' });
+    const errors = (diagnosed?.result?.structuredContent ?? {})['errors'] as Record<string, number>;
+    expect(await frame.locator('#error-count').textContent()).toBe(
+      `${errors['error_events'] ?? errors['error_lines']} errors in the window`,
+    );
     const findings = await frame.locator('#findings li').allTextContents();
     expect(findings.some((f) => f.includes('The last deployment failed'))).toBe(true);
 

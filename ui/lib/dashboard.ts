@@ -295,7 +295,7 @@ export function dashboard(
             'section',
             { 'aria-label': 'Runtime errors', id: 'errors' },
             h('h2', null, `Most frequent errors, last ${windowLabel()}`),
-            h('p', null, `${state.errors.error_lines} error lines`),
+            h('p', { id: 'error-count' }, `${state.errors.error_lines} errors in the window`),
             state.errors.top.length
               ? h(
                   'ul',
@@ -348,11 +348,19 @@ export function dashboard(
     state.errors = errors
       ? {
           window_start: str(errors['window_start']) ?? '',
-          error_lines: num(errors['error_lines']) ?? 0,
-          top: (Array.isArray(errors['top']) ? (errors['top'] as Json[]) : []).slice(0, 3).map((t) => ({
-            count: num(t['count']) ?? 0,
-            message: str((t['example'] as Json | undefined)?.['message']) ?? '',
-          })),
+          // Error events grouped by signature; earlier servers counted error lines and listed the top ones.
+          error_lines: num(errors['error_events']) ?? num(errors['error_lines']) ?? 0,
+          top: (Array.isArray(errors['groups'])
+            ? errors['groups']
+            : Array.isArray(errors['top'])
+              ? errors['top']
+              : []
+          )
+            .slice(0, 3)
+            .map((t: Json) => ({
+              count: num(t['count']) ?? 0,
+              message: str((t['example'] as Json | undefined)?.['message']) ?? '',
+            })),
         }
       : null;
     const backup = out['last_successful_backup'] as Json | null | undefined;
