@@ -15,6 +15,7 @@ import {
   ID,
   type Json,
   LIVE_RELEASED_COMMIT,
+  pageOf,
   ROUTE,
   resultsOf,
   serve,
@@ -227,6 +228,49 @@ describe('apps tools on live shapes', () => {
       uuid: ID.backup,
       created: '2026-12-01T02:00:11.403377Z',
     });
+  });
+
+  it('get_fleet_overview on live shapes: one row per environment, the failed deploy not live', async () => {
+    const since = 'from_ts=2026-12-01T08%3A00%3A00.000Z&limit=1000';
+    const forTest = (route: [string, Json]): [string, Json] => [
+      route[0].replace(ID.envLive, ID.envTest),
+      route[1],
+    ];
+    serve(
+      agent,
+      ROUTE.organisations(100),
+      [
+        `/apps/v3/applications/?page_size=100&organisation=${ID.orgHarbour}`,
+        pageOf(resultsOf('applications').filter((a) => a['slug'] === 'harbour')),
+      ],
+      ROUTE.environments(),
+      ROUTE.envLive(),
+      ROUTE.envTest(),
+      ROUTE.envLogs(since),
+      forTest(ROUTE.envLogs(since)),
+      ROUTE.backups(20),
+      forTest(ROUTE.backups(20)),
+      ROUTE.serviceInstances(100),
+      forTest(ROUTE.serviceInstances(100)),
+    );
+    const r = await call('get_fleet_overview', {
+      organisation: 'Harbour Logistics',
+      since: '2026-12-01T08:00:00Z',
+    });
+    const out = sc(r);
+    expect(out['organisation']).toBe('Harbour Logistics');
+    const byEnv = new Map((out['rows'] as Json[]).map((row) => [row['environment'], row]));
+    expect(byEnv.get('live')).toMatchObject({
+      app: 'harbour',
+      production_grade: true,
+      status: 'failing',
+      last_deploy: { result: 'failed', uuid: ID.depFailed, live: false },
+      serving_deployment: ID.depDone,
+      last_successful_backup: { uuid: ID.backup },
+      unprovisioned_services: ['STORAGE DEFAULT'],
+    });
+    expect(byEnv.get('test')).toMatchObject({ last_deploy: { result: 'succeeded', uuid: ID.depTest } });
+    expect(textOf(r)).toContain('harbour/live [production]: FAILING');
   });
 
   it('serves a legacy-era client the same way', async () => {

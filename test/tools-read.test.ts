@@ -41,6 +41,7 @@ const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
   get_application: { app: 'shop' },
   get_environment: { app: 'shop', environment: 'live' },
   diagnose_environment: { app: 'shop', environment: 'live' },
+  get_fleet_overview: { organisation: 'Acme Corp' },
   get_environment_logs: { app: 'shop', environment: 'live', limit: 5 },
   get_environment_metrics: { app: 'shop', environment: 'live' },
   list_activities: { app: 'api-gateway', since: '2d' },

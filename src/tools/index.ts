@@ -8,6 +8,7 @@ import { deleteEnvironmentVariable, setEnvironmentVariable } from './config-writ
 import { deployReadTools } from './deploy.js';
 import { deployEnvironment, stopEnvironment } from './deploy-write.js';
 import { diagnoseTools } from './diagnose.js';
+import { fleetTools } from './fleet.js';
 import { logsTools } from './logs.js';
 import { metricsTools } from './metrics.js';
 
@@ -16,6 +17,7 @@ export const allTools: readonly AnyTool[] = [
   ...appsTools,
   ...activityTools,
   ...diagnoseTools,
+  ...fleetTools,
   ...logsTools,
   ...metricsTools,
   ...deployReadTools,
