@@ -77,7 +77,7 @@ const listDomains = defineTool({
     "Lists the domains of an app or environment; an environment's URL alone: get_environment. Returns environment, primary, TLS, state; paginated (next_cursor).",
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe('Environment slug or ID; omit for all'),
+    environment: EnvRef.optional().describe('Env slug or ID; omit for all'),
     limit: Limit,
     cursor: Cursor,
   }),

@@ -25,7 +25,7 @@ const listDeployments = defineTool({
     'Lists deployments of an app or environment, newest first; one: get_deployment. Returns status, result, timing, commit, counts; paginated (next_cursor).',
   input: z.strictObject({
     app: AppRef,
-    environment: EnvRef.optional().describe('Environment slug or ID; omit for all'),
+    environment: EnvRef.optional().describe('Env slug or ID; omit for all'),
     since: TimeArg.optional().describe('ISO 8601 or ago: 24h'),
     until: TimeArg.optional().describe('Before; same forms'),
     success: z.boolean().optional().describe('Succeeded or failed only'),
@@ -79,7 +79,7 @@ const getDeploymentLog = defineTool({
       .optional()
       .describe('ID from list_deployments; omit for the latest of app and environment'),
     app: AppRef.optional().describe('App slug or ID; with environment, instead of deployment'),
-    environment: EnvRef.optional().describe('Environment slug or ID; with app'),
+    environment: EnvRef.optional().describe('Env slug or ID; with app'),
     tail: z
       .number()
       .int()

@@ -14,7 +14,7 @@ export const copied = (max: number, what: string) =>
 
 export const AppRef = copied(200, 'an application slug or ID').describe('App slug or ID');
 
-export const EnvRef = copied(200, 'an environment slug or ID').describe('Environment slug or ID');
+export const EnvRef = copied(200, 'an environment slug or ID').describe('Env slug or ID');
 
 export const Limit = z.number().int().min(1).max(100).default(20).describe('Items per page');
 
