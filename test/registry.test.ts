@@ -156,6 +156,16 @@ describe.each(ERAS)('tools/list (%s era)', (era) => {
     }
   });
 
+  it('refuses an argument the schema does not list (said once in the instructions, not per tool)', async () => {
+    expect(INSTRUCTIONS).toMatch(/Arguments a tool's schema does not list are refused/);
+    const r = await h.call('get_application', { app: 'shop', env: 'live' }).then(
+      (x) => (x.isError ? textOf(x) : 'ran'),
+      (e: unknown) => String(e),
+    );
+    expect(r).not.toBe('ran');
+    expect(r).toMatch(/env/);
+  });
+
   it('keeps what a model is shown (name, description, input schema) within 16 KB, all tools together', () => {
     // Models are shown each tool's name, description and input schema; output schemas go to the client, which
     // validates structuredContent against them, so they are advertised whole and do not count here.

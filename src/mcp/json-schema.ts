@@ -67,11 +67,17 @@ export function portableJsonSchema(node: unknown): unknown {
  * This is the public Standard JSON Schema interface the SDK documents for any schema library, not a patch of
  * zod's object.
  */
-export function mcpSchema<T extends z.ZodType>(schema: T): StandardSchemaWithJSON<z.input<T>, z.output<T>> {
+export function mcpSchema<T extends z.ZodType>(
+  schema: T,
+  options: { saysUnknownKeysOnce?: boolean } = {},
+): StandardSchemaWithJSON<z.input<T>, z.output<T>> {
   const convert = (io: 'input' | 'output') => {
     const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Json;
     // `$schema` names the draft on every tool; the protocol fixes the draft, and models are shown the rest.
     delete json['$schema'];
+    // Tool arguments: validation still refuses unknown keys (the zod object is strict); the server instructions
+    // say so once, instead of a top-level `additionalProperties: false` repeated to the model on every tool.
+    if (options.saysUnknownKeysOnce && io === 'input') delete json['additionalProperties'];
     return portableJsonSchema(json) as Json;
   };
   // Each direction is converted on first use: a tool's input schema is only ever asked for its input side and

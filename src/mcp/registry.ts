@@ -215,7 +215,10 @@ export function schemasOf(tool: AnyTool): { input: McpSchema; output: McpSchema 
   if (!cached) {
     const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
     const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
-    cached = { input: mcpSchema(input) as McpSchema, output: mcpSchema(output) as McpSchema };
+    cached = {
+      input: mcpSchema(input, { saysUnknownKeysOnce: true }) as McpSchema,
+      output: mcpSchema(output) as McpSchema,
+    };
     schemaCache.set(tool, cached);
   }
   return cached;

@@ -4,20 +4,20 @@ import { appLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { ident, quote } from '../text/index.js';
 import { pages } from './common.js';
-import { AppRef, Cursor, Limit } from './schemas.js';
+import { AppRef, Cursor, capped, Limit } from './schemas.js';
 
 const listActivities = defineTool({
   name: 'list_activities',
   title: 'List activities',
   toolset: 'apps',
   description:
-    'Lists who did what on an app, newest first: deploys, backups, variable changes; outcomes: list_deployments. Returns user, type, time; paginated (next_cursor).',
+    'Lists who did what on an app, newest first; deploy outcomes: list_deployments. Returns user, type, time; paginated (next_cursor).',
   input: z.strictObject({
     app: AppRef,
-    since: z.string().max(40).optional().describe('ISO 8601 or 1d'),
-    until: z.string().max(40).optional().describe('ISO 8601 or 1h'),
-    type: z.string().max(64).optional().describe('e.g. deployment'),
-    user: z.string().max(120).optional().describe('User name'),
+    since: capped(40).optional().describe('ISO 8601 or 1d'),
+    until: capped(40).optional().describe('ISO 8601 or 1h'),
+    type: capped(64).optional().describe('e.g. deployment'),
+    user: capped(120).optional().describe('User name'),
     limit: Limit,
     cursor: Cursor,
   }),

@@ -23,7 +23,7 @@ const listOrganisations = defineTool({
   title: 'List organisations',
   toolset: 'apps',
   description:
-    'Lists the organisations the API token can see; only needed to filter list_applications. Returns name, uuid; paginated (next_cursor).',
+    'Lists organisations the token can see, to filter list_applications. Returns name, uuid; paginated (next_cursor).',
   input: z.strictObject({ limit: Limit, cursor: Cursor }),
   output: OrganisationList,
   annotations: READ_ONLY,
@@ -43,7 +43,7 @@ const listApplications = defineTool({
   title: 'List applications',
   toolset: 'apps',
   description:
-    "Lists applications, by organisation or name; an app's environments: get_application. Returns slug, name, uuid, organisation; paginated (next_cursor).",
+    'Lists applications by organisation or name; environments: get_application. Returns slug, name, uuid, organisation; paginated (next_cursor).',
   input: z.strictObject({
     organisation: copied(200, 'an organisation name or ID')
       .optional()
@@ -74,7 +74,7 @@ const getApplication = defineTool({
   title: 'Get application',
   toolset: 'apps',
   description:
-    "Gets an application and its environments; one environment's status: get_environment. Returns per environment: slug, branch, URL, last deployment.",
+    'Gets an app and its environments; one environment: get_environment. Returns slug, branch, URL, last deploy per environment.',
   input: z.strictObject({ app: AppRef }),
   output: ApplicationDetail,
   annotations: READ_ONLY,
@@ -120,7 +120,7 @@ const getEnvironment = defineTool({
   title: 'Get environment status',
   toolset: 'apps',
   description:
-    "Gets an environment's status; for 'what is wrong' use diagnose_environment. Returns branch, URL, deployments, pending commits, services, variable names.",
+    "Gets an environment's status; for 'what is wrong': diagnose_environment. Returns branch, URL, deploys, pending commits, services, variable names.",
   input: z.strictObject({ app: AppRef, environment: EnvRef }),
   output: EnvironmentStatus,
   annotations: READ_ONLY,

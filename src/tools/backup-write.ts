@@ -56,7 +56,7 @@ export const restoreBackupTool = defineTool({
   title: 'Restore backup',
   toolset: 'backups',
   description:
-    'Restores a backup onto its environment, overwriting database and/or storage, and waits with progress; pick one with list_backups. Returns the result per service. Asks the person first (protected environments: dialog only).',
+    'Restores a backup onto its environment, overwriting database and/or storage, waiting with progress; pick one with list_backups. Returns the result per service. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     backup: ObjectId('backup', 'list_backups'),
     services: ServicesArg,
@@ -76,7 +76,7 @@ export const createBackupDownload = defineTool({
   title: 'Create backup download',
   toolset: 'backups',
   description:
-    'Creates a time-limited download URL for one service of a backup and waits; anyone with it gets the data. Details: get_backup. Returns the URL. Asks the person first (protected environments: dialog only).',
+    "Creates a time-limited download URL for a backup's service, waiting; whoever has it gets the data. Backup details: get_backup. Returns the URL. Asks the person first (protected environments: dialog only).",
   input: z.strictObject({
     backup: ObjectId('backup', 'list_backups'),
     service: z.string().min(1).max(64).default('database').describe('database, storage or a service prefix'),

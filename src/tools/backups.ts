@@ -55,7 +55,7 @@ const getBackup = defineTool({
   title: 'Get backup',
   toolset: 'backups',
   description:
-    'Gets one backup by ID from list_backups or create_backup. Returns state, result and per service: type, size, time taken, errors.',
+    'Gets a backup by ID; all of them: list_backups. Returns state, result and per service type, size, time, errors.',
   input: z.strictObject({ backup: ObjectId('backup', 'list_backups or create_backup') }),
   output: BackupDetail,
   annotations: READ_ONLY,

@@ -23,7 +23,7 @@ export const setEnvironmentVariable = defineTool({
   title: 'Set environment variable',
   toolset: 'config',
   description:
-    'Creates or updates an environment variable, applied on the next deploy_environment; current values: list_environment_variables. Returns whether it was created. Asks the person first (protected environments: dialog only).',
+    'Creates or updates an environment variable, applied on the next deploy_environment; current values: list_environment_variables. Returns whether created. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -45,7 +45,7 @@ export const deleteEnvironmentVariable = defineTool({
   title: 'Delete environment variable',
   toolset: 'config',
   description:
-    'Deletes an environment variable, applied on the next deploy_environment; to change one instead: set_environment_variable. Returns its uuid. Asks the person first (protected environments: dialog only).',
+    'Deletes an environment variable, applied on the next deploy_environment; to change it: set_environment_variable. Returns its uuid. Asks the person first (protected environments: dialog only).',
   input: z.strictObject({ app: AppRef, environment: EnvRef, name: NAME }),
   output: VariableDeleted,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -15,7 +15,7 @@ const listServiceInstances = defineTool({
   title: 'List service instances',
   toolset: 'config',
   description:
-    "Lists an environment's services; their prefixes name services in create_backup, restore_backup. Returns type, prefix, status (NEW: not provisioned); paginated (next_cursor).",
+    "Lists an environment's services; prefixes name services in create_backup, restore_backup. Returns type, prefix, status (NEW: not provisioned); paginated (next_cursor).",
   input: z.strictObject({ app: AppRef, environment: EnvRef, limit: Limit, cursor: Cursor }),
   output: ServiceInstanceList,
   annotations: READ_ONLY,
@@ -39,7 +39,7 @@ const listEnvironmentVariables = defineTool({
   title: 'List environment variables',
   toolset: 'config',
   description:
-    "Lists an environment's variables, or one by name; to change one: set_environment_variable. Returns names and values (sensitive: null); paginated (next_cursor).",
+    "Lists an environment's variables, or one by name; to change one: set_environment_variable. Returns names, values (sensitive: null); paginated (next_cursor).",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -74,7 +74,7 @@ const listDomains = defineTool({
   title: 'List domains',
   toolset: 'config',
   description:
-    "Lists the domains of an app or environment; an environment's URL alone: get_environment. Returns environment, primary, TLS, state; paginated (next_cursor).",
+    'Lists the domains of an app or environment; its URL alone: get_environment. Returns environment, primary, TLS, state; paginated (next_cursor).',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef.optional().describe('Env slug or ID; omit for all'),
@@ -104,7 +104,7 @@ const listCronjobs = defineTool({
   title: 'List cronjobs',
   toolset: 'config',
   description:
-    "Lists an environment's cronjobs; their output: get_environment_logs (service cronjob). Returns command, frequency, time, timeout, with runs the last runs (exit code); paginated (next_cursor).",
+    "Lists an environment's cronjobs; output: get_environment_logs (service cronjob). Returns command, schedule, timeout and, with runs, the last runs; paginated (next_cursor).",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,

@@ -58,7 +58,7 @@ const getDeployment = defineTool({
   title: 'Get deployment',
   toolset: 'deploy',
   description:
-    'Gets one deployment by ID from list_deployments; its log: get_deployment_log. Returns status, progress, timing, commit, result.',
+    'Gets a deployment by ID; its log: get_deployment_log. Returns status, progress, timing, commit, result.',
   input: z.strictObject({ deployment: ObjectId('deployment', 'list_deployments') }),
   output: DeploymentDetail,
   annotations: READ_ONLY,
@@ -73,7 +73,7 @@ const getDeploymentLog = defineTool({
   title: 'Get deployment log',
   toolset: 'deploy',
   description:
-    "Reads the build log of a deployment or an environment's latest; runtime logs: get_environment_logs. Returns the last tail lines or search matches, and the failing part; capped.",
+    "Reads a deployment's build log, or an environment's latest; runtime logs: get_environment_logs. Returns the last tail lines or search matches, and the failing part; capped.",
   input: z.strictObject({
     deployment: ObjectId('deployment', 'list_deployments')
       .optional()

@@ -11,7 +11,7 @@ const diagnoseEnvironment = defineTool({
   title: 'Diagnose environment',
   toolset: 'apps',
   description:
-    "Diagnoses an environment: the first call for 'what is wrong'; detail via get_environment_logs or get_deployment_log. Returns verdict, findings, failed deploy log, top errors, last good backup.",
+    "Diagnoses an environment: first call for 'what is wrong', then get_environment_logs or get_deployment_log. Returns verdict, findings, failed deploy log, top errors, last good backup.",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,

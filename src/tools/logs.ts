@@ -6,20 +6,20 @@ import { logsLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, fence } from '../text/index.js';
 import { pages } from './common.js';
-import { AppRef, Cursor, EnvRef } from './schemas.js';
+import { AppRef, Cursor, capped, copied, EnvRef } from './schemas.js';
 
 const getEnvironmentLogs = defineTool({
   name: 'get_environment_logs',
   title: 'Get environment logs',
   toolset: 'logs',
   description:
-    'Reads runtime logs, filtered by time, service, text or level; buckets counts them over time (when errors started). Build output: get_deployment_log. Returns entries oldest first, capped (a note says how to narrow); next_cursor pages back in time.',
+    'Reads runtime logs by time, service, level and text; buckets counts them over time (when errors started). Build output: get_deployment_log. Returns entries oldest first, capped; next_cursor goes back in time.',
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
-    since: z.string().max(40).optional().describe('ISO 8601 or 15m, 2h, 1d ago; omit for the newest'),
-    until: z.string().max(40).optional().describe('ISO 8601 or relative'),
-    service: z.string().min(1).max(64).optional().describe('e.g. web, worker, cronjob'),
+    since: capped(40).optional().describe('Start time; omit for the newest'),
+    until: capped(40).optional().describe('End time; omit for now'),
+    service: copied(64, 'a service name').optional().describe('e.g. web, worker, cronjob'),
     search: z.string().min(3).max(32).optional().describe('Text the entries contain'),
     level: z.enum(LOG_LEVELS).optional().describe('Only error or warning lines'),
     buckets: z
@@ -28,7 +28,7 @@ const getEnvironmentLogs = defineTool({
       .min(1)
       .max(MAX_BUCKETS)
       .optional()
-      .describe('Also count matches in N time buckets since..until (default 24 h): when they started, peak'),
+      .describe('Histogram of matches in N buckets over since..until (default 24 h)'),
     limit: z.number().int().min(1).max(1000).default(100).describe('Entries per page'),
     cursor: Cursor,
   }),

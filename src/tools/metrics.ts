@@ -5,7 +5,7 @@ import { envLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, ident } from '../text/index.js';
 import { resolveTarget } from './common.js';
-import { AppRef, EnvRef } from './schemas.js';
+import { AppRef, capped, EnvRef } from './schemas.js';
 
 const num = (n: number | null) => (n === null ? '-' : String(n));
 
@@ -24,7 +24,7 @@ const getEnvironmentMetrics = defineTool({
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
-    metrics: z.array(z.string().max(100)).max(8).optional().describe('Default: all'),
+    metrics: z.array(capped(100)).max(8).optional().describe('Default: all'),
     window: z.enum(METRIC_WINDOWS).default('1h').describe('Time window'),
     series: z.boolean().default(false).describe('Add raw points'),
   }),

@@ -12,6 +12,13 @@ import { CURSOR_MAX_LENGTH } from '../mcp/cursor.js';
 export const copied = (max: number, what: string) =>
   z.string().refine((s) => s.length >= 1 && s.length <= max, `must be ${what} (1 to ${max} characters)`);
 
+/**
+ * A string a model writes (a time, a service or user name) whose length is checked but not advertised: the
+ * bound only guards the server, and the description says what to write.
+ */
+export const capped = (max: number) =>
+  z.string().refine((s) => s.length <= max, `must be at most ${max} characters`);
+
 export const AppRef = copied(200, 'an application slug or ID').describe('App slug or ID');
 
 export const EnvRef = copied(200, 'an environment slug or ID').describe('Env slug or ID');
