@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     { name: 'divio-mcp-demo', version: '1.0.0' },
     { capabilities: { elicitation: { form: {} } } },
   );
+  // The person answers each dialog; the rollback step shows the preview and then declines, so nothing changes.
+  let answer: 'accept' | 'decline' = 'accept';
   client.setRequestHandler('elicitation/create', async (req) => {
     out(bold('\n[dialog shown to the person]'));
     out(
@@ -36,6 +38,10 @@ async function main(): Promise<void> {
         .map((l) => `  │ ${l}`)
         .join('\n'),
     );
+    if (answer === 'decline') {
+      out(bold('[the person clicks "No"]\n'));
+      return { action: 'decline' };
+    }
     out(bold('[the person clicks "Yes, do this"]\n'));
     return { action: 'accept', content: { confirm: true } };
   });
@@ -71,6 +77,7 @@ async function main(): Promise<void> {
   };
 
   await step('Which Divio apps do we have?', 'list_applications', {});
+  await step('Which of our apps have a problem right now?', 'get_fleet_overview', {}, 24);
   await step(
     'Why is the shop live site broken?',
     'diagnose_environment',
@@ -90,6 +97,17 @@ async function main(): Promise<void> {
     environment: 'live',
     services: ['database'],
   });
+  answer = 'decline';
+  await step(
+    'What would rolling shop live back to the last deployment that worked do?',
+    'deploy_environment',
+    {
+      app: 'shop',
+      environment: 'live',
+      from_deployment: 'previous',
+    },
+  );
+  answer = 'accept';
   await step('Now deploy the blog test environment.', 'deploy_environment', {
     app: 'blog',
     environment: 'test',

@@ -228,7 +228,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     // The findings are diagnose_environment's, read by the view through the host.
     const diagnosed = calls.find((c) => c.name === 'diagnose_environment');
     expect(diagnosed?.args).toEqual({ app: 'shop', environment: 'live', since: '1h' });
-    const errors = (diagnosed?.result?.structuredContent ?? {})['errors'] as Record<string, number>;
+    const errors = diagnosed?.result?.structuredContent?.['errors'] as Record<string, number>;
     expect(await frame.locator('#error-count').textContent()).toBe(
       `${errors['error_events'] ?? errors['error_lines']} errors in the window`,
     );
