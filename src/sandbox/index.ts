@@ -92,6 +92,8 @@ export interface Sandbox {
     setMaxPageSize(size: number | undefined): void;
     /** Query filters the list endpoints ignore from now on (e.g. `backup_download`), as for an older API. */
     ignoreFilters(names: string[]): void;
+    /** Whether environment-variable answers carry sensitive values (default) or null in their place. */
+    setSensitiveValues(mode: 'returned' | 'masked'): void;
   };
   state: SandboxState;
   close(): Promise<void>;
@@ -435,6 +437,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ignoreFilters: (names) => {
         state.ignoredFilters.clear();
         for (const n of names) state.ignoredFilters.add(n);
+      },
+      setSensitiveValues: (mode) => {
+        state.sensitiveValues = mode;
       },
     },
     state,

@@ -493,7 +493,7 @@ const listEnvVars: Handler = (ctx) => {
       (sensitive === undefined || v.is_sensitive === sensitive) &&
       (!envSlug || s.environments.get(v.environment)?.slug === envSlug),
   );
-  return paginate(ctx, items, envVarView);
+  return paginate(ctx, items, (v) => envVarView(s, v));
 };
 
 function uniqueVarName(s: SandboxState, env: string, name: string, except?: string): boolean {
@@ -549,7 +549,7 @@ const createEnvVar: Handler = (ctx) => {
   };
   s.environmentVariables.set(uuid, rec);
   varActivity(s, rec, 'environment_variable_create', `Added ${rec.name}`);
-  return ok(envVarView(rec), 201);
+  return ok(envVarView(s, rec), 201);
 };
 
 function updateEnvVar(partial: boolean): Handler {
@@ -571,7 +571,7 @@ function updateEnvVar(partial: boolean): Handler {
     if (pattern !== undefined) rec.is_pattern_replacement_active = pattern;
     rec.date_modified = iso(s.now());
     varActivity(s, rec, 'environment_variable_update', `Changed ${rec.name}`);
-    return ok(envVarView(rec));
+    return ok(envVarView(s, rec));
   };
 }
 
@@ -864,7 +864,7 @@ export const routes: Route[] = [
   }),
   route('/apps/v3/environment-variables/', { GET: listEnvVars, POST: createEnvVar }),
   route('/apps/v3/environment-variables/{id}/', {
-    GET: (ctx, id) => ok(envVarView(get(ctx.state.environmentVariables, id))),
+    GET: (ctx, id) => ok(envVarView(ctx.state, get(ctx.state.environmentVariables, id))),
     PUT: updateEnvVar(false),
     PATCH: updateEnvVar(true),
     DELETE: deleteEnvVar,

@@ -272,6 +272,8 @@ export class SandboxState {
   listOrder: ListOrder = 'newest-first';
   /** largest page a list answers with, whatever page_size asks (undefined: the usual maximum) */
   maxPageSize: number | undefined;
+  /** whether environment-variable answers carry sensitive values ('returned') or null ('masked'); see envVarView */
+  sensitiveValues: 'returned' | 'masked' = 'returned';
   /** query filters the list endpoints ignore, as django-filter ignores parameters it does not declare */
   readonly ignoredFilters = new Set<string>();
   private readonly logCache = new Map<string, LogEntry[]>();

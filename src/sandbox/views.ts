@@ -318,10 +318,11 @@ export function bdsiView(s: SandboxState, x: BackupDownloadServiceInstanceRecord
   };
 }
 
-export function envVarView(v: EnvironmentVariable): Record<string, unknown> {
-  // Real values, sensitive or not: whether Divio masks sensitive values is not established, so the
-  // sandbox returns them and the MCP layer must do the masking.
-  return { ...v };
+export function envVarView(s: SandboxState, v: EnvironmentVariable): Record<string, unknown> {
+  // Real values, sensitive or not, by default: whether Divio masks sensitive values is not established
+  // (the reference says only "should only be exposed upon authorization"), so the MCP layer must do the
+  // masking. `sensitiveValues: 'masked'` answers them as null instead, the other possibility.
+  return s.sensitiveValues === 'masked' && v.is_sensitive ? { ...v, value: null } : { ...v };
 }
 
 export function domainView(d: Domain): Record<string, unknown> {

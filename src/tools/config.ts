@@ -3,7 +3,7 @@ import { describeRun } from '../domain/cron.js';
 import { CronjobList, listCronjobs as cronjobList } from '../domain/cronjobs.js';
 import { DomainList, listDomains as domainList } from '../domain/domains.js';
 import { ServiceInstanceList, listServiceInstances as serviceInstanceList } from '../domain/services.js';
-import { listVariables, VariableList } from '../domain/variables.js';
+import { listVariables, type VariableComparisonOut, VariableList } from '../domain/variables.js';
 import { appLink, envLink } from '../mcp/links.js';
 import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, fence, ident, quote } from '../text/index.js';
@@ -34,6 +34,30 @@ const listServiceInstances = defineTool({
   links: (out) => [envLink(out.app, out.environment)],
 });
 
+// One line per variable even inside the fence: a value that spans lines is shown quoted, with \n.
+const shown = (value: string | null) => (value && /[\n"]/.test(value) ? quote(value, 2000) : (value ?? ''));
+
+function renderComparison(app: string, env: string, c: VariableComparisonOut): string {
+  const other = ident(c.other_environment);
+  const when = (d: string | null) => (d ? ` (modified ${ident(d)})` : '');
+  const lines = c.differences.map((d) => {
+    const name = ident(d.name);
+    if (d.status === 'only_here') return `only in ${ident(env)}: ${name}${when(d.date_modified)}`;
+    if (d.status === 'only_there') return `only in ${other}: ${name}${when(d.other_date_modified)}`;
+    if (d.sensitive) return `${d.status}, sensitive (values hidden): ${name}${when(d.date_modified)}`;
+    if (d.status === 'unknown') return `unknown: ${name}`;
+    return `differs: ${name}=${shown(d.value)} here, =${shown(d.other_value)} in ${other}${when(d.date_modified)}`;
+  });
+  return [
+    `Environment variables of ${envName(app, env)} compared with ${other}:`,
+    lines.length ? fence('environment variable values', lines.join('\n')) : 'No differences.',
+    c.same.length ? `Same value in both: ${c.same.map((n) => ident(n)).join(', ')}` : '',
+    c.note ?? '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
 const listEnvironmentVariables = defineTool({
   name: 'list_environment_variables',
   title: 'List environment variables',
@@ -44,6 +68,7 @@ const listEnvironmentVariables = defineTool({
     app: AppRef,
     environment: EnvRef,
     name: z.string().min(1).max(255).optional().describe('Exact variable name'),
+    compare_with: EnvRef.optional().describe('Other env: only differences (sensitive: same/differs)'),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -51,9 +76,7 @@ const listEnvironmentVariables = defineTool({
   annotations: READ_ONLY,
   handler: (args, ctx) => listVariables(ctx, args, pages(ctx, args.cursor)),
   render: (out) => {
-    // One line per variable even inside the fence: a value that spans lines is shown quoted, with \n.
-    const shown = (value: string | null) =>
-      value && /[\n"]/.test(value) ? quote(value, 2000) : (value ?? '');
+    if (out.comparison) return renderComparison(out.app, out.environment, out.comparison);
     const lines = out.variables.map(
       (v) =>
         `${ident(v.name)}=${v.sensitive ? '[sensitive: value hidden]' : shown(v.value)}${v.read_only ? ' (read-only)' : ''}`,
