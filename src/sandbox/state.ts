@@ -19,7 +19,7 @@ export const DEFAULT_TIMINGS: SandboxTimings = {
 };
 
 export type DeployOutcome = 'success' | 'failure';
-/** `null`: the backup completes without a result, as the CLI's tests show `success: null` can (facts §4). */
+/** `null`: the backup completes without a result, as the Divio CLI's own tests show `success: null` can. */
 export type BackupOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE' | null;
 export type RestoreOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILURE';
 /**
