@@ -8,6 +8,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent, request } from 'undici';
 import { defaultServerConfig } from '../src/mcp/config.js';
+import { rss } from './proc.js';
 
 /*
  * `npm run bench` (`-- --smoke` for a few-second run with tiny counts, as `.ci/run` does): every figure of the
@@ -94,17 +95,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
   const value = await fn();
   return [performance.now() - t0, value];
-}
-
-/** RSS now and at its peak (VmHWM) of a process, in MB; Linux only (NaN elsewhere). */
-function rss(pid: number | null | undefined): { now: number; peak: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-    return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-  } catch {
-    return { now: Number.NaN, peak: Number.NaN };
-  }
 }
 
 /** CPU seconds (user + system) a process has used so far; Linux only (NaN elsewhere). */

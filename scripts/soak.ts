@@ -9,6 +9,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { startSandbox } from '../src/sandbox/index.js';
 import { startRedis } from '../test/helpers/redis.js';
+import { rss } from './proc.js';
 
 /*
  * `npm run soak` (`-- --smoke` for a few seconds, as `.ci/run` does; `-- --clients N --seconds S` to vary the
@@ -49,17 +50,6 @@ function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
-}
-
-/** RSS now and its peak (VmHWM) in MB; Linux only (NaN elsewhere). */
-function rss(pid: number | undefined): { now: number; peak: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-    return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-  } catch {
-    return { now: Number.NaN, peak: Number.NaN };
-  }
 }
 
 /** CPU seconds (user + system) a process has used so far; Linux only (NaN elsewhere). */

@@ -2,19 +2,10 @@
 // running deployment through read tools (get_environment, get_deployment, get_deployment_log); the tool's
 // result then settles the outcome. It never starts, confirms or repeats a deploy.
 import type { Bridge, Json, ToolResult } from './lib/bridge.js';
+import { type Deployment, toDeployment } from './lib/deployment.js';
 import { fill, h } from './lib/dom.js';
-import { duration, num, secondsBetween, shortId, str } from './lib/format.js';
+import { duration, secondsBetween, shortId, str } from './lib/format.js';
 import { startView, structured, textOf } from './lib/view.js';
-
-interface Deployment {
-  uuid: string;
-  status: string | null;
-  success: boolean | null;
-  percent: number | null;
-  started_at: string | null;
-  ended_at: string | null;
-  git_commit: string | null;
-}
 
 type Phase = 'waiting' | 'running' | 'succeeded' | 'failed' | 'confirmation' | 'error' | 'cancelled';
 
@@ -46,22 +37,6 @@ const state: {
   preview: null,
   settled: false,
 };
-
-function toDeployment(value: unknown): Deployment | null {
-  if (!value || typeof value !== 'object') return null;
-  const d = value as Json;
-  const uuid = str(d['uuid']);
-  if (!uuid) return null;
-  return {
-    uuid,
-    status: str(d['status']),
-    success: typeof d['success'] === 'boolean' ? d['success'] : null,
-    percent: num(d['percent']),
-    started_at: str(d['started_at']),
-    ended_at: str(d['ended_at']),
-    git_commit: str(d['git_commit']),
-  };
-}
 
 function phaseOf(d: Deployment): Phase {
   return d.success === null ? 'running' : d.success ? 'succeeded' : 'failed';

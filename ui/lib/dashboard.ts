@@ -4,19 +4,10 @@
 // histogram), get_environment_metrics (sparklines) and, while a deployment runs, get_environment. It never writes.
 import type { Bridge, Json, ToolResult } from './bridge.js';
 import { type Bucket, histogram, sparkline } from './chart.js';
+import { type Deployment, toDeployment } from './deployment.js';
 import { fill, h } from './dom.js';
 import { ago, duration, num, secondsBetween, shortId, str } from './format.js';
 import { structured, textOf } from './view.js';
-
-interface Deployment {
-  uuid: string;
-  status: string | null;
-  success: boolean | null;
-  percent: number | null;
-  started_at: string | null;
-  ended_at: string | null;
-  git_commit: string | null;
-}
 
 interface Metric {
   name: string;
@@ -86,22 +77,6 @@ export function dashboard(
     loading: false,
     message: null,
   };
-
-  function toDeployment(value: unknown): Deployment | null {
-    if (!value || typeof value !== 'object') return null;
-    const d = value as Json;
-    const uuid = str(d['uuid']);
-    if (!uuid) return null;
-    return {
-      uuid,
-      status: str(d['status']),
-      success: typeof d['success'] === 'boolean' ? d['success'] : null,
-      percent: num(d['percent']),
-      started_at: str(d['started_at']),
-      ended_at: str(d['ended_at']),
-      git_commit: str(d['git_commit']),
-    };
-  }
 
   const SEVERITY_MARK: Record<Finding['severity'], string> = { error: '✕', warning: '!', info: 'i' };
   const VERDICT: Record<string, { tone: string; label: string }> = {
