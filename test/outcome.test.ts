@@ -3,6 +3,7 @@ import { ConnectionError, ServerError, TimeoutError, ValidationError } from '../
 import { defaultServerConfig } from '../src/mcp/config.js';
 import {
   createdSince,
+  mayHaveLanded,
   newWriteRecord,
   performWrite,
   readAll,
@@ -176,5 +177,24 @@ describe('the window of "since the call"', () => {
 
   it('is a minute wide when no Date header was seen', async () => {
     expect(await windowStart(undefined)).toBe(at - 60_000);
+  });
+});
+
+describe('mayHaveLanded (what the error boundary checks before advising anything but a look-up)', () => {
+  const sent = (state: 'none' | 'done' | 'not_done' | 'unknown') => ({
+    ...newWriteRecord(),
+    state,
+    checkWith: 'list_deployments (app shop, environment live)',
+  });
+  it('is true once a write was sent and not settled as not done', () => {
+    expect(mayHaveLanded(sent('none'), new ServerError(502, {}, 'bad gateway'))).toBe(true);
+    expect(mayHaveLanded(sent('done'), new ServerError(502, {}, 'bad gateway'))).toBe(true);
+    expect(mayHaveLanded(sent('unknown'), new Error('bug'))).toBe(true);
+  });
+  it('is false when no write was sent, it did not happen, or the error is the write outcome itself', () => {
+    expect(mayHaveLanded(undefined, new ServerError(502, {}, 'bad gateway'))).toBe(false);
+    expect(mayHaveLanded(newWriteRecord(), new ServerError(502, {}, 'bad gateway'))).toBe(false);
+    expect(mayHaveLanded(sent('not_done'), new ServerError(502, {}, 'bad gateway'))).toBe(false);
+    expect(mayHaveLanded(sent('unknown'), new WriteOutcomeError('unknown', 'could not tell'))).toBe(false);
   });
 });

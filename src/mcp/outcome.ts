@@ -208,6 +208,17 @@ export function failedAfterWrite(text: string, write: WriteRecord | undefined, e
   return `The write itself happened${handle}. Do not start it again. What failed afterwards: ${text}`;
 }
 
+/**
+ * Whether the call's write was sent and may have landed (done, or not settled as not done) when `error` came,
+ * and `error` is not the write's own settled outcome: then advice must point to the read tool that shows it.
+ */
+export function mayHaveLanded(
+  write: WriteRecord | undefined,
+  error: unknown,
+): write is WriteRecord & { checkWith: string } {
+  return !!write?.checkWith && write.state !== 'not_done' && !(error instanceof WriteOutcomeError);
+}
+
 /** Whether `error` came after the call's write had landed (so the failure is not the write's own). */
 export function landedBefore(write: WriteRecord | undefined, error: unknown): write is WriteRecord {
   return write?.state === 'done' && !(error instanceof WriteOutcomeError);

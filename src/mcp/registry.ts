@@ -23,7 +23,7 @@ import {
   type AuditWho,
   auditWrite,
   failedAfterWrite,
-  landedBefore,
+  mayHaveLanded,
   newWriteRecord,
   type WriteRecord,
 } from './outcome.js';
@@ -380,9 +380,12 @@ function gateOutcome(gate: Awaited<ReturnType<typeof runGate>>): ConfirmationOut
   return 'refused';
 }
 
-/** After a write landed, a later failure's advice points to the read tool that shows it (never a retry). */
+/**
+ * Once a write was sent and may have landed, a later failure's advice points to the read tool that shows it,
+ * never to a retry; only a call that sent no write (or whose write is known not to have happened) may be retried.
+ */
 function checkAfter(write: WriteRecord | undefined, error: unknown): string | undefined {
-  return landedBefore(write, error) ? (write.checkWith ?? undefined) : undefined;
+  return mayHaveLanded(write, error) ? write.checkWith : undefined;
 }
 
 function afterWrite(result: CallToolResult, write: WriteRecord | undefined, error: unknown): CallToolResult {
