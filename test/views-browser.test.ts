@@ -60,7 +60,6 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let readTools: Set<string>;
-  let allTools: Set<string>;
   const requests: string[] = [];
   const errors: string[] = [];
   const calls: Call[] = [];
@@ -86,7 +85,6 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     ]);
     const tools = (await h.mcp.listTools()).tools;
     readTools = new Set(tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name));
-    allTools = new Set(tools.map((t) => t.name));
     const html = await hostPage();
     const context = await browser.newContext({ viewport: { width: 760, height: 1400 } });
     // Nothing leaves the browser: the host page is answered here, every other request is recorded and refused.
@@ -152,7 +150,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     // Views call read tools only. A name this server does not have is refused by it without effect (a view
     // built for a newer server leaves that section out); a write tool is never called.
     for (const call of calls) {
-      expect(readTools.has(call.name) || !allTools.has(call.name), `${call.name} is a read tool`).toBe(true);
+      expect(readTools.has(call.name), `${call.name} is a read tool`).toBe(true);
     }
   }
 
@@ -235,7 +233,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
     const findings = await frame.locator('#findings li').allTextContents();
     expect(findings.some((f) => f.includes('The last deployment failed'))).toBe(true);
 
-    if (allTools.has('get_environment_metrics')) await histogramAndMetrics(frame);
+    await histogramAndMetrics(frame);
 
     // Keyboard: the window selector is a radio group; arrow keys move and re-query.
     await frame.locator('input[value="1h"]').focus();
@@ -245,10 +243,8 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
       .toEqual(['1h', '6h']);
     await expect.poll(() => main.getAttribute('aria-busy'), POLL).toBe('false');
     expect(await frame.locator('input[value="6h"]').isChecked()).toBe(true);
-    if (allTools.has('get_environment_metrics')) {
-      const windows = calls.filter((c) => c.name === 'get_environment_metrics').map((c) => c.args['window']);
-      expect(windows).toEqual(['1h', '6h']);
-    }
+    const windows = calls.filter((c) => c.name === 'get_environment_metrics').map((c) => c.args['window']);
+    expect(windows).toEqual(['1h', '6h']);
     expect(
       await frame
         .locator('input[value="6h"]')
@@ -272,9 +268,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
 
   it('fleet board: one tile per environment, worst first; a tile opens its dashboard and comes back', {
     timeout: 60_000,
-  }, async (ctx) => {
-    // The fleet overview tool arrives with its own change; until then there is nothing to render.
-    if (!allTools.has('get_fleet_overview')) ctx.skip('this server has no get_fleet_overview');
+  }, async () => {
     const frame = await mount('get_fleet_overview', {});
     const result = await h.call('get_fleet_overview', {});
     const rows = (
