@@ -63,6 +63,14 @@ describe('signatures', () => {
       'error',
     );
     expect(levelOf('[2026-12-02 09:15:02,1: INFO/ForkPoolWorker-1] Task x succeeded')).toBe('other');
+    // Python prints a warning the way it prints an exception; it is still a warning
+    expect(levelOf('RuntimeWarning: DateTimeField Order.created received a naive datetime')).toBe('warning');
+  });
+
+  it('keep the digits of names (psycopg2, v1) and fold the numbers', () => {
+    expect(signatureOf('psycopg2.OperationalError: 3 connections on /v1/orders/12/ failed')).toBe(
+      'psycopg2.OperationalError: <n> connections on /v1/orders/<n>/ failed',
+    );
   });
 });
 
@@ -94,6 +102,26 @@ describe('events', () => {
       first_seen: '2026-12-02T09:00:00Z',
       last_seen: '2026-12-02T09:00:02Z',
     });
+  });
+
+  it('a traceback written as one multi-line entry a moment after its error line is the same one event', () => {
+    const events = errorEvents([
+      at('2026-12-02T09:00:00.000Z', 'web', 'ERROR django.request: Internal Server Error: /v1/orders/8/'),
+      at(
+        '2026-12-02T09:00:00.001Z',
+        'web',
+        "Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in f\n    y()\nAttributeError: 'NoneType' object has no attribute 'currency'",
+      ),
+      // more than a second later: another failure, not a continuation
+      at('2026-12-02T09:00:02.000Z', 'web', "AttributeError: 'NoneType' object has no attribute 'currency'"),
+    ]);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({
+      message: 'ERROR django.request: Internal Server Error: /v1/orders/8/',
+      exception: "AttributeError: 'NoneType' object has no attribute 'currency'",
+      signature: "AttributeError: 'NoneType' object has no attribute 'currency'",
+    });
+    expect(groupEvents(events)[0]?.count).toBe(2);
   });
 
   it('keeps CRITICAL and worker groups even when rarer than the top ones', () => {

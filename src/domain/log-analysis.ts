@@ -16,7 +16,7 @@ export type Level = 'critical' | 'error' | 'warning' | 'other';
 const LEVEL_WORD = /\b(CRITICAL|FATAL|EMERGENCY|ALERT|ERROR|WARNING|WARN|INFO|DEBUG|NOTICE)\b/;
 // Common (and combined) log format as gunicorn/nginx write it: `ip - user [time] "METHOD path HTTP/x" status ...`.
 const ACCESS_LINE = /^\S+ \S+ \S+ \[[^\]]+\] "([A-Z]{3,7}) (\S+)[^"]*" (\d{3})\b/;
-const EXCEPTION_LINE = /^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b(?::|$)/;
+const EXCEPTION_LINE = /^(?:[\w.]+\.)?([A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning))\b(?::|$)/;
 
 /** The severity a line states (its level word), or what it shows (a 5xx answer, an exception). */
 export function levelOf(message: string): Level {
@@ -27,7 +27,10 @@ export function levelOf(message: string): Level {
   if (word === 'ERROR') return 'error';
   if (word === 'WARNING' || word === 'WARN') return 'warning';
   if (word) return 'other';
-  if (/^Traceback \(most recent call last\)/.test(message) || EXCEPTION_LINE.test(message)) return 'error';
+  if (/^Traceback \(most recent call last\)/.test(message)) return 'error';
+  const exception = EXCEPTION_LINE.exec(message)?.[1];
+  // Python prints its warnings (RuntimeWarning, DeprecationWarning) the way it prints exceptions
+  if (exception) return exception.endsWith('Warning') ? 'warning' : 'error';
   return 'other';
 }
 
@@ -77,7 +80,8 @@ export function signatureOf(message: string): string {
         /(^|[\s"'(:=])(\/[\w.~%/-]*[\w/])/g,
         (_m, pre: string, p: string) => `${pre}${normalisePath(p)}`,
       )
-      .replace(/\d+(?:\.\d+)?/g, '<n>')
+      // numbers, but not the digits of a name (psycopg2, v1)
+      .replace(/(?<![A-Za-z_])\d+(?:\.\d+)?/g, '<n>')
       .replace(/\s+/g, ' ')
       .trim()
       .slice(0, SIGNATURE_MAX)
@@ -98,19 +102,36 @@ export interface ErrorEvent {
   signature: string;
 }
 
+/** Lines of one failure are written within this of each other. */
+const SAME_FAILURE_MS = 1000;
+
 const CONTINUATION =
   /^(?:\s|Traceback \(most recent call last\)|During handling of the above exception|The above exception)/;
 
 /**
- * Folds lines into failure events: a traceback (and the error line right before it, same service and time)
- * is one event whose signature is the exception it ended with. Lines that are not errors are dropped.
+ * Folds lines into failure events: a traceback (and the error line right before it, same service, within a
+ * second) is one event whose signature is the exception it ended with. Lines that are not errors are dropped.
  */
 export function errorEvents(lines: readonly LogLineIn[]): ErrorEvent[] {
   const events: ErrorEvent[] = [];
   let open: { event: ErrorEvent | null; line: LogLineIn; inTrace: boolean } | null = null;
-  for (const line of lines) {
+  // A traceback arrives as one entry per line (all with the error line's time) or as one multi-line entry
+  // written a moment after the error line; both read the same once split into lines.
+  const split = lines.flatMap((l) =>
+    l.message.includes('\n')
+      ? l.message
+          .split('\n')
+          .filter((m) => m.trim() !== '')
+          .map((message) => ({ ...l, message }))
+      : [l],
+  );
+  for (const line of split) {
     const msg = line.message;
-    const sameSpot = open && open.line.service === line.service && open.line.timestamp === line.timestamp;
+    const sameSpot =
+      open !== null &&
+      open.line.service === line.service &&
+      (open.line.timestamp === line.timestamp ||
+        Math.abs(Date.parse(open.line.timestamp) - Date.parse(line.timestamp)) <= SAME_FAILURE_MS);
     if (open && sameSpot && (CONTINUATION.test(msg) || (open.inTrace && EXCEPTION_LINE.test(msg)))) {
       if (/^Traceback/.test(msg)) open.inTrace = true;
       else if (open.inTrace && !/^\s/.test(msg)) {
