@@ -73,7 +73,7 @@ interface Incident {
   to: number;
   /** probability that a web request in the window fails */
   rate: number;
-  kind: 'db' | 'keyerror' | 'timeout';
+  kind: 'db' | 'keyerror' | 'timeout' | 'regression';
 }
 
 export function generateEnvironmentLogs(o: {
@@ -98,6 +98,10 @@ export function generateEnvironmentLogs(o: {
   }
   if (key === 'blog/live') incidents.push({ from: start, to: end, rate: 0.03, kind: 'keyerror' });
   if (key === 'api-gateway/staging') incidents.push({ from: start, to: end, rate: 0.05, kind: 'timeout' });
+  // the release that went live 40 minutes before start (state.ts) breaks order serialisation 2 minutes later
+  if (key === 'api-gateway/live') {
+    incidents.push({ from: o.anchorMs - 38 * MINUTE, to: end, rate: 0.12, kind: 'regression' });
+  }
 
   const out: LogEntry[] = [];
   const push = (ms: number, service: string, message: string) => {
@@ -142,7 +146,13 @@ export function generateEnvironmentLogs(o: {
       const id = Math.floor(rand() * 0xffffffff)
         .toString(16)
         .padStart(8, '0');
-      if (incident?.kind === 'db' && rand() < incident.rate) {
+      if (incident?.kind === 'regression' && rand() < incident.rate) {
+        push(
+          t,
+          'worker',
+          `[${pyTime(t)}: ERROR/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task orders.tasks.sync_invoice[${id}] raised unexpected: AttributeError("'NoneType' object has no attribute 'currency'")`,
+        );
+      } else if (incident?.kind === 'db' && rand() < incident.rate) {
         push(
           t,
           'worker',
@@ -220,6 +230,21 @@ function emitFailure(
 ) {
   if (kind === 'timeout') {
     push(t, 'web', `[WARNING] upstream request timed out after 30s: GET ${path} -> orders-service:8000`);
+    return;
+  }
+  if (kind === 'regression') {
+    // one multi-line entry a moment after the error line, as a handler that logs the traceback separately writes
+    push(t - 5, 'web', `ERROR django.request: Internal Server Error: ${path}`);
+    push(
+      t - 4,
+      'web',
+      [
+        'Traceback (most recent call last):',
+        '  File "/app/orders/serializers.py", line 112, in to_representation',
+        "    data['total'] = format_money(order.total, order.pricing.currency)",
+        "AttributeError: 'NoneType' object has no attribute 'currency'",
+      ].join('\n'),
+    );
     return;
   }
   const lines =

@@ -876,6 +876,10 @@ function seedDeployments(s: SandboxState, app: string, env: Environment): void {
       i,
     );
   }
+  if (key === 'api-gateway/live') {
+    // a release went live 40 minutes before start; the errors its new code raises begin right after (logs.ts)
+    deploy(uuidFromName(`deployment:${key}:regression`), t0 - 45 * MINUTE, 5 * MINUTE, 'success', 1);
+  }
   if (key === 'shop/live') {
     // the most recent deployment failed (broken requirement pin); the previous release keeps serving
     deploy(uuidFromName(`deployment:${key}:failed`), t0 - 2 * HOUR, 6 * MINUTE, 'failure', 0);
