@@ -213,7 +213,7 @@ describe('apps tools on live shapes', () => {
         ),
         expect.stringMatching(
           new RegExp(
-            `^error: The last deployment failed .*\\(${ID.depFailed}\\)\\. The previously released deployment ${ID.depDone}`,
+            `^error: The last deployment failed .*\\(${ID.depFailed}\\)\\. It never went live: ${ID.depDone} .* is still serving, so the failed deploy is not the cause of the runtime errors`,
           ),
         ),
         expect.stringMatching(/^warning: STORAGE service DEFAULT is not provisioned/),
@@ -223,7 +223,12 @@ describe('apps tools on live shapes', () => {
     expect((out['failed_deploy_excerpt'] as string[]).join('\n')).toContain(
       'No matching distribution found for harbour-geo==2.0.0',
     );
-    expect(out['errors']).toMatchObject({ lines_scanned: 5, error_lines: 2 });
+    // The error line and the multi-line traceback written a millisecond later are one failure.
+    expect(out['errors']).toMatchObject({ lines_scanned: 5, error_events: 1 });
+    expect((out['errors'] as { groups: Json[] }).groups[0]).toMatchObject({
+      signature: 'ERROR django.request: Internal Server Error: /api/shipments/<n>/',
+      count: 1,
+    });
     expect(out['last_successful_backup']).toEqual({
       uuid: ID.backup,
       created: '2026-12-01T02:00:11.403377Z',

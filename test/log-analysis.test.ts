@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deployFindings, runtimeFindings } from '../src/domain/findings.js';
 import {
   causeWarnings,
   errorEvents,
@@ -138,6 +139,43 @@ describe('events', () => {
     expect(picked.map((g) => g.level)).toContain('critical');
     expect(picked.some((g) => g.services.includes('worker'))).toBe(true);
     expect(picked).toHaveLength(7);
+  });
+});
+
+describe('findings', () => {
+  const minute = (m: number) => new Date(Date.UTC(2026, 11, 2, 9, m)).toISOString();
+  const since = new Date(minute(0));
+
+  it('an error that begins after a quiet stretch started then, and a release just before it is named', () => {
+    const lines = [at(minute(0), 'web', 'INFO ok')];
+    for (let m = 30; m < 40; m++) lines.push(at(minute(m), 'web', 'ERROR orders broke'));
+    const runtime = runtimeFindings(lines, since, 1000);
+    expect(runtime.quietBefore).toBe(true);
+    expect(runtime.findings[0]?.message).toContain(`It started at ${minute(30)}`);
+    const released = { uuid: 'rel', success: true, ended_at: minute(25) };
+    expect(deployFindings(released, released, runtime)).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        message: expect.stringMatching(/^The errors started 5m after deployment rel went live/),
+      }),
+    ]);
+    // a failed deploy after it never went live: not the cause, while the release still is
+    const failed = { uuid: 'bad', success: false, ended_at: minute(45) };
+    const both = deployFindings(failed, released, runtime).map((f) => f.message);
+    expect(both[0]).toMatch(
+      /It never went live: rel .* so the failed deploy is not the cause of the runtime errors/,
+    );
+    expect(both[1]).toMatch(/^The errors started 5m after deployment rel/);
+  });
+
+  it('an error that recurs every ten minutes all along did not start at its first line in the scan', () => {
+    const lines = [at(minute(0), 'web', 'INFO ok')];
+    for (let m = 12; m < 60; m += 10) lines.push(at(minute(m), 'web', 'ERROR orders broke'));
+    const runtime = runtimeFindings(lines, since, 1000);
+    expect(runtime.quietBefore).toBe(false);
+    expect(runtime.findings[0]?.message).not.toContain('It started');
+    const released = { uuid: 'rel', success: true, ended_at: minute(5) };
+    expect(deployFindings(released, released, runtime)).toEqual([]);
   });
 });
 

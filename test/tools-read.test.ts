@@ -283,12 +283,12 @@ describe('read tools', () => {
       expect(findings.some((f) => /last deployment failed/i.test(f) && f.includes(SHOP_LIVE_FAILED))).toBe(
         true,
       );
-      expect(findings.some((f) => /error lines in the runtime logs/i.test(f))).toBe(true);
+      expect(findings.some((f) => /error\(s\) of \d+ kind\(s\) in the runtime logs/i.test(f))).toBe(true);
       const excerpt = (out['failed_deploy_excerpt'] as string[]).join('\n');
       expect(excerpt).toContain('stripe==99.0.1');
-      const errors = out['errors'] as { error_lines: number; top: unknown[] };
-      expect(errors.error_lines).toBeGreaterThan(20);
-      expect(errors.top.length).toBeGreaterThan(0);
+      const errors = out['errors'] as { error_events: number; groups: unknown[] };
+      expect(errors.error_events).toBeGreaterThan(20);
+      expect(errors.groups.length).toBeGreaterThan(0);
       const text = textOf(r);
       expect(text).toMatch(/FAILING/);
       expect(text).not.toContain('\x1b');

@@ -6,57 +6,28 @@ import type { Api } from './context.js';
 import { failingExcerpt } from './deploylog.js';
 import { deploymentResult } from './deployments.js';
 import { EnvironmentStatus, environmentStatus } from './environments.js';
-import { fetchLogs, LogLine } from './logs.js';
+import { deployFindings, Finding, RuntimeErrors, runtimeFindings } from './findings.js';
+import { fetchLogs } from './logs.js';
 import { PlatformText } from './shapes.js';
 import { resolveTarget } from './targets.js';
 
-const ERROR_LINE =
-  /\b(ERROR|CRITICAL|FATAL|Traceback|Exception|[A-Z][a-zA-Z]+Error)\b|"\s5\d\d\s|\sHTTP\/\d(?:\.\d)?"?\s5\d\d\b|\bstatus[=: ]5\d\d\b/;
 const SCAN_LIMIT = 1000;
-
-/** Groups error lines by their shape (numbers, ids and hex stripped) so repeated errors count once. */
-export function groupErrors(
-  lines: readonly LogLine[],
-): { signature: string; count: number; last: LogLine }[] {
-  const groups = new Map<string, { signature: string; count: number; last: LogLine }>();
-  for (const line of lines) {
-    const signature = line.message
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<id>')
-      // the live API's own ID spelling: 26 lowercase base32 characters (with a digit, so long words survive)
-      .replace(/\b(?=[a-z2-7]*\d)[a-z2-7]{26}\b/g, '<id>')
-      .replace(/0x[0-9a-f]+/gi, '<hex>')
-      .replace(/\d+(\.\d+)?/g, '<n>')
-      .slice(0, 160);
-    const g = groups.get(signature);
-    if (g) {
-      g.count++;
-      g.last = line;
-    } else groups.set(signature, { signature, count: 1, last: line });
-  }
-  return [...groups.values()].sort((a, b) => b.count - a.count);
-}
-
-const Finding = z.object({ severity: z.enum(['error', 'warning', 'info']), message: z.string() });
-type Finding = z.infer<typeof Finding>;
+const SEVERITY_RANK = { error: 0, warning: 1, info: 2 } as const;
 
 export const Diagnosis = z.object({
   verdict: z.enum(['healthy', 'degraded', 'failing']),
   findings: z.array(Finding),
   status: EnvironmentStatus,
   failed_deploy_excerpt: z.array(PlatformText('deploy log line')).nullable(),
-  errors: z.object({
-    window_start: z.string(),
-    lines_scanned: z.number(),
-    error_lines: z.number(),
-    top: z.array(z.object({ count: z.number(), example: LogLine })),
-  }),
+  errors: RuntimeErrors,
   last_successful_backup: z.object({ uuid: z.string(), created: z.string().nullable() }).nullable(),
 });
 export type Diagnosis = z.infer<typeof Diagnosis>;
 
 /**
  * "What is wrong with X" in one call: status, the last deploy (with the failing part of its log), recent
- * runtime errors, the last good backup and a failed restore, as findings, worst first in the verdict.
+ * runtime errors (grouped by signature, with the warnings that name a cause, related to the deployments), the
+ * last good backup and a failed restore, as findings, worst first.
  */
 export async function diagnoseEnvironment(
   api: Api,
@@ -77,8 +48,7 @@ export async function diagnoseEnvironment(
     last && last.success === false
       ? failingExcerpt(String((await api.client.deployments.logs(last.uuid, api)).logs ?? ''), 25).lines
       : null;
-  const errorLines = logs.entries.filter((e) => ERROR_LINE.test(e.message));
-  const groups = groupErrors(errorLines);
+  const runtime = runtimeFindings(logs.entries, since, SCAN_LIMIT);
 
   const findings: Finding[] = [];
   if (status.running_deployment) {
@@ -87,27 +57,8 @@ export async function diagnoseEnvironment(
       message: `A deployment is running now: ${deploymentResult(status.running_deployment)} (${ident(status.running_deployment.uuid)}).`,
     });
   }
-  if (!last) {
-    findings.push({ severity: 'warning', message: 'The environment has never finished a deployment.' });
-  } else if (last.success === false) {
-    const released = status.released_deployment;
-    findings.push({
-      severity: 'error',
-      message: `The last deployment failed ${formatAge(last.ended_at)} (${ident(last.uuid)}).${released && released.uuid !== last.uuid ? ` The previously released deployment ${ident(released.uuid)} (${formatAge(released.ended_at)}) is still serving.` : ''} See the failing part of its log below.`,
-    });
-  }
-  if (errorLines.length > 0) {
-    const top = groups[0];
-    findings.push({
-      severity: errorLines.length >= 20 ? 'error' : 'warning',
-      message: `${errorLines.length} error lines in the runtime logs since ${since.toISOString()}${logs.entries.length >= SCAN_LIMIT ? ` (newest ${SCAN_LIMIT} lines scanned)` : ''}; most frequent (${top?.count}x): ${quote(top?.last.message, 160)}`,
-    });
-  } else if (logs.entries.length === 0) {
-    findings.push({
-      severity: 'warning',
-      message: `No runtime log lines at all since ${since.toISOString()}.`,
-    });
-  }
+  findings.push(...deployFindings(last, status.released_deployment, runtime));
+  findings.push(...runtime.findings);
   const notProvisioned = status.service_instances.filter((s) => s.status === 'NEW');
   for (const s of notProvisioned) {
     findings.push({
@@ -144,18 +95,14 @@ export async function diagnoseEnvironment(
     : findings.some((f) => f.severity === 'warning')
       ? 'degraded'
       : 'healthy';
+  findings.sort((x, y) => SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity]);
   if (findings.length === 0) findings.push({ severity: 'info', message: 'No problems found.' });
   return {
     verdict,
     findings,
     status,
     failed_deploy_excerpt: excerpt,
-    errors: {
-      window_start: since.toISOString(),
-      lines_scanned: logs.entries.length,
-      error_lines: errorLines.length,
-      top: groups.slice(0, 5).map((g) => ({ count: g.count, example: g.last })),
-    },
+    errors: runtime.errors,
     last_successful_backup: backup.last,
   };
 }

@@ -6,12 +6,20 @@ import { defineTool, READ_ONLY } from '../mcp/registry.js';
 import { envName, fence } from '../text/index.js';
 import { AppRef, EnvRef } from './schemas.js';
 
+/** One signature group inside the fence: its counts, then its latest line (and the exception it ended with). */
+const groupLines = (g: Diagnosis['errors']['groups'][number]): string =>
+  [
+    `${g.count}x ${g.level} ${g.services.join('/')} ${g.signature}`,
+    `  e.g. ${formatLogLine(g.example)}`,
+    ...(g.example.exception ? [`  ${g.example.exception}`] : []),
+  ].join('\n');
+
 const diagnoseEnvironment = defineTool({
   name: 'diagnose_environment',
   title: 'Diagnose environment',
   toolset: 'apps',
   description:
-    "Diagnoses an environment: first call for 'what is wrong', then get_environment_logs or get_deployment_log. Returns verdict, findings, failed deploy log, top errors, last good backup.",
+    "Diagnoses an environment: first call for 'what is wrong', then get_environment_logs or get_deployment_log. Returns verdict, findings, failed deploy log, errors by signature, last good backup.",
   input: z.strictObject({
     app: AppRef,
     environment: EnvRef,
@@ -32,13 +40,23 @@ const diagnoseEnvironment = defineTool({
       out.failed_deploy_excerpt
         ? `Failing part of the last deploy log:\n${fence('deploy log output', out.failed_deploy_excerpt.join('\n'))}`
         : '',
-      out.errors.top.length
-        ? `Most frequent runtime errors (count, latest example):\n${fence(
+      out.errors.groups.length
+        ? `Runtime errors by signature (count, level, services, signature, latest example):\n${fence(
             'runtime log output',
-            out.errors.top.map((g) => `${g.count}x ${formatLogLine(g.example)}`).join('\n'),
+            out.errors.groups.map(groupLines).join('\n'),
           )}`
         : '',
-      'Next: get_environment_logs (search, since) or get_deployment_log for more evidence.',
+      out.errors.causes.length
+        ? `Warnings naming a cause (count, signature, latest example):\n${fence(
+            'runtime log output',
+            out.errors.causes
+              .map((c) => `${c.count}x ${c.signature}\n  e.g. ${formatLogLine(c.example)}`)
+              .join('\n'),
+          )}`
+        : '',
+      out.verdict === 'healthy'
+        ? ''
+        : 'Next: get_environment_logs (search, since) or get_deployment_log for more evidence.',
     ]
       .filter(Boolean)
       .join('\n'),
