@@ -101,7 +101,7 @@ function expectHandedBack(result: DeployResult, stderr: string): void {
 
 describe('graceful drain on SIGTERM', () => {
   it('stdio: a deploy wait answers with its handle, later requests are refused, exit 0', async () => {
-    const s = await spawnServer([], '1');
+    const s = await spawnServer([], '0.6');
     const send = (m: unknown) => s.child.stdin?.write(`${JSON.stringify(m)}\n`);
     send({
       jsonrpc: '2.0',
@@ -146,7 +146,7 @@ describe('graceful drain on SIGTERM', () => {
 
   describe.each(['legacy', 'modern'] as const)('HTTP, %s-era client', (era) => {
     it('a deploy wait answers with its handle; /readyz fails and new requests get 503 while draining; exit 0', async () => {
-      const s = await spawnServer(['--transport', 'http', '--port', '0'], '2');
+      const s = await spawnServer(['--transport', 'http', '--port', '0'], '1');
       expect(await waitUntil(() => /MCP endpoint http:\/\/127\.0\.0\.1:\d+\/mcp/.test(s.stderr()))).toBe(
         true,
       );

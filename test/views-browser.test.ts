@@ -2,8 +2,9 @@
 // on the ext-apps AppBridge loads each view's ui:// resource, read through a real MCP client from the server
 // on the sandbox, and hands it the tool's real result; tool calls the view makes go back through that client.
 // Checked: the DOM against the data, no console errors, no network request from the page or the view, and
-// only read tools called. Screenshots go to .scratch/views/ (or docs/img/views/ with UPDATE_SCREENSHOTS=1,
-// which is what `npm run screenshots` does).
+// only read tools called. Screenshots (light and dark) are taken only when asked: SCREENSHOTS=1 writes them to
+// .scratch/views/, UPDATE_SCREENSHOTS=1 to docs/img/views/ (what `npm run screenshots` does); the dark theme
+// switch is checked either way.
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -21,7 +22,12 @@ if (!available) {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? `${root}docs/img/views/` : `${root}.scratch/views/`;
+const SHOTS =
+  process.env['UPDATE_SCREENSHOTS'] === '1'
+    ? `${root}docs/img/views/`
+    : process.env['SCREENSHOTS'] === '1'
+      ? `${root}.scratch/views/`
+      : undefined;
 const HOST_URL = 'http://divio-mcp-host.test/';
 const POLL = { timeout: 15_000 };
 
@@ -47,6 +53,8 @@ async function hostPage(): Promise<string> {
     platform: 'browser',
     target: 'es2022',
     write: false,
+    // Half the bytes for the browser to parse on every mount.
+    minify: true,
     logLevel: 'warning',
   });
   const js = out.outputFiles[0]?.text ?? '';
@@ -108,7 +116,7 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
       call.result = (await h.mcp.callTool({ name, arguments: args })) as ToolResult;
       return call.result;
     });
-    mkdirSync(SHOTS, { recursive: true });
+    if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -137,11 +145,12 @@ describe.skipIf(!available)('MCP Apps views in Chromium', () => {
   const sendResult = (result: ToolResult) =>
     page.evaluate((r) => (globalThis as unknown as HostWindow).sendToolResult(r), result as never);
 
+  /** The view follows the host to the dark theme; screenshots of both when asked for. */
   async function screenshots(name: string, frame: FrameLocator): Promise<void> {
-    await page.locator('#view').screenshot({ path: `${SHOTS}${name}-light.png` });
+    if (SHOTS) await page.locator('#view').screenshot({ path: `${SHOTS}${name}-light.png` });
     await page.evaluate(() => (globalThis as unknown as HostWindow).setTheme('dark'));
     await expect.poll(() => frame.locator('html').getAttribute('data-theme'), POLL).toBe('dark');
-    await page.locator('#view').screenshot({ path: `${SHOTS}${name}-dark.png` });
+    if (SHOTS) await page.locator('#view').screenshot({ path: `${SHOTS}${name}-dark.png` });
   }
 
   function expectCleanRun(): void {
