@@ -875,7 +875,7 @@ describe('get_environment_logs pagination under the size cap', () => {
     const truth = h.sandbox.state
       .logsFor(env?.uuid ?? '')
       .filter((e) => e.ms >= since.getTime() && e.ms <= until.getTime())
-      .map((e) => `${e.timestamp} ${truncateLine(sanitize(e.message).trimEnd())}`);
+      .map((e) => `${new Date(e.ms).toISOString()} ${truncateLine(sanitize(e.message).trimEnd())}`);
     expect(truth.length).toBeGreaterThan(50);
 
     const pages: string[][] = [];

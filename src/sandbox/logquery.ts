@@ -199,7 +199,7 @@ export function environmentLogs(ctx: Ctx, env: Environment): Result {
       previous: link('search_before', lo),
       results: picked.map((i) => {
         const e = logs[i] as LogEntry;
-        return { timestamp: e.timestamp, service: e.service, message: e.message };
+        return { timestamp: new Date(e.ms).toISOString(), service: e.service, message: e.message };
       }),
     },
   };

@@ -8,6 +8,7 @@ import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandb
 import { createServerFactory } from '../../src/server.js';
 import type { SharedState } from '../../src/state/index.js';
 import { FakeClock } from './clock.js';
+import { sharedValidator } from './validator.js';
 
 export type Era = 'legacy' | 'modern';
 
@@ -101,6 +102,7 @@ async function connectMcp(
           : {}),
       },
       versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+      jsonSchemaValidator: sharedValidator,
     },
   );
   if (elicit) {
