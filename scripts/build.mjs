@@ -1,7 +1,8 @@
 // `npm run build`: the shipped entry point, src/index.ts, bundled with its dependencies into dist/ by esbuild.
-// One file for what a stdio start loads, plus chunks for what is imported lazily (the HTTP transport, the
-// sandbox, the doctor, the config snippets). Loading one file instead of some hundreds of modules cut the
-// cold start's CPU time by about a third (`npm run bench`, docs/benchmarks.md). Types are checked by
+// A small entry that parses the command line (so --help, --version, config and usage errors load little),
+// the server in a few chunks, and chunks for what is imported lazily (the HTTP transport, the sandbox, the
+// doctor, the config snippets). Loading a few files instead of some hundreds of modules cut the cold start's
+// CPU time by about a third (`npm run bench`, docs/benchmarks.md). Types are checked by
 // `npm run typecheck`, not here. Anything else in dist/ (the views' dist/ui/) is left alone.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

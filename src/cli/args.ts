@@ -13,8 +13,8 @@ import {
 } from '../mcp/config.js';
 import { LOG_LEVELS, type LogLevel } from '../mcp/log.js';
 import { displayRedisUrl } from '../state/index.js';
-import { type OAuthSettings, parseOAuthSettings } from './auth.js';
 import { type HttpLimits, parseDrainSeconds, parseHttpLimits } from './limits.js';
+import { type OAuthSettings, parseOAuthSettings } from './oauth-settings.js';
 import { FLAGS, helpSections, OPTIONS, parseArgsOptions } from './options.js';
 import { CLIENTS, type ClientName } from './snippets.js';
 import { didYouMean } from './suggest.js';

@@ -15,6 +15,7 @@ import type { Logger } from '../mcp/log.js';
 import type { SharedState } from '../state/index.js';
 import type { AuthAnswer, OAuthGate } from './auth.js';
 import type { Drain } from './drain.js';
+import { isLoopbackHost } from './hosts.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -57,11 +58,6 @@ export interface RunningHttpServer {
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
 
 export class HttpConfigError extends Error {
   override name = 'HttpConfigError';

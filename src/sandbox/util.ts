@@ -34,13 +34,21 @@ function hexOfId(id: string): string {
   return (acc >> 2n).toString(16).padStart(32, '0');
 }
 
+const derivedIds = new Map<string, string>();
+
 /** A v4-shaped 128-bit UUID derived from a name, in the live base32 spelling, so seeded objects are stable. */
 export function uuidFromName(name: string): string {
+  // Every sandbox seeds the same names: the hash is worked out once per name (the map is bounded).
+  const known = derivedIds.get(name);
+  if (known) return known;
   const h = createHash('sha1').update(`divio-sandbox:${name}`).digest();
   const b = Buffer.from(h.subarray(0, 16));
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  return base32(b);
+  const id = base32(b);
+  if (derivedIds.size >= 20_000) derivedIds.clear();
+  derivedIds.set(name, id);
+  return id;
 }
 
 /** The dashed lowercase hex spelling of a base32 ID (the same 128 bits), e.g. for tests of hex input. */
