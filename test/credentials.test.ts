@@ -9,6 +9,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DivioClient, findCredentials, parseNetrc, proxyFromEnv, zoneFromEnv } from '../src/client/index.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+import { sharedValidator } from './helpers/validator.js';
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -146,7 +147,10 @@ describe('a netrc-only user starts with no configuration', () => {
     transport.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString('utf8');
     });
-    const client = new Client({ name: 'netrc-test', version: '1.0.0' });
+    const client = new Client(
+      { name: 'netrc-test', version: '1.0.0' },
+      { jsonSchemaValidator: sharedValidator },
+    );
     await client.connect(transport);
     try {
       const r = await client.callTool({ name: 'list_applications', arguments: {} });

@@ -7,6 +7,7 @@ import { silentLogger } from '../src/mcp/log.js';
 import { createServerFactory } from '../src/server.js';
 import { CURSOR_MAX_LENGTH } from '../src/tools/schemas.js';
 import { type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 // Finding 5 of issue 9: a cursor must only continue the list it came from.
 
@@ -186,7 +187,7 @@ describe('the cursor key', () => {
       await server.connect(serverSide);
       const mcp = new Client(
         { name: 'replica', version: '1.0.0' },
-        { versionNegotiation: { mode: 'legacy' } },
+        { jsonSchemaValidator: sharedValidator, versionNegotiation: { mode: 'legacy' } },
       );
       await mcp.connect(clientSide);
       return { mcp, close: async () => Promise.all([mcp.close(), server.close()]) };

@@ -6,6 +6,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { ERAS, FAST, type Harness, startHarness, textOf } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -177,7 +178,10 @@ describe('stateless replicas', () => {
 
   async function replica(key: string): Promise<Client> {
     if (!sandbox) throw new Error('no sandbox');
-    const client = new Client({ name: 'replica-test', version: '1' });
+    const client = new Client(
+      { name: 'replica-test', version: '1' },
+      { jsonSchemaValidator: sharedValidator },
+    );
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [entry],

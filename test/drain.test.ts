@@ -4,6 +4,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+import { sharedValidator } from './helpers/validator.js';
 
 // SIGTERM while a deploy is being waited on: the built server stops taking requests, answers the wait with
 // the deployment's handle and a "still running" note, writes the audit line, and exits 0. The sandbox is
@@ -156,7 +157,10 @@ describe('graceful drain on SIGTERM', () => {
 
       const client = new Client(
         { name: 'drain-test', version: '1' },
-        { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
+        {
+          jsonSchemaValidator: sharedValidator,
+          versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+        },
       );
       await client.connect(new StreamableHTTPClientTransport(new URL(url)));
       try {

@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { ERAS, type Era } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = `${ROOT}dist/index.js`;
@@ -50,7 +51,10 @@ async function connect(era: Era, extraArgs: string[] = []) {
   });
   const client = new Client(
     { name: 'divio-mcp-e2e', version: '1.0.0' },
-    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
+    {
+      jsonSchemaValidator: sharedValidator,
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+    },
   );
   const errors: Error[] = [];
   client.onerror = (e) => errors.push(e);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedValidator } from './helpers/validator.js';
 
 // Over stateless Streamable HTTP a 2025-era client cannot answer a pushed elicitation/create (its answer
 // would reach a fresh server instance), so the server treats it as a client without dialogs: token flow,
@@ -39,7 +40,11 @@ afterAll(() => {
 async function connect(mode: 'legacy' | { pin: '2026-07-28' }, dialogs: string[]): Promise<Client> {
   const client = new Client(
     { name: 'http-confirm-test', version: '1' },
-    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode } },
+    {
+      jsonSchemaValidator: sharedValidator,
+      capabilities: { elicitation: { form: {} } },
+      versionNegotiation: { mode },
+    },
   );
   client.setRequestHandler('elicitation/create', async (req) => {
     dialogs.push(req.params.message);

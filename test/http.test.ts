@@ -12,6 +12,7 @@ import { startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { FakeClock, turn, until } from './helpers/clock.js';
 import { ERAS, type Era } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = `${ROOT}dist/index.js`;
@@ -115,7 +116,10 @@ const INIT = {
 async function connect(url: string, era: Era, headers?: Record<string, string>): Promise<Client> {
   const client = new Client(
     { name: 'divio-mcp-http-e2e', version: '1.0.0' },
-    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
+    {
+      jsonSchemaValidator: sharedValidator,
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+    },
   );
   await client.connect(
     new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined),

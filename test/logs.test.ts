@@ -11,6 +11,7 @@ import { watchApiHealth } from '../src/mcp/health.js';
 import { createLogger } from '../src/mcp/log.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { type Era, FAST, startHarness, textOf } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = `${ROOT}dist/index.js`;
@@ -37,7 +38,7 @@ async function spawnServer(sandbox: Sandbox, args: string[], token = sandbox.tok
   });
   const client = new Client(
     { name: 'divio-mcp-logs', version: '1.0.0' },
-    { versionNegotiation: { mode: 'legacy' } },
+    { jsonSchemaValidator: sharedValidator, versionNegotiation: { mode: 'legacy' } },
   );
   await client.connect(transport);
   return { client, stderr: () => stderr };

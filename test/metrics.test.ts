@@ -12,6 +12,7 @@ import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { FakeClock } from './helpers/clock.js';
 import { FAST } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 const AUTH = 'metrics-test-bearer-0123456789abcdef0123';
 
@@ -76,7 +77,7 @@ async function start(
 async function connect(url: string): Promise<Client> {
   const client = new Client(
     { name: 'metrics-test', version: '1' },
-    { versionNegotiation: { mode: 'legacy' } },
+    { jsonSchemaValidator: sharedValidator, versionNegotiation: { mode: 'legacy' } },
   );
   await client.connect(
     new StreamableHTTPClientTransport(new URL(url), {

@@ -15,6 +15,7 @@ import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory, WRITE_TOOL_NAMES } from '../src/server.js';
 import { FakeClock } from './helpers/clock.js';
 import { ERAS, type Era } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 /**
  * A real OAuth/OIDC issuer on loopback: discovery metadata (OpenID Connect or RFC 8414), a JWKS that can be
@@ -213,7 +214,10 @@ function collect(lines: string[]): Logger {
 async function connect(url: string, era: Era, token: string): Promise<Client> {
   const client = new Client(
     { name: 'oauth-test', version: '1.0.0' },
-    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
+    {
+      jsonSchemaValidator: sharedValidator,
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+    },
   );
   await client.connect(
     new StreamableHTTPClientTransport(new URL(url), {

@@ -6,6 +6,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { HAVE_REDIS, type RedisServer, startRedis } from './helpers/redis.js';
+import { sharedValidator } from './helpers/validator.js';
 
 // Two replicas of the built server over HTTP, one sandbox, one Redis, one confirmation key: a token minted on
 // one replica and fired at both at the same instant must write exactly once. Without the shared store this
@@ -41,7 +42,10 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
   }
   if (!url) throw new Error(`no URL in stderr: ${stderr}`);
   // 2025-era clients over stateless HTTP get the token flow (they cannot answer a dialog there).
-  const client = new Client({ name: 'race', version: '1' }, { versionNegotiation: { mode: 'legacy' } });
+  const client = new Client(
+    { name: 'race', version: '1' },
+    { jsonSchemaValidator: sharedValidator, versionNegotiation: { mode: 'legacy' } },
+  );
   await client.connect(new StreamableHTTPClientTransport(url));
   return { child, client, stderr: () => stderr };
 }

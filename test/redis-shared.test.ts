@@ -13,6 +13,7 @@ import { createServerFactory } from '../src/server.js';
 import { RedisState } from '../src/state/redis.js';
 import { FAST, startHarness, textOf } from './helpers/harness.js';
 import { freePort, HAVE_REDIS, type RedisServer, startRedis } from './helpers/redis.js';
+import { sharedValidator } from './helpers/validator.js';
 
 // What replicas share through Redis, tested through real MCP clients against real redis-servers: declined
 // dialogs, rate-limit counters and the resolution cache; and what happens while Redis is unreachable.
@@ -187,7 +188,11 @@ describe.skipIf(!HAVE_REDIS)('shared between replicas', () => {
     const sent: { body: string; headers: Headers }[] = [];
     const mcp = new Client(
       { name: 'replay', version: '1' },
-      { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      {
+        jsonSchemaValidator: sharedValidator,
+        capabilities: { elicitation: { form: {} } },
+        versionNegotiation: { mode: { pin: '2026-07-28' } },
+      },
     );
     mcp.setRequestHandler('elicitation/create', async () => ({ action: 'decline' }));
     await mcp.connect(

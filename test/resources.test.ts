@@ -7,6 +7,7 @@ import { defaultServerConfig, type ServerConfig } from '../src/mcp/config.js';
 import { registerResources } from '../src/resources/index.js';
 import { startSandbox, uuidFromName } from '../src/sandbox/index.js';
 import { ERAS, type Era, type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 const SHOP_LIVE_FAILED = uuidFromName('deployment:shop/live:failed');
 const SHOP_LIVE_BACKUP = uuidFromName('backup:shop/live:0');
@@ -69,7 +70,10 @@ async function connectResourcesOnly(
   };
   const mcp = new Client(
     { name: 'resources-test', version: '1.0.0' },
-    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } } },
+    {
+      jsonSchemaValidator: sharedValidator,
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : { pin: '2026-07-28' } },
+    },
   );
   if (era === 'modern') {
     const handler = createMcpHandler(factory);
@@ -455,7 +459,7 @@ describe('resources without a Divio token', () => {
     registerResources(server, { client: divio, config: defaultServerConfig() });
     const mcp = new Client(
       { name: 'resources-test', version: '1.0.0' },
-      { versionNegotiation: { mode: 'legacy' } },
+      { jsonSchemaValidator: sharedValidator, versionNegotiation: { mode: 'legacy' } },
     );
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);

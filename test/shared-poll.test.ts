@@ -8,6 +8,7 @@ import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { createServerFactory } from '../src/server.js';
 import { FakeClock } from './helpers/clock.js';
 import { FAST, type Harness, startHarness, textOf } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -113,6 +114,7 @@ describe('declined dialogs (2026-07-28)', () => {
     const mcp = new Client(
       { name: 'replay', version: '1' },
       {
+        jsonSchemaValidator: sharedValidator,
         capabilities: { elicitation: { form: {} } },
         versionNegotiation: { mode: { pin: '2026-07-28' } },
       },

@@ -15,6 +15,7 @@ import { sanitize } from '../src/text/index.js';
 import { allTools } from '../src/tools/index.js';
 import { FakeClock } from './helpers/clock.js';
 import { type Harness, startHarness, type ToolResult, textOf } from './helpers/harness.js';
+import { sharedValidator } from './helpers/validator.js';
 
 type Sc = Record<string, unknown>;
 const sc = (r: ToolResult): Sc => {
@@ -919,7 +920,7 @@ describe('without an API token', () => {
     await server.connect(serverSide);
     const mcp = new Client(
       { name: 'no-token-test', version: '1.0.0' },
-      { versionNegotiation: { mode: 'legacy' } },
+      { jsonSchemaValidator: sharedValidator, versionNegotiation: { mode: 'legacy' } },
     );
     await mcp.connect(clientSide);
     try {
