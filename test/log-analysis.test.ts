@@ -145,15 +145,17 @@ describe('events', () => {
 describe('findings', () => {
   const minute = (m: number) => new Date(Date.UTC(2026, 11, 2, 9, m)).toISOString();
   const since = new Date(minute(0));
+  // Ages are told against the clock the operation is given, not the machine's.
+  const now = Date.UTC(2026, 11, 2, 10, 0);
 
   it('an error that begins after a quiet stretch started then, and a release just before it is named', () => {
     const lines = [at(minute(0), 'web', 'INFO ok')];
     for (let m = 30; m < 40; m++) lines.push(at(minute(m), 'web', 'ERROR orders broke'));
-    const runtime = runtimeFindings(lines, since, 1000);
+    const runtime = runtimeFindings(lines, since, 1000, now);
     expect(runtime.quietBefore).toBe(true);
-    expect(runtime.findings[0]?.message).toContain(`It started at ${minute(30)}`);
+    expect(runtime.findings[0]?.message).toContain(`It started at ${minute(30)} (30m ago)`);
     const released = { uuid: 'rel', success: true, ended_at: minute(25) };
-    expect(deployFindings(released, released, runtime)).toEqual([
+    expect(deployFindings(released, released, runtime, now)).toEqual([
       expect.objectContaining({
         severity: 'error',
         message: expect.stringMatching(/^The errors started 5m after deployment rel went live/),
@@ -161,9 +163,9 @@ describe('findings', () => {
     ]);
     // a failed deploy after it never went live: not the cause, while the release still is
     const failed = { uuid: 'bad', success: false, ended_at: minute(45) };
-    const both = deployFindings(failed, released, runtime).map((f) => f.message);
+    const both = deployFindings(failed, released, runtime, now).map((f) => f.message);
     expect(both[0]).toMatch(
-      /It never went live: rel .* so the failed deploy is not the cause of the runtime errors/,
+      /failed 15m ago \(bad\)\. It never went live: rel \(went live 35m ago\) is still serving, so the failed deploy is not the cause of the runtime errors/,
     );
     expect(both[1]).toMatch(/^The errors started 5m after deployment rel/);
   });
@@ -171,11 +173,11 @@ describe('findings', () => {
   it('an error that recurs every ten minutes all along did not start at its first line in the scan', () => {
     const lines = [at(minute(0), 'web', 'INFO ok')];
     for (let m = 12; m < 60; m += 10) lines.push(at(minute(m), 'web', 'ERROR orders broke'));
-    const runtime = runtimeFindings(lines, since, 1000);
+    const runtime = runtimeFindings(lines, since, 1000, now);
     expect(runtime.quietBefore).toBe(false);
     expect(runtime.findings[0]?.message).not.toContain('It started');
     const released = { uuid: 'rel', success: true, ended_at: minute(5) };
-    expect(deployFindings(released, released, runtime)).toEqual([]);
+    expect(deployFindings(released, released, runtime, now)).toEqual([]);
   });
 });
 

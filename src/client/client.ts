@@ -462,6 +462,14 @@ export class DivioClient implements Resources {
   }
 
   /**
+   * This machine's time as the client keeps it (its clock: the system's, or the fake one tests pass). Operations
+   * read "now" here, so windows and ages agree with the client's waits and retries.
+   */
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /**
    * Divio's clock minus this machine's, from the `Date` header of the latest response (RFC 9110 §6.6.1: an
    * origin server with a clock sends one); undefined until a response carried one. Whole seconds: the header
    * has no finer resolution. Used to match "created since this call" against Divio's own timestamps.

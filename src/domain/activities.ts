@@ -107,8 +107,9 @@ export async function listActivities(
   pager: Pager,
 ): Promise<z.infer<typeof ActivityList>> {
   const app = await api.client.resolveApplication(appRef, api.signal);
-  const since = args.since ? parseTimeArg('since', args.since) : undefined;
-  const until = args.until ? parseTimeArg('until', args.until) : undefined;
+  const now = api.client.now();
+  const since = args.since ? parseTimeArg('since', args.since, now) : undefined;
+  const until = args.until ? parseTimeArg('until', args.until, now) : undefined;
   const scope = { app: app.uuid, filters: { ...args, limit: undefined } };
   const query = { ...args, application: app.uuid, since, until };
   const [page, slugs] = await Promise.all([

@@ -180,7 +180,7 @@ export async function listDeployments(
   pager: Pager,
 ): Promise<z.infer<typeof DeploymentList>> {
   const { app, env } = await resolveAppAndEnv(api, args.app, args.environment);
-  const now = Date.now();
+  const now = api.client.now();
   const w: Window = {
     since: args.since ? parseTimeArg('since', args.since, now).getTime() : undefined,
     until: args.until ? parseTimeArg('until', args.until, now).getTime() : undefined,

@@ -33,7 +33,8 @@ export async function diagnoseEnvironment(
   api: Api,
   args: { app: string; environment: string; since: string },
 ): Promise<Diagnosis> {
-  const since = parseTimeArg('since', args.since);
+  const now = api.client.now();
+  const since = parseTimeArg('since', args.since, now);
   const { env } = await resolveTarget(api, args.app, args.environment);
   // Every upstream call runs in parallel; the slowest one sets the latency.
   const [status, logs, backup, restore] = await Promise.all([
@@ -48,7 +49,7 @@ export async function diagnoseEnvironment(
     last && last.success === false
       ? failingExcerpt(String((await api.client.deployments.logs(last.uuid, api)).logs ?? ''), 25).lines
       : null;
-  const runtime = runtimeFindings(logs.entries, since, SCAN_LIMIT);
+  const runtime = runtimeFindings(logs.entries, since, SCAN_LIMIT, now);
 
   const findings: Finding[] = [];
   if (status.running_deployment) {
@@ -57,7 +58,7 @@ export async function diagnoseEnvironment(
       message: `A deployment is running now: ${deploymentResult(status.running_deployment)} (${ident(status.running_deployment.uuid)}).`,
     });
   }
-  findings.push(...deployFindings(last, status.released_deployment, runtime));
+  findings.push(...deployFindings(last, status.released_deployment, runtime, now));
   findings.push(...runtime.findings);
   const notProvisioned = status.service_instances.filter((s) => s.status === 'NEW');
   for (const s of notProvisioned) {
@@ -78,10 +79,10 @@ export async function diagnoseEnvironment(
       severity: status.production_grade ? 'error' : 'warning',
       message: `No successful backup found among the last ${backup.scanned} backups. Consider create_backup.`,
     });
-  } else if (backup.last.created && Date.now() - Date.parse(backup.last.created) > 7 * 86_400_000) {
+  } else if (backup.last.created && now - Date.parse(backup.last.created) > 7 * 86_400_000) {
     findings.push({
       severity: 'warning',
-      message: `The last successful backup is ${formatAge(backup.last.created)} old (${ident(backup.last.uuid)}).`,
+      message: `The last successful backup is ${formatAge(backup.last.created, now)} old (${ident(backup.last.uuid)}).`,
     });
   }
   if ((status.pending_commits ?? 0) > 0) {

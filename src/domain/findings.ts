@@ -59,7 +59,12 @@ export interface RuntimeFindings {
 }
 
 /** Errors and causes in the scanned lines (oldest first), with the findings they support. */
-export function runtimeFindings(lines: readonly LogLineIn[], since: Date, scanCap: number): RuntimeFindings {
+export function runtimeFindings(
+  lines: readonly LogLineIn[],
+  since: Date,
+  scanCap: number,
+  now: number,
+): RuntimeFindings {
   const events = errorEvents(lines);
   const groups = groupEvents(events);
   const shown = notableGroups(groups);
@@ -80,7 +85,7 @@ export function runtimeFindings(lines: readonly LogLineIn[], since: Date, scanCa
   if (top) {
     const capped = lines.length >= scanCap ? ` (newest ${scanCap} lines scanned)` : '';
     const started = quietBefore
-      ? ` It started at ${ident(first)} (${formatAge(first)}); none in the ${formatDuration(Math.round(quietMs / 1000))} scanned before.`
+      ? ` It started at ${ident(first)} (${formatAge(first, now)}); none in the ${formatDuration(Math.round(quietMs / 1000))} scanned before.`
       : '';
     findings.push({
       severity: events.length >= ERRORS_FAILING ? 'error' : 'warning',
@@ -135,6 +140,7 @@ export function deployFindings(
   runtime: Pick<RuntimeFindings, 'quietBefore'> & {
     errors: Pick<RuntimeErrors, 'error_events' | 'first_error_at'>;
   },
+  now: number,
 ): Finding[] {
   const findings: Finding[] = [];
   const hasErrors = runtime.errors.error_events > 0;
@@ -143,11 +149,11 @@ export function deployFindings(
   } else if (last.success === false) {
     const neverLive =
       released && released.uuid !== last.uuid
-        ? ` It never went live: ${ident(released.uuid)} (went live ${formatAge(released.ended_at)}) is still serving${hasErrors ? ', so the failed deploy is not the cause of the runtime errors' : ''}.`
+        ? ` It never went live: ${ident(released.uuid)} (went live ${formatAge(released.ended_at, now)}) is still serving${hasErrors ? ', so the failed deploy is not the cause of the runtime errors' : ''}.`
         : '';
     findings.push({
       severity: 'error',
-      message: `The last deployment failed ${formatAge(last.ended_at)} (${ident(last.uuid)}).${neverLive} See the failing part of its log below.`,
+      message: `The last deployment failed ${formatAge(last.ended_at, now)} (${ident(last.uuid)}).${neverLive} See the failing part of its log below.`,
     });
   }
   // Only a start the scan saw (a quiet stretch before it) can be set against when a release went live.
@@ -163,7 +169,7 @@ export function deployFindings(
   } else if (gap > RELEASE_LINK_MS) {
     findings.push({
       severity: 'info',
-      message: `No release went live in the hour before the errors started (the serving deployment ${ident(released.uuid)} went live ${formatAge(released.ended_at)}): look at what the errors name (services, upstreams) rather than the code.`,
+      message: `No release went live in the hour before the errors started (the serving deployment ${ident(released.uuid)} went live ${formatAge(released.ended_at, now)}): look at what the errors name (services, upstreams) rather than the code.`,
     });
   }
   return findings;

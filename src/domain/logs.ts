@@ -134,7 +134,7 @@ export async function environmentLogs(
   maxBytes: number,
 ): Promise<z.infer<typeof EnvironmentLogs>> {
   const { app, env } = await resolveTarget(api, args.app, args.environment);
-  const now = Date.now();
+  const now = api.client.now();
   const since = args.since ? parseTimeArg('since', args.since, now) : undefined;
   const until = args.until ? parseTimeArg('until', args.until, now) : undefined;
   if (since && until && since.getTime() >= until.getTime()) {
@@ -202,7 +202,7 @@ export async function recentLogs(
   maxBytes: number,
 ): Promise<LogsPage & { app: string; environment: string }> {
   const { app, env } = await resolveTarget(api, appRef, envRef);
-  const since = new Date(Date.now() - windowMs);
+  const since = new Date(api.client.now() - windowMs);
   const page = await fetchLogs(api, env.uuid, { since, limit }, undefined, maxBytes);
   return { ...page, app: app.slug, environment: env.slug };
 }

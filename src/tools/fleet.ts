@@ -69,8 +69,8 @@ const getFleetOverview = defineTool({
   handler: async (args, ctx) =>
     fleetOverview(ctx.client, {
       organisation: args.organisation ? await organisationOf(ctx, args.organisation) : undefined,
-      since: parseTimeArg('since', args.since),
-      now: Date.now(),
+      since: parseTimeArg('since', args.since, ctx.client.now()),
+      now: ctx.client.now(),
       signal: ctx.signal,
     }),
   render,
