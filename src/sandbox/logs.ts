@@ -3,9 +3,9 @@ import { pick, prng } from './util.js';
 
 export interface LogEntry {
   /** ms epoch; used for sorting and windowing (the ISO timestamp is made only for lines a query returns) */
-  ms: number;
-  service: string;
-  message: string;
+  readonly ms: number;
+  readonly service: string;
+  readonly message: string;
 }
 
 const MINUTE = 60_000;
@@ -75,6 +75,59 @@ interface Incident {
   kind: 'db' | 'keyerror' | 'timeout' | 'regression';
 }
 
+/**
+ * A line of an environment's generated history, its times relative to the sandbox's start (the anchor). Every
+ * sandbox of an environment has the same history, shifted to its start: it is generated once per process, and a
+ * timestamp written inside a message (access and worker lines) is filled in when the message is first read.
+ */
+interface BaseLine {
+  /** ms after the anchor (negative: before it) */
+  readonly off: number;
+  readonly service: string;
+  /** the message; with a stamp, the text before it and the text after it */
+  readonly text: string;
+  readonly after: string;
+  readonly stamp: 'none' | 'clf' | 'python';
+  /** ms after the anchor of the time written in the message */
+  readonly stampOff: number;
+}
+
+class HistoryLine implements LogEntry {
+  readonly ms: number;
+  #message: string | undefined;
+  constructor(
+    private readonly line: BaseLine,
+    private readonly anchorMs: number,
+  ) {
+    this.ms = anchorMs + line.off;
+  }
+  get service(): string {
+    return this.line.service;
+  }
+  get message(): string {
+    if (this.#message === undefined) {
+      const l = this.line;
+      const at = this.anchorMs + l.stampOff;
+      this.#message =
+        l.stamp === 'none' ? l.text : `${l.text}${l.stamp === 'clf' ? clf(at) : pyTime(at)}${l.after}`;
+    }
+    return this.#message;
+  }
+}
+
+const histories = new Map<string, readonly BaseLine[]>();
+
+function historyOf(app: string, env: string): readonly BaseLine[] {
+  const key = `${app}/${env}`;
+  let lines = histories.get(key);
+  if (!lines) {
+    lines = generateHistory(app, env);
+    histories.set(key, lines);
+  }
+  return lines;
+}
+
+/** An environment's runtime log: its history placed at the anchor, with its cronjobs' runs as their schedules say. */
 export function generateEnvironmentLogs(o: {
   app: string;
   env: string;
@@ -82,6 +135,42 @@ export function generateEnvironmentLogs(o: {
   /** the environment's cronjobs: their runs are logged as their schedules say */
   cronjobs?: readonly CronSchedule[];
 }): LogEntry[] {
+  const key = `${o.app}/${o.env}`;
+  const history = historyOf(o.app, o.env);
+  const cron: LogEntry[] = [];
+  for (const job of o.cronjobs ?? []) {
+    for (const at of scheduledStarts(job, o.anchorMs - LOG_HISTORY_MS, o.anchorMs + LOG_FUTURE_MS)) {
+      const run = cronRun(key, job, at, cronFailingFrom(key, o.anchorMs));
+      cron.push({ ms: run.startedMs, service: 'cronjob', message: `Running cronjob: ${job.command}` });
+      cron.push({
+        ms: run.finishedMs,
+        service: 'cronjob',
+        message: `Cronjob ${job.command} finished with exit code ${run.exitCode}`,
+      });
+    }
+  }
+  cron.sort((a, b) => a.ms - b.ms);
+  // Oldest first; at the same time, history lines before cronjob lines.
+  const out: LogEntry[] = new Array(history.length + cron.length);
+  let h = 0;
+  let c = 0;
+  for (let i = 0; i < out.length; i++) {
+    const next = history[h];
+    const run = cron[c];
+    if (next && (!run || o.anchorMs + next.off <= run.ms)) {
+      out[i] = new HistoryLine(next, o.anchorMs);
+      h++;
+    } else {
+      out[i] = run as LogEntry;
+      c++;
+    }
+  }
+  return out;
+}
+
+/** The history of one environment, relative to an anchor of 0, oldest first. */
+function generateHistory(app: string, env: string): readonly BaseLine[] {
+  const o = { app, env, anchorMs: 0 };
   const key = `${o.app}/${o.env}`;
   const rand = prng(`logs:${key}`);
   const start = o.anchorMs - LOG_HISTORY_MS;
@@ -102,9 +191,20 @@ export function generateEnvironmentLogs(o: {
     incidents.push({ from: o.anchorMs - 38 * MINUTE, to: end, rate: 0.12, kind: 'regression' });
   }
 
-  const out: LogEntry[] = [];
+  const out: BaseLine[] = [];
   const push = (ms: number, service: string, message: string) => {
-    out.push({ ms, service, message });
+    out.push({ off: ms, service, text: message, after: '', stamp: 'none', stampOff: ms });
+  };
+  /** A line with a timestamp written in it, between `text` and `after`. */
+  const stamped = (
+    ms: number,
+    service: string,
+    stamp: 'clf' | 'python',
+    at: number,
+    text: string,
+    after: string,
+  ) => {
+    out.push({ off: ms, service, text, after, stamp, stampOff: at });
   };
 
   // a couple of hostile lines at random times on live and staging environments
@@ -135,10 +235,13 @@ export function generateEnvironmentLogs(o: {
         emitFailure(push, rand, t, incident.kind, path, o.app);
       }
       const bytes = status >= 500 ? 145 : Math.floor(300 + rand() * 40_000);
-      push(
+      stamped(
         t + 1,
         'web',
-        `${ip} - - [${clf(t)}] "${method} ${path} HTTP/1.1" ${status} ${bytes} "-" "${pick(rand, AGENTS)}" ${latency.toFixed(3)}s`,
+        'clf',
+        t,
+        `${ip} - - [`,
+        `] "${method} ${path} HTTP/1.1" ${status} ${bytes} "-" "${pick(rand, AGENTS)}" ${latency.toFixed(3)}s`,
       );
     } else if (r < 0.9) {
       const task = pick(rand, TASKS);
@@ -146,28 +249,40 @@ export function generateEnvironmentLogs(o: {
         .toString(16)
         .padStart(8, '0');
       if (incident?.kind === 'regression' && rand() < incident.rate) {
-        push(
+        stamped(
           t,
           'worker',
-          `[${pyTime(t)}: ERROR/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task orders.tasks.sync_invoice[${id}] raised unexpected: AttributeError("'NoneType' object has no attribute 'currency'")`,
+          'python',
+          t,
+          '[',
+          `: ERROR/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task orders.tasks.sync_invoice[${id}] raised unexpected: AttributeError("'NoneType' object has no attribute 'currency'")`,
         );
       } else if (incident?.kind === 'db' && rand() < incident.rate) {
-        push(
+        stamped(
           t,
           'worker',
-          `[${pyTime(t)}: ERROR/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task ${task}[${id}] raised unexpected: OperationalError('could not connect to server: Connection timed out')`,
+          'python',
+          t,
+          '[',
+          `: ERROR/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task ${task}[${id}] raised unexpected: OperationalError('could not connect to server: Connection timed out')`,
         );
       } else if (rand() < 0.03) {
-        push(
+        stamped(
           t,
           'worker',
-          `[${pyTime(t)}: WARNING/MainProcess] Substantial drift from celery@worker-1 may mean clocks are out of sync.`,
+          'python',
+          t,
+          '[',
+          `: WARNING/MainProcess] Substantial drift from celery@worker-1 may mean clocks are out of sync.`,
         );
       } else {
-        push(
+        stamped(
           t,
           'worker',
-          `[${pyTime(t)}: INFO/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task ${task}[${id}] succeeded in ${(rand() * 2).toFixed(3)}s: None`,
+          'python',
+          t,
+          '[',
+          `: INFO/ForkPoolWorker-${1 + Math.floor(rand() * 4)}] Task ${task}[${id}] succeeded in ${(rand() * 2).toFixed(3)}s: None`,
         );
       }
     } else if (r < 0.97) {
@@ -200,15 +315,7 @@ export function generateEnvironmentLogs(o: {
     push(at + 5, 'web', '\x1b[31mCRITICAL\x1b[0m db pool exhausted; retrying\r');
   }
 
-  for (const job of o.cronjobs ?? []) {
-    for (const at of scheduledStarts(job, start, end)) {
-      const run = cronRun(key, job, at, cronFailingFrom(key, o.anchorMs));
-      push(run.startedMs, 'cronjob', `Running cronjob: ${job.command}`);
-      push(run.finishedMs, 'cronjob', `Cronjob ${job.command} finished with exit code ${run.exitCode}`);
-    }
-  }
-
-  out.sort((a, b) => a.ms - b.ms);
+  out.sort((a, b) => a.off - b.off);
   return out;
 }
 
