@@ -51,7 +51,10 @@ const MINIMUM: Record<string, [number, string]> = {
   list_organisations: [1, 'ListOrganisations'],
   list_applications: [1, 'ListApplications; the organisations it names are an independent read'],
   get_application: [1, 'its environments, read in parallel'],
-  get_environment: [1, 'RetrieveEnvironment and its service instances are independent'],
+  get_environment: [
+    2,
+    'RetrieveEnvironment and its service instances in parallel, then the pending commits the environment names (GetRepositoryCommits with its pending_commits_lookup)',
+  ],
   list_backups: [
     3,
     'the count (list order is not trusted), the newest page, then its service-instance backups by ID',
@@ -67,7 +70,10 @@ const MINIMUM: Record<string, [number, string]> = {
   list_deployments: [1, 'ListDeployments'],
   get_deployment: [2, 'RetrieveDeployment, then its environment (ID from it) for the names'],
   get_deployment_log: [1, 'the deployment and its log are independent reads by ID'],
-  diagnose_environment: [2, 'independent reads in parallel, then the failed deployment log'],
+  diagnose_environment: [
+    2,
+    'independent reads in parallel, then what the environment names: its pending commits and the failed deployment log, in parallel',
+  ],
   get_environment_logs: [1, 'ListEnvironmentLogs'],
 };
 

@@ -1,10 +1,11 @@
 import * as z from 'zod';
+import type { Environment } from '../client/index.js';
 import { formatAge, parseTimeArg } from '../text/format.js';
 import { ident, quote } from '../text/index.js';
 import { failedLastRestore, lastSuccessfulBackup } from './backups.js';
 import type { Api } from './context.js';
 import { failingExcerpt } from './deploylog.js';
-import { deploymentResult } from './deployments.js';
+import { deploymentResult, summariseDeployment } from './deployments.js';
 import { EnvironmentStatus, environmentStatus } from './environments.js';
 import { deployFindings, Finding, RuntimeErrors, runtimeFindings } from './findings.js';
 import { fetchLogs } from './logs.js';
@@ -36,9 +37,18 @@ export async function diagnoseEnvironment(
   const now = api.client.now();
   const since = parseTimeArg('since', args.since, now);
   const { env } = await resolveTarget(api, args.app, args.environment);
-  // Every upstream call runs in parallel; the slowest one sets the latency.
+  // Every upstream call runs in parallel; the slowest one sets the latency. A failed deployment's log is read as
+  // soon as the environment names it, alongside the environment's pending commits.
+  let failedLog: Promise<string> | undefined;
+  const readFailedLog = (detail: Environment) => {
+    const last = summariseDeployment(detail.last_finished_deployment);
+    if (last?.success !== false) return;
+    failedLog = api.client.deployments.logs(last.uuid, api).then((l) => String(l.logs ?? ''));
+    // Awaited below; until then a failure must not count as unhandled.
+    failedLog.catch(() => undefined);
+  };
   const [status, logs, backup, restore] = await Promise.all([
-    environmentStatus(api, args.app, env.uuid),
+    environmentStatus(api, args.app, env.uuid, readFailedLog),
     fetchLogs(api, env.uuid, { since, limit: SCAN_LIMIT }, undefined, Number.POSITIVE_INFINITY),
     lastSuccessfulBackup(api, env.uuid),
     // A failed restore is evidence, not a reason to fail the diagnosis: skip it when it cannot be read.
@@ -47,7 +57,10 @@ export async function diagnoseEnvironment(
   const last = status.last_finished_deployment;
   const excerpt =
     last && last.success === false
-      ? failingExcerpt(String((await api.client.deployments.logs(last.uuid, api)).logs ?? ''), 25).lines
+      ? failingExcerpt(
+          await (failedLog ?? api.client.deployments.logs(last.uuid, api).then((l) => String(l.logs ?? ''))),
+          25,
+        ).lines
       : null;
   const runtime = runtimeFindings(logs.entries, since, SCAN_LIMIT, now);
 

@@ -234,12 +234,15 @@ export async function environmentStatus(
   api: Api,
   appRef: string,
   envRef: string,
+  /** Called with the environment as soon as it is read, so a caller can start reads that depend on it. */
+  onEnvironment?: (detail: Environment) => void,
 ): Promise<EnvironmentStatus> {
   const { app, env } = await resolveTarget(api, appRef, envRef);
   const [detail, instances] = await Promise.all([
     api.client.environments.get(env.uuid, api),
     api.client.serviceInstances.all({ environment: env.uuid }, api),
   ]);
+  onEnvironment?.(detail);
   const pending = pendingCount(detail);
   const commits = await pendingCommits(api, app, detail);
   const released = summariseDeployment(detail.currently_released_deployment);
