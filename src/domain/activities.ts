@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { type Activity, type DivioClient, type Page, timestampMicros } from '../client/index.js';
-import { parseTimeArg } from '../text/format.js';
 import { inline } from '../text/index.js';
-import type { Api, Pager } from './context.js';
+import { type Api, type Pager, timeWindow } from './context.js';
 import { PageInfo } from './shapes.js';
 import { envSlugMap } from './targets.js';
 
@@ -107,9 +106,7 @@ export async function listActivities(
   pager: Pager,
 ): Promise<z.infer<typeof ActivityList>> {
   const app = await api.client.resolveApplication(appRef, api.signal);
-  const now = api.client.now();
-  const since = args.since ? parseTimeArg('since', args.since, now) : undefined;
-  const until = args.until ? parseTimeArg('until', args.until, now) : undefined;
+  const { since, until } = timeWindow(api, args);
   const scope = { app: app.uuid, filters: { ...args, limit: undefined } };
   const query = { ...args, application: app.uuid, since, until };
   const [page, slugs] = await Promise.all([

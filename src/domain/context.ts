@@ -1,4 +1,5 @@
 import type { DivioClient, Page } from '../client/index.js';
+import { parseTimeArg } from '../text/format.js';
 
 /**
  * What every operation needs: the client, and the abort signal of the request it runs for. An `Api` is also the
@@ -8,6 +9,22 @@ import type { DivioClient, Page } from '../client/index.js';
 export interface Api {
   readonly client: DivioClient;
   readonly signal: AbortSignal;
+}
+
+/**
+ * A `since`/`until` pair as a person gives it (ISO 8601 or "15m" ago), read against the client's clock so relative
+ * times agree with its waits and the sandbox; either may be absent. `now` is the instant they were read against.
+ */
+export function timeWindow(
+  api: Api,
+  args: { since?: string | undefined; until?: string | undefined },
+): { now: number; since: Date | undefined; until: Date | undefined } {
+  const now = api.client.now();
+  return {
+    now,
+    since: args.since ? parseTimeArg('since', args.since, now) : undefined,
+    until: args.until ? parseTimeArg('until', args.until, now) : undefined,
+  };
 }
 
 /** What a page belongs to: a continuation handed out for it only continues this (same shape as a cursor's scope). */

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import type { Deployment, DeploymentListParams } from '../client/index.js';
-import { capLinesFromEnd, parseTimeArg, secondsBetween } from '../text/format.js';
+import { capLinesFromEnd, secondsBetween } from '../text/format.js';
 import { envName, ident, quote } from '../text/index.js';
-import { type Api, onePage, type Pager } from './context.js';
+import { type Api, onePage, type Pager, timeWindow } from './context.js';
 import { failingExcerpt, logLines } from './deploylog.js';
 import { ToolError } from './errors.js';
 import { DeploymentSummary, PageInfo, PlatformText } from './shapes.js';
@@ -180,12 +180,8 @@ export async function listDeployments(
   pager: Pager,
 ): Promise<z.infer<typeof DeploymentList>> {
   const { app, env } = await resolveAppAndEnv(api, args.app, args.environment);
-  const now = api.client.now();
-  const w: Window = {
-    since: args.since ? parseTimeArg('since', args.since, now).getTime() : undefined,
-    until: args.until ? parseTimeArg('until', args.until, now).getTime() : undefined,
-    success: args.success,
-  };
+  const { since, until } = timeWindow(api, args);
+  const w: Window = { since: since?.getTime(), until: until?.getTime(), success: args.success };
   const filters = { since: args.since, until: args.until, success: args.success };
   const scope = { app: app.uuid, environment: env?.uuid, filters };
   const query: DeploymentListParams = {

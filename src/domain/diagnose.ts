@@ -55,13 +55,8 @@ export async function diagnoseEnvironment(
     failedLastRestore(api, env.uuid).catch(() => null),
   ]);
   const last = status.last_finished_deployment;
-  const excerpt =
-    last && last.success === false
-      ? failingExcerpt(
-          await (failedLog ?? api.client.deployments.logs(last.uuid, api).then((l) => String(l.logs ?? ''))),
-          25,
-        ).lines
-      : null;
+  // Set exactly when that deployment failed: status.last_finished_deployment is read from the same environment.
+  const excerpt = failedLog ? failingExcerpt(await failedLog, 25).lines : null;
   const runtime = runtimeFindings(logs.entries, since, SCAN_LIMIT, now);
 
   const findings: Finding[] = [];

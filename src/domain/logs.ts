@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import type { LogEntry } from '../client/index.js';
-import { capLinesFromEnd, parseTimeArg, truncateLine } from '../text/format.js';
+import { capLinesFromEnd, truncateLine } from '../text/format.js';
 import { sanitize } from '../text/index.js';
-import type { Api, Pager } from './context.js';
+import { type Api, type Pager, timeWindow } from './context.js';
 import { ToolError } from './errors.js';
 import { LogHistogram, logHistogram } from './histogram.js';
 import { atLevel, LEVEL_SEARCH, type LOG_LEVELS } from './levels.js';
@@ -134,9 +134,7 @@ export async function environmentLogs(
   maxBytes: number,
 ): Promise<z.infer<typeof EnvironmentLogs>> {
   const { app, env } = await resolveTarget(api, args.app, args.environment);
-  const now = api.client.now();
-  const since = args.since ? parseTimeArg('since', args.since, now) : undefined;
-  const until = args.until ? parseTimeArg('until', args.until, now) : undefined;
+  const { now, since, until } = timeWindow(api, args);
   if (since && until && since.getTime() >= until.getTime()) {
     throw new ToolError(
       `since (${since.toISOString()}) is not before until (${until.toISOString()}). Swap them, or omit until to read up to now.`,

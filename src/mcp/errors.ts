@@ -44,8 +44,9 @@ export function describeError(error: unknown, toolName: string, checkWith?: stri
 }
 
 /**
- * `checkWith` is set when the failure came after the call's write had landed: then no advice may read as "call
- * the write again", so each retry hint points to the read tool that shows the write's state instead.
+ * `checkWith` is set when the call's write was sent and may have landed (registry `checkAfter`, outcome
+ * `mayHaveLanded`): then no advice may read as "call the write again", so each retry hint points to the read tool
+ * that shows the write's state instead. "Try again" is left only for calls that sent no write.
  */
 function explain(error: unknown, toolName: string, checkWith?: string): string {
   const again = (retry: string, instead: string) =>
