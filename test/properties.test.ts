@@ -35,6 +35,19 @@ const TIMEOUT = 30_000 * Math.max(1, SCALE);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 const params = (n: number): fc.Parameters<unknown> => ({ seed: SEED, numRuns: runs(n), endOnFailure: false });
 
+// fc.stringMatching parses its pattern and builds the string's shrink slices each time it is called, and the
+// argument builders below are called once per run: build each pattern's arbitrary once (same values, same seed).
+const matchingArbitraries = new Map<string, fc.Arbitrary<string>>();
+const matching = (pattern: RegExp): fc.Arbitrary<string> => {
+  const key = `${pattern.source}/${pattern.flags}`;
+  let arbitrary = matchingArbitraries.get(key);
+  if (!arbitrary) {
+    arbitrary = fc.stringMatching(pattern);
+    matchingArbitraries.set(key, arbitrary);
+  }
+  return arbitrary;
+};
+
 const TOOL_NAMES = allTools.map((t) => t.name);
 const toolNamed = (name: string): AnyTool => {
   const tool = allTools.find((t) => t.name === name);
@@ -357,7 +370,7 @@ function byKind(def: Def, field: string, k: Known): fc.Arbitrary<unknown> {
       const own = semantic(field, k);
       return fc.oneof(
         { arbitrary: own ?? fc.string({ minLength: min, maxLength: Math.min(max, 60) }), weight: 6 },
-        ...(pattern ? [{ arbitrary: fc.stringMatching(pattern), weight: 2 }] : []),
+        ...(pattern ? [{ arbitrary: matching(pattern), weight: 2 }] : []),
         { arbitrary: hostileString, weight: 3 },
         { arbitrary: fc.string({ minLength: max, maxLength: max + 2 }), weight: 1 },
       );
@@ -468,7 +481,7 @@ function meaningful(def: Def, field: string, k: Known): fc.Arbitrary<unknown> {
     case 'confirm':
       return forgedToken;
     default:
-      return semantic(field, k) ?? fc.stringMatching(/^[a-z][a-z0-9_-]{2,12}$/);
+      return semantic(field, k) ?? matching(/^[a-z][a-z0-9_-]{2,12}$/);
   }
 }
 

@@ -13,7 +13,7 @@ import { sharedValidator } from './helpers/validator.js';
 // wrote twice in about half of the tries (each replica remembered only its own used tokens).
 
 const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-const TRIES = 64;
+const TRIES = 30;
 
 interface Replica {
   child: ChildProcess;

@@ -70,9 +70,16 @@ export function normaliseUuid(value: string): string | null {
   return base32(Buffer.from(value.replace(/-/g, ''), 'hex'));
 }
 
+const seedHashes = new Map<string, number>();
+
+/** A 32-bit number derived from a string (the seeds of the PRNG below); every sandbox asks for the same ones. */
 export function hashSeed(s: string): number {
-  const h = createHash('sha1').update(s).digest();
-  return h.readUInt32LE(0);
+  const known = seedHashes.get(s);
+  if (known !== undefined) return known;
+  const h = createHash('sha1').update(s).digest().readUInt32LE(0);
+  if (seedHashes.size >= 20_000) seedHashes.clear();
+  seedHashes.set(s, h);
+  return h;
 }
 
 /** Deterministic PRNG (mulberry32). Returns a function giving floats in [0, 1). */
