@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { inline, quote } from '../text/index.js';
 import { type Clock, systemClock } from './clock.js';
@@ -242,7 +242,12 @@ export class DivioClient implements Resources {
   /** Path prefix of the base URL without a trailing slash ('' at the root, '/divio' behind a proxy). */
   readonly #basePath: string;
   readonly #token: string | undefined;
-  readonly #dispatcher: Dispatcher;
+  /**
+   * The injected dispatcher, or the client's own, made at the first request: undici (a megabyte of code) is
+   * loaded then, not when the server starts, so `tools/list` is answered before it is needed.
+   */
+  #dispatcher: Dispatcher | Promise<Dispatcher> | undefined;
+  readonly #makeDispatcher: () => Dispatcher | Promise<Dispatcher>;
   readonly #ownsDispatcher: boolean;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
@@ -297,12 +302,18 @@ export class DivioClient implements Resources {
     this.#clock = opts.clock ?? systemClock;
     this.#observer = opts.observer;
     if (opts.dispatcher) {
-      this.#dispatcher = opts.dispatcher;
+      const injected = opts.dispatcher;
+      this.#makeDispatcher = () => injected;
       this.#ownsDispatcher = false;
     } else {
       const pool = { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 16 };
+      const proxy = opts.proxy;
       // Behind a company proxy (Divio's CLI applies HTTP_PROXY/HTTPS_PROXY explicitly too); NO_PROXY honoured.
-      this.#dispatcher = opts.proxy ? new EnvHttpProxyAgent({ ...pool, ...opts.proxy }) : new Agent(pool);
+      this.#makeDispatcher = async () => {
+        // undici is CommonJS: its exports are the module's default, in Node and in the bundle's own chunk alike.
+        const { Agent, EnvHttpProxyAgent } = (await import('undici')).default;
+        return proxy ? new EnvHttpProxyAgent({ ...pool, ...proxy }) : new Agent(pool);
+      };
       this.#ownsDispatcher = true;
     }
     this.#resolver = new Resolver(this, opts.resolveTtlMs ?? 30_000, (text) => redact(text, this.#token), {
@@ -493,7 +504,8 @@ export class DivioClient implements Resources {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    // Only the client's own dispatcher is closed, and only if a request made it.
+    if (this.#ownsDispatcher && this.#dispatcher) await (await this.#dispatcher).close();
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -609,7 +621,8 @@ export class DivioClient implements Resources {
     let text: string;
     let resHeaders: Dispatcher.ResponseData['headers'];
     try {
-      const res = await this.#dispatcher.request({
+      this.#dispatcher ??= this.#makeDispatcher();
+      const res = await (await this.#dispatcher).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method,
