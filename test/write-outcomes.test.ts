@@ -366,7 +366,7 @@ describe('a write whose answer came too late', () => {
       config: { confirmMode: 'none' },
       // The sandbox's delay runs on a clock nobody advances: it outlasts the client's (real) timeout for sure.
       sandbox: { timings: TIMINGS, clock: new FakeClock({ auto: false }) },
-      clientTimeoutMs: 1_000,
+      clientTimeoutMs: 500,
     });
     h.sandbox.faults.set({ method: 'POST', path: '/apps/v3/backups/', count: 1, ...fault });
     return h.call('create_backup', { app: 'blog', environment: 'test', services: ['database'] });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type FrameLocator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness, type ToolResult } from './helpers/harness.js';
+import { type Harness, startHarness, type ToolResult } from '../helpers/harness.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -21,7 +21,7 @@ if (!available) {
   console.warn(message);
 }
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS =
   process.env['UPDATE_SCREENSHOTS'] === '1'
     ? `${root}docs/img/views/`

@@ -3,17 +3,17 @@ import { request } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningHttpServer, startHttpServer } from '../src/cli/http.js';
-import { DEFAULT_HTTP_LIMITS } from '../src/cli/limits.js';
-import { DivioClient } from '../src/client/index.js';
-import { defaultServerConfig } from '../src/mcp/config.js';
-import { silentLogger } from '../src/mcp/log.js';
-import { startSandbox } from '../src/sandbox/index.js';
-import { createServerFactory } from '../src/server.js';
-import { RedisState } from '../src/state/redis.js';
-import { FAST, startHarness, textOf } from './helpers/harness.js';
-import { freePort, HAVE_REDIS, type RedisServer, startRedis } from './helpers/redis.js';
-import { sharedValidator } from './helpers/validator.js';
+import { type RunningHttpServer, startHttpServer } from '../../src/cli/http.js';
+import { DEFAULT_HTTP_LIMITS } from '../../src/cli/limits.js';
+import { DivioClient } from '../../src/client/index.js';
+import { defaultServerConfig } from '../../src/mcp/config.js';
+import { silentLogger } from '../../src/mcp/log.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { createServerFactory } from '../../src/server.js';
+import { RedisState } from '../../src/state/redis.js';
+import { FAST, startHarness, textOf } from '../helpers/harness.js';
+import { freePort, HAVE_REDIS, type RedisServer, startRedis } from '../helpers/redis.js';
+import { sharedValidator } from '../helpers/validator.js';
 
 // What replicas share through Redis, tested through real MCP clients against real redis-servers: declined
 // dialogs, rate-limit counters and the resolution cache; and what happens while Redis is unreachable.

@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
-import { ERAS, type Era } from './helpers/harness.js';
-import { sharedValidator } from './helpers/validator.js';
+import { ERAS, type Era } from '../helpers/harness.js';
+import { sharedValidator } from '../helpers/validator.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = `${ROOT}dist/index.js`;
 const ENV = { ...getDefaultEnvironment(), DIVIO_SANDBOX_SPEED: '20' };
 

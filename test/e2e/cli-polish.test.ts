@@ -3,11 +3,11 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli/args.js';
-import { ConnectionError, TimeoutError } from '../src/client/index.js';
-import { toErrorResult } from '../src/mcp/errors.js';
+import { parseCli } from '../../src/cli/args.js';
+import { ConnectionError, TimeoutError } from '../../src/client/index.js';
+import { toErrorResult } from '../../src/mcp/errors.js';
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 describe('command-line mistakes get a message that says what to type', () => {
   it('suggests the closest option for a typo', () => {

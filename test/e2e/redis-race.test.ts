@@ -4,15 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
-import { HAVE_REDIS, type RedisServer, startRedis } from './helpers/redis.js';
-import { sharedValidator } from './helpers/validator.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { HAVE_REDIS, type RedisServer, startRedis } from '../helpers/redis.js';
+import { sharedValidator } from '../helpers/validator.js';
 
 // Two replicas of the built server over HTTP, one sandbox, one Redis, one confirmation key: a token minted on
 // one replica and fired at both at the same instant must write exactly once. Without the shared store this
 // wrote twice in about half of the tries (each replica remembered only its own used tokens).
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const TRIES = 30;
 
 interface Replica {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // the scenarios that need the suite's own fixture tools, resources and prompts fail here and are not checked.
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = `${ROOT}node_modules/@modelcontextprotocol/conformance/dist/index.js`;
 const SCENARIOS = [
   'server-initialize',

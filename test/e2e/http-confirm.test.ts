@@ -3,13 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedValidator } from './helpers/validator.js';
+import { sharedValidator } from '../helpers/validator.js';
 
 // Over stateless Streamable HTTP a 2025-era client cannot answer a pushed elicitation/create (its answer
 // would reach a fresh server instance), so the server treats it as a client without dialogs: token flow,
 // protected environments refused. 2026-07-28 clients answer input_required rounds in the same request.
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 let child: ChildProcess;
 let url: URL;
 

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli/args.js';
-import { ConfigError } from '../src/mcp/config.js';
+import { parseCli } from '../../src/cli/args.js';
+import { ConfigError } from '../../src/mcp/config.js';
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill();
@@ -99,5 +99,40 @@ describe('parseCli', () => {
     expect(Buffer.from(parseCli([], { DIVIO_MCP_CONFIRM_KEY: hex }).config.confirmKey).toString('hex')).toBe(
       hex,
     );
+  });
+});
+
+// The in-process checks of the policy lists are in test/policy.test.ts.
+describe('policy lists are validated at start (the built server)', () => {
+  it('the server refuses to start with exit code 2 and says why on stderr', async () => {
+    const run = (args: string[], env: Record<string, string>) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [ENTRY, '--sandbox', ...args], {
+          env: { ...getDefaultEnvironment(), ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString('utf8');
+        });
+        // A server that starts anyway is stopped, so the test fails on its exit code instead of hanging.
+        const stop = setTimeout(() => child.kill(), 15_000);
+        child.on('exit', (code) => {
+          clearTimeout(stop);
+          resolve({ code, stderr });
+        });
+      });
+    const [flag, variable] = await Promise.all([
+      run(['--read-only-environments', 'blog/live/'], {}),
+      run([], { DIVIO_MCP_PROTECTED_ENVIRONMENTS: '"live"' }),
+    ]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--read-only-environments: the entry "blog/live/" is not valid');
+    expect(flag.stderr).not.toContain('serving MCP');
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toContain(
+      'DIVIO_MCP_PROTECTED_ENVIRONMENTS: the entry "\\"live\\"" is not valid',
+    );
+    expect(variable.stderr).toMatch(/remove the quotes/);
   });
 });

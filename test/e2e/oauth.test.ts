@@ -4,18 +4,18 @@ import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli/args.js';
-import { OAuthGate, type OAuthSettings, parseOAuthSettings } from '../src/cli/auth.js';
-import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../src/cli/http.js';
-import { Metrics } from '../src/cli/metrics.js';
-import { DivioClient } from '../src/client/index.js';
-import { ConfigError, defaultServerConfig } from '../src/mcp/config.js';
-import { type Logger, silentLogger } from '../src/mcp/log.js';
-import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
-import { createServerFactory, WRITE_TOOL_NAMES } from '../src/server.js';
-import { FakeClock } from './helpers/clock.js';
-import { ERAS, type Era } from './helpers/harness.js';
-import { sharedValidator } from './helpers/validator.js';
+import { parseCli } from '../../src/cli/args.js';
+import { OAuthGate, type OAuthSettings, parseOAuthSettings } from '../../src/cli/auth.js';
+import { HttpConfigError, type RunningHttpServer, startHttpServer } from '../../src/cli/http.js';
+import { Metrics } from '../../src/cli/metrics.js';
+import { DivioClient } from '../../src/client/index.js';
+import { ConfigError, defaultServerConfig } from '../../src/mcp/config.js';
+import { type Logger, silentLogger } from '../../src/mcp/log.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { createServerFactory, WRITE_TOOL_NAMES } from '../../src/server.js';
+import { FakeClock } from '../helpers/clock.js';
+import { ERAS, type Era } from '../helpers/harness.js';
+import { sharedValidator } from '../helpers/validator.js';
 
 /**
  * A real OAuth/OIDC issuer on loopback: discovery metadata (OpenID Connect or RFC 8414), a JWKS that can be
@@ -602,7 +602,7 @@ describe('OAuth: command line and the built server', () => {
   afterAll(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   });
-  const entry = new URL('../dist/index.js', import.meta.url).pathname;
+  const entry = new URL('../../dist/index.js', import.meta.url).pathname;
   const spawnServer = (env: Record<string, string>) => {
     const child = spawn(
       process.execPath,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRedisUrl } from '../src/cli/args.js';
-import { ConfigError } from '../src/mcp/config.js';
-import { displayRedisUrl, MemoryState, SharedStateUnavailableError } from '../src/state/index.js';
-import { RedisState } from '../src/state/redis.js';
-import { freePort, HAVE_REDIS, type RedisServer, startRedis } from './helpers/redis.js';
+import { parseRedisUrl } from '../../src/cli/args.js';
+import { ConfigError } from '../../src/mcp/config.js';
+import { displayRedisUrl, MemoryState, SharedStateUnavailableError } from '../../src/state/index.js';
+import { RedisState } from '../../src/state/redis.js';
+import { freePort, HAVE_REDIS, type RedisServer, startRedis } from '../helpers/redis.js';
 
 describe('Redis URL', () => {
   it('is shown without user name or password', () => {

@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
-import { sharedValidator } from './helpers/validator.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { sharedValidator } from '../helpers/validator.js';
 
 // SIGTERM while a deploy is being waited on: the built server stops taking requests, answers the wait with
 // the deployment's handle and a "still running" note, writes the audit line, and exits 0. The sandbox is
 // started here, so its request log shows what the server did and the deploy never finishes on its own.
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const DEPLOY_POST = /^\/apps\/v3\/deployments\/?$/;
 const DEPLOY_GET = /^\/apps\/v3\/deployments\/[^/]+\/?$/;
 
