@@ -69,7 +69,11 @@ export function portableJsonSchema(node: unknown): unknown {
  */
 export function mcpSchema<T extends z.ZodType>(
   schema: T,
-  options: { saysUnknownKeysOnce?: boolean } = {},
+  options: {
+    saysUnknownKeysOnce?: boolean;
+    /** This conversion made ahead of time (see tool-schemas.json); used instead of converting again. */
+    converted?: { input?: Json | undefined; output?: Json | undefined } | undefined;
+  } = {},
 ): StandardSchemaWithJSON<z.input<T>, z.output<T>> {
   const convert = (io: 'input' | 'output') => {
     const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Json;
@@ -83,7 +87,7 @@ export function mcpSchema<T extends z.ZodType>(
   // Each direction is converted on first use: a tool's input schema is only ever asked for its input side and
   // its output schema for its output side, so converting both up front doubled the start-up cost (measured by
   // `npm run bench` and `--cpu-prof`).
-  const json: { input?: Json; output?: Json } = {};
+  const json: { input?: Json | undefined; output?: Json | undefined } = { ...options.converted };
   const standard = schema['~standard'];
   return {
     '~standard': {

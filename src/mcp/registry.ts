@@ -28,6 +28,7 @@ import {
   type WriteRecord,
 } from './outcome.js';
 import type { EnvironmentPolicy } from './policy.js';
+import toolSchemas from './tool-schemas.json' with { type: 'json' };
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -207,18 +208,28 @@ function clientCanElicit(server: McpServer, ctx: ServerContext): boolean {
 // tool rather than on every registration. `tools/list` advertises them whole (see json-schema.ts): clients
 // validate `structuredContent` against the output schema, and the size budget that matters (what a model is
 // shown) counts only name, description and input schema.
+// The JSON Schemas of the tools are also converted ahead of time, into tool-schemas.json: converting all of them
+// was a tenth of a cold start's CPU time (spawn to the first tools/list answer). test/tool-schemas.test.ts fails
+// when that file differs from a conversion made now, and regenerates it with UPDATE_TOOL_SCHEMAS=1.
 type McpSchema = StandardSchemaWithJSON<Record<string, unknown>, Record<string, unknown>>;
+type Converted = Record<string, { input: Record<string, unknown>; output: Record<string, unknown> }>;
 const schemaCache = new WeakMap<AnyTool, { input: McpSchema; output: McpSchema }>();
 
-export function schemasOf(tool: AnyTool): { input: McpSchema; output: McpSchema } {
+function convertSchemas(tool: AnyTool, ahead: Converted[string] | undefined): { input: McpSchema; output: McpSchema } {
+  const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
+  const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
+  return {
+    input: mcpSchema(input, { saysUnknownKeysOnce: true, converted: { input: ahead?.input } }) as McpSchema,
+    output: mcpSchema(output, { converted: { output: ahead?.output } }) as McpSchema,
+  };
+}
+
+/** A tool's schemas as registered; with `converted` (e.g. `{}`), not from tool-schemas.json nor the cache. */
+export function schemasOf(tool: AnyTool, converted?: Converted): { input: McpSchema; output: McpSchema } {
+  if (converted) return convertSchemas(tool, converted[tool.name]);
   let cached = schemaCache.get(tool);
   if (!cached) {
-    const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
-    const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
-    cached = {
-      input: mcpSchema(input, { saysUnknownKeysOnce: true }) as McpSchema,
-      output: mcpSchema(output) as McpSchema,
-    };
+    cached = convertSchemas(tool, (toolSchemas as Converted)[tool.name]);
     schemaCache.set(tool, cached);
   }
   return cached;
