@@ -215,7 +215,10 @@ type McpSchema = StandardSchemaWithJSON<Record<string, unknown>, Record<string, 
 type Converted = Record<string, { input: Record<string, unknown>; output: Record<string, unknown> }>;
 const schemaCache = new WeakMap<AnyTool, { input: McpSchema; output: McpSchema }>();
 
-function convertSchemas(tool: AnyTool, ahead: Converted[string] | undefined): { input: McpSchema; output: McpSchema } {
+function convertSchemas(
+  tool: AnyTool,
+  ahead: Converted[string] | undefined,
+): { input: McpSchema; output: McpSchema } {
   const input = tool.confirm ? tool.input.extend({ confirm: ConfirmArg }) : tool.input;
   const output = tool.confirm ? writeEnvelope(tool.output) : tool.output;
   return {
