@@ -261,6 +261,55 @@ function decodeListCursor(cursor: string | undefined): number {
   );
 }
 
+interface Matcher {
+  route: Route;
+  template: UriTemplate | null;
+  resourceTemplate: ResourceTemplate | null;
+  read: (uri: URL, vars: Vars, signal: AbortSignal) => Promise<ReadResourceResult>;
+}
+
+// The HTTP transport builds a server for every request: the route table, its parsed URI templates and the read
+// functions depend only on the client and the configuration, so they are built once for each pair (they hold
+// no per-request state) and registered on every server built with them.
+const preparedRoutes = new WeakMap<
+  DivioClient,
+  WeakMap<ServerConfig, { routes: Route[]; matchers: Matcher[] }>
+>();
+
+function prepared(deps: ResourceDeps): { routes: Route[]; matchers: Matcher[] } {
+  let byConfig = preparedRoutes.get(deps.client);
+  if (!byConfig) {
+    byConfig = new WeakMap();
+    preparedRoutes.set(deps.client, byConfig);
+  }
+  let found = byConfig.get(deps.config);
+  if (!found) {
+    const routes = [...buildRoutes(deps.client, deps.config), ...viewRoutes()].filter((r) =>
+      enabled(deps.config, r.toolset),
+    );
+    const matchers = routes.map((route): Matcher => {
+      const templated = route.uri.includes('{');
+      return {
+        route,
+        template: templated ? new UriTemplate(route.uri) : null,
+        resourceTemplate: templated
+          ? new ResourceTemplate(route.uri, { list: undefined, complete: route.complete ?? {} })
+          : null,
+        read: async (uri, vars, signal) => {
+          try {
+            return await route.read(uri, vars, { client: deps.client, signal });
+          } catch (error) {
+            throw toProtocolError(error, route, uri.href);
+          }
+        },
+      };
+    });
+    found = { routes, matchers };
+    byConfig.set(deps.config, found);
+  }
+  return found;
+}
+
 /**
  * Registers the Divio resources. Resources are read-only, so --read-only changes nothing here; --toolsets
  * drops a resource only when its whole area is switched off. Registration only builds closures: no I/O.
@@ -270,28 +319,14 @@ export function registerResources(
   deps: ResourceDeps,
   options: ResourceOptions = {},
 ): void {
-  const routes = [...buildRoutes(deps.client, deps.config), ...viewRoutes()].filter((r) =>
-    enabled(deps.config, r.toolset),
-  );
+  const { routes, matchers } = prepared(deps);
   if (routes.length === 0) return;
   const pageSize = Math.max(1, options.pageSize ?? RESOURCE_PAGE_SIZE);
-  const matchers = routes.map((route) => ({
-    route,
-    template: route.uri.includes('{') ? new UriTemplate(route.uri) : null,
-    read: async (uri: URL, vars: Vars, signal: AbortSignal) => {
-      try {
-        return await route.read(uri, vars, { client: deps.client, signal });
-      } catch (error) {
-        throw toProtocolError(error, route, uri.href);
-      }
-    },
-  }));
 
-  for (const { route, read } of matchers) {
+  for (const { route, resourceTemplate, read } of matchers) {
     const meta = { title: route.title, description: route.description, mimeType: route.mimeType };
-    if (route.uri.includes('{')) {
-      const template = new ResourceTemplate(route.uri, { list: undefined, complete: route.complete ?? {} });
-      server.registerResource(route.name, template, meta, (uri, vars, ctx) =>
+    if (resourceTemplate) {
+      server.registerResource(route.name, resourceTemplate, meta, (uri, vars, ctx) =>
         read(uri, vars as Vars, ctx.mcpReq.signal),
       );
     } else {
