@@ -1,4 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import module from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -135,4 +139,49 @@ describe('policy lists are validated at start (the built server)', () => {
     );
     expect(variable.stderr).toMatch(/remove the quotes/);
   });
+});
+
+// Node.js 22.1 and later: the built entry turns on Node's compile cache before the server is loaded
+// (src/cli/compile-cache.ts), so the next start reads its compiled code instead of compiling it again.
+const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+/** A server on the sandbox whose stdin is closed at once (it loads the server, then exits), with Node's
+ * debug output of the compile cache. */
+function startAndExit(cacheDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ENTRY, '--sandbox'], {
+      env: { ...getDefaultEnvironment(), NODE_COMPILE_CACHE: cacheDir, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString('utf8');
+    });
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end();
+  });
+}
+
+describe('compile cache', () => {
+  it.runIf(hasCompileCache)(
+    'a start fills the cache folder Node is given, which the next start reads',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'divio-mcp-compile-cache-'));
+      try {
+        const first = await startAndExit(dir);
+        expect(first.code, first.output).toBe(0);
+        const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+        expect(files.length).toBeGreaterThan(0);
+        const second = await startAndExit(dir);
+        expect(second.code, second.output).toBe(0);
+        // Node's own debug output: the second start took the server's compiled code from the cache.
+        expect(second.output).toMatch(/cache for (ESM )?\S*\/run-[A-Z0-9]+\.js was accepted/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
