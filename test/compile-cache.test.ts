@@ -2,10 +2,16 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileCacheDir, enableCompileCache, ensurePrivateDir } from '../src/cli/compile-cache.js';
+import {
+  cacheArea,
+  compileCacheDir,
+  enableCompileCache,
+  ensurePrivateDir,
+} from '../src/cli/compile-cache.js';
 
-// Where the server keeps Node's compile cache (Node.js 22.1+): the person's own cache folder, private, never
-// the shared temporary directory. The built server filling it is tested in test/e2e/cli.test.ts (on Node 22+).
+// Where the server keeps Node's compile cache (Node.js 22.8+): the person's own cache area, in a folder made
+// owner-only, never the shared temporary directory. The built server filling it is tested in
+// test/e2e/cli.test.ts (where Node has the cache). Every test here works in a scratch folder.
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -17,48 +23,67 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 const uid = process.getuid?.();
+const posix = uid !== undefined;
 
 describe('compile cache folder', () => {
   it('is in the per-user cache area of each platform', () => {
-    expect(compileCacheDir({}, 'linux', '/home/a')).toBe('/home/a/.cache/divio-mcp/node-compile-cache');
-    expect(compileCacheDir({ XDG_CACHE_HOME: '/x/cache' }, 'linux', '/home/a')).toBe(
-      '/x/cache/divio-mcp/node-compile-cache',
-    );
-    // A relative XDG_CACHE_HOME is invalid by the XDG specification and ignored.
-    expect(compileCacheDir({ XDG_CACHE_HOME: 'cache' }, 'linux', '/home/a')).toBe(
-      '/home/a/.cache/divio-mcp/node-compile-cache',
-    );
-    expect(compileCacheDir({}, 'darwin', '/Users/a')).toBe(
-      '/Users/a/Library/Caches/divio-mcp/node-compile-cache',
-    );
-    expect(
-      compileCacheDir({ LOCALAPPDATA: 'C:\\Users\\a\\AppData\\Local' }, 'win32', 'C:\\Users\\a'),
-    ).toContain('divio-mcp');
+    expect(cacheArea({}, 'linux', '/home/a')).toBe('/home/a/.cache');
+    expect(cacheArea({ XDG_CACHE_HOME: '/x/cache' }, 'linux', '/home/a')).toBe('/x/cache');
+    // A relative XDG_CACHE_HOME is invalid by the XDG specification, and ignored.
+    expect(cacheArea({ XDG_CACHE_HOME: 'cache' }, 'linux', '/home/a')).toBe('/home/a/.cache');
+    expect(cacheArea({ XDG_CACHE_HOME: '/x' }, 'darwin', '/Users/a')).toBe('/Users/a/Library/Caches');
+    // No absolute home: no cache area (never a folder relative to wherever the server was started).
+    expect(cacheArea({}, 'linux', '')).toBeUndefined();
+    expect(compileCacheDir('/home/a/.cache')).toBe('/home/a/.cache/divio-mcp/node-compile-cache');
   });
 
-  it.runIf(uid !== undefined)('is made private, and refused when another account could write it', () => {
-    const base = scratch();
-    const dir = join(base, 'divio-mcp', 'node-compile-cache');
-    expect(ensurePrivateDir(dir, uid)).toBe(true);
+  it.runIf(process.platform === 'win32')(
+    'on Windows is under LOCALAPPDATA, or the home folder when it is empty',
+    () => {
+      expect(cacheArea({ LOCALAPPDATA: 'C:\\L' }, 'win32', 'C:\\Users\\a')).toBe('C:\\L');
+      expect(cacheArea({ LOCALAPPDATA: '' }, 'win32', 'C:\\Users\\a')).toBe('C:\\Users\\a\\AppData\\Local');
+    },
+  );
+
+  it.runIf(posix)('is made owner-only, and refused when another account could write it', () => {
+    const area = scratch();
+    const dir = compileCacheDir(area);
+    const own = join(area, 'divio-mcp');
+    expect(ensurePrivateDir(area, uid)).toBe(true);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    chmodSync(dir, 0o777);
-    expect(ensurePrivateDir(dir, uid)).toBe(false);
-    chmodSync(dir, 0o700);
-    chmodSync(join(base, 'divio-mcp'), 0o775);
-    expect(ensurePrivateDir(dir, uid)).toBe(false);
-    chmodSync(join(base, 'divio-mcp'), 0o700);
-    expect(ensurePrivateDir(dir, uid)).toBe(true);
-    // Owned by someone else.
-    expect(ensurePrivateDir(dir, (uid ?? 0) + 1)).toBe(false);
+    // Readable by others: made owner-only again.
+    chmodSync(own, 0o755);
+    expect(ensurePrivateDir(area, uid)).toBe(true);
+    expect(statSync(own).mode & 0o777).toBe(0o700);
+    // Writable by others, at any of the three levels: refused.
+    for (const path of [dir, own, area]) {
+      chmodSync(path, 0o777);
+      expect(ensurePrivateDir(area, uid), path).toBe(false);
+      chmodSync(path, 0o700);
+    }
+    expect(ensurePrivateDir(area, uid)).toBe(true);
+    // Owned by another account.
+    expect(ensurePrivateDir(area, (uid ?? 0) + 1)).toBe(false);
   });
 
-  it.runIf(uid !== undefined)('is refused when it is a link (to a folder someone else chose)', () => {
-    const base = scratch();
-    const elsewhere = join(base, 'elsewhere');
+  it.runIf(posix)('is refused when a folder above the area can be written by others (not sticky)', () => {
+    const top = scratch();
+    const open = join(top, 'open');
+    mkdirSync(join(open, 'area'), { recursive: true, mode: 0o700 });
+    chmodSync(open, 0o777);
+    expect(ensurePrivateDir(join(open, 'area'), uid)).toBe(false);
+    // Sticky, as /tmp is: others cannot rename what is not theirs.
+    chmodSync(open, 0o1777);
+    expect(ensurePrivateDir(join(open, 'area'), uid)).toBe(true);
+  });
+
+  it.runIf(posix)('is refused when it is a link (to a folder someone else chose)', () => {
+    const area = scratch();
+    const elsewhere = join(area, 'elsewhere');
     mkdirSync(elsewhere, { mode: 0o700 });
-    mkdirSync(join(base, 'divio-mcp'), { mode: 0o700 });
-    symlinkSync(elsewhere, join(base, 'divio-mcp', 'node-compile-cache'));
-    expect(ensurePrivateDir(join(base, 'divio-mcp', 'node-compile-cache'), uid)).toBe(false);
+    mkdirSync(join(area, 'divio-mcp'), { mode: 0o700 });
+    symlinkSync(elsewhere, compileCacheDir(area));
+    expect(ensurePrivateDir(area, uid)).toBe(false);
   });
 });
 
@@ -68,31 +93,56 @@ describe('turning the cache on', () => {
   afterEach(() => {
     calls.length = 0;
   });
+  const home = () => scratch();
 
-  it('uses the private folder, made if missing', () => {
-    const base = scratch();
-    const used = enableCompileCache(enable, { XDG_CACHE_HOME: base });
-    if (process.platform === 'linux') expect(used).toBe(join(base, 'divio-mcp', 'node-compile-cache'));
+  it('uses the private folder in the cache area, made if missing', () => {
+    const area = scratch();
+    const used = enableCompileCache({
+      enable,
+      env: { XDG_CACHE_HOME: area },
+      platform: 'linux',
+      home: home(),
+    });
+    expect(used).toBe(compileCacheDir(area));
     expect(calls).toEqual([[used]]);
   });
 
   it('leaves the folder to Node when NODE_COMPILE_CACHE names one, and does nothing when disabled', () => {
-    expect(enableCompileCache(enable, { NODE_COMPILE_CACHE: '/chosen' })).toBe('/chosen');
+    expect(enableCompileCache({ enable, env: { NODE_COMPILE_CACHE: '/chosen' }, home: home() })).toBe(
+      '/chosen',
+    );
     expect(calls).toEqual([[undefined]]);
     calls.length = 0;
-    expect(enableCompileCache(enable, { NODE_DISABLE_COMPILE_CACHE: '1' })).toBe('disabled');
-    expect(enableCompileCache(null, {})).toBe('unsupported');
+    expect(enableCompileCache({ enable, env: { NODE_DISABLE_COMPILE_CACHE: '1' }, home: home() })).toBe(
+      'disabled',
+    );
+    expect(enableCompileCache({ enable: null, env: {}, home: home() })).toBe('unsupported');
+    expect(enableCompileCache({ enable, env: {}, platform: 'linux', home: '' })).toBe('no cache area');
     expect(calls).toEqual([]);
   });
 
-  it.runIf(process.platform === 'linux' && uid !== undefined)(
-    'goes without it when the folder is not private',
-    () => {
-      const base = scratch();
-      mkdirSync(join(base, 'divio-mcp', 'node-compile-cache'), { recursive: true, mode: 0o700 });
-      chmodSync(join(base, 'divio-mcp'), 0o777);
-      expect(enableCompileCache(enable, { XDG_CACHE_HOME: base })).toBe('not private');
-      expect(calls).toEqual([]);
-    },
-  );
+  it.runIf(posix)('goes without it when the folder is not private', () => {
+    const area = scratch();
+    mkdirSync(compileCacheDir(area), { recursive: true, mode: 0o700 });
+    chmodSync(join(area, 'divio-mcp'), 0o777);
+    expect(
+      enableCompileCache({ enable, env: { XDG_CACHE_HOME: area }, platform: 'linux', home: home() }),
+    ).toBe('not private');
+    expect(calls).toEqual([]);
+  });
+
+  it('reports a folder Node could not use as failed', () => {
+    const area = scratch();
+    const refuse = () => ({ status: -1 });
+    // A status other than FAILED counts as enabled; Node's FAILED constant exists only where Node has the cache.
+    expect(
+      enableCompileCache({ enable: refuse, env: { XDG_CACHE_HOME: area }, platform: 'linux', home: home() }),
+    ).toBe(compileCacheDir(area));
+    const thrower = () => {
+      throw new Error('boom');
+    };
+    expect(
+      enableCompileCache({ enable: thrower, env: { XDG_CACHE_HOME: area }, platform: 'linux', home: home() }),
+    ).toBe('failed');
+  });
 });

@@ -1,7 +1,14 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DivioClient, findCredentials, parseNetrc, proxyFromEnv, zoneFromEnv } from '../src/client/index.js';
+import {
+  ConnectionError,
+  DivioClient,
+  findCredentials,
+  parseNetrc,
+  proxyFromEnv,
+  zoneFromEnv,
+} from '../src/client/index.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 
 const files = (map: Record<string, string>) => ({
@@ -180,6 +187,32 @@ describe('proxies', () => {
       ),
       seen.join('\n'),
     ).toBe(true);
+  });
+
+  it('a proxy address that is not a URL stops the client at construction, naming the variable', () => {
+    expect(() => new DivioClient({ baseUrl: sandbox.url, proxy: { httpsProxy: 'proxy corp:3128' } })).toThrow(
+      /HTTPS_PROXY is not a URL \("proxy corp:3128"\): write it as http:\/\/host:port/,
+    );
+    expect(
+      () => new DivioClient({ baseUrl: sandbox.url, proxy: { httpProxy: 'http://p:3128' } }),
+    ).not.toThrow();
+  });
+
+  it('a closed client sends nothing more, and says nothing was sent', async () => {
+    const client = new DivioClient({ baseUrl: sandbox.url, token: sandbox.token, retry: { maxRetries: 0 } });
+    await client.applications.list({});
+    await client.close();
+    sandbox.clearRequestLog();
+    const err = await client.applications.list({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).mayHaveReachedServer).toBe(false);
+    expect(sandbox.requestLog).toEqual([]);
+    // Closed before its first request, too (its HTTP client was never made).
+    const unused = new DivioClient({ baseUrl: sandbox.url, token: sandbox.token, retry: { maxRetries: 0 } });
+    await unused.close();
+    const again = await unused.applications.list({}).catch((e: unknown) => e);
+    expect((again as ConnectionError).mayHaveReachedServer).toBe(false);
+    expect(sandbox.requestLog).toEqual([]);
   });
 
   it('bypasses the proxy for hosts in NO_PROXY', async () => {

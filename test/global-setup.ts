@@ -14,6 +14,9 @@ export default function setup(): void {
   if (!skip || !existsSync(`${root}dist/ui/deploy.html`)) {
     execFileSync(process.execPath, [`${root}scripts/build-views.mjs`], { cwd: root, stdio: 'inherit' });
   }
+  // The in-process tier (`npm run test:fast`, which leaves out test/e2e/) starts no built server: it needs the
+  // views only.
+  if (process.argv.some((arg) => arg.includes('test/e2e/**'))) return;
   if (skip && existsSync(entry)) return;
   if (existsSync(entry) && statSync(entry).mtimeMs > Date.now() - 5_000) return;
   execFileSync(process.execPath, [`${root}scripts/build.mjs`], {

@@ -39,7 +39,7 @@ export const OPTIONS: readonly OptionRow[] = [
     env: ['NODE_COMPILE_CACHE', 'NODE_DISABLE_COMPILE_CACHE'],
     default: 'a private folder of this server in your cache area (below)',
     meaning:
-      'Node.js 22.1+: the folder for compiled code kept between starts (faster starts), or `1` in the second to go without it; Node 20 has none',
+      'Node.js 22.8+: the folder for compiled code kept between starts (faster starts), or `1` in the second to go without it; Node 20 has none',
   },
   {
     env: ['XDG_CACHE_HOME', 'LOCALAPPDATA'],

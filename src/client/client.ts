@@ -8,6 +8,7 @@ import type { ProxySettings } from './credentials.js';
 import {
   ApiError,
   AuthenticationError,
+  ConfigurationError,
   ConflictError,
   ConnectionError,
   CrossOriginError,
@@ -249,6 +250,7 @@ export class DivioClient implements Resources {
   #dispatcher: Dispatcher | Promise<Dispatcher> | undefined;
   readonly #makeDispatcher: () => Dispatcher | Promise<Dispatcher>;
   readonly #ownsDispatcher: boolean;
+  #closed = false;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
   readonly #userAgent: string;
@@ -309,6 +311,17 @@ export class DivioClient implements Resources {
       const pool = { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 16 };
       const proxy = opts.proxy;
       // Behind a company proxy (Divio's CLI applies HTTP_PROXY/HTTPS_PROXY explicitly too); NO_PROXY honoured.
+      // The proxy addresses are checked now, as undici's proxy agent would when made: a mistyped one stops the
+      // server at start-up instead of failing every request later.
+      for (const [name, value] of [
+        ['HTTP_PROXY', proxy?.httpProxy],
+        ['HTTPS_PROXY', proxy?.httpsProxy],
+      ] as const) {
+        if (value !== undefined && !URL.canParse(value))
+          throw new ConfigurationError(
+            `${name} is not a URL (${quote(redact(value, this.#token), 200)}): write it as http://host:port, or unset it.`,
+          );
+      }
       this.#makeDispatcher = async () => {
         // undici is CommonJS: its exports are the module's default, in Node and in the bundle's own chunk alike.
         const { Agent, EnvHttpProxyAgent } = (await import('undici')).default;
@@ -504,8 +517,26 @@ export class DivioClient implements Resources {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     // Only the client's own dispatcher is closed, and only if a request made it.
     if (this.#ownsDispatcher && this.#dispatcher) await (await this.#dispatcher).close();
+  }
+
+  /**
+   * The dispatcher, made at the first request. Making it sends nothing: a failure there is "not connected"
+   * (the write did not happen), and it is not kept, so the next request tries again.
+   */
+  async #getDispatcher(label: string): Promise<Dispatcher> {
+    if (this.#closed && this.#ownsDispatcher)
+      throw new ConnectionError(`${label}: this client was closed.`, false);
+    this.#dispatcher ??= this.#makeDispatcher();
+    try {
+      return await this.#dispatcher;
+    } catch (err) {
+      this.#dispatcher = undefined;
+      const detail = inline(redact(err instanceof Error ? err.message : String(err), this.#token), 300);
+      throw new ConnectionError(`Could not start the HTTP client for ${label}: ${detail}.`, false);
+    }
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -599,6 +630,8 @@ export class DivioClient implements Resources {
       headers['content-type'] = 'application/json';
     }
 
+    // Made (undici loaded) before the request's clock starts: the first request's timeout and latency are its own.
+    const dispatcher = await this.#getDispatcher(`${method} ${url.pathname}`);
     const controller = new AbortController();
     const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
     const timer = setTimeout(() => controller.abort(new TimeoutSignal()), timeoutMs);
@@ -621,8 +654,7 @@ export class DivioClient implements Resources {
     let text: string;
     let resHeaders: Dispatcher.ResponseData['headers'];
     try {
-      this.#dispatcher ??= this.#makeDispatcher();
-      const res = await (await this.#dispatcher).request({
+      const res = await dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,16 +141,17 @@ describe('policy lists are validated at start (the built server)', () => {
   });
 });
 
-// Node.js 22.1 and later: the built entry turns on Node's compile cache before the server is loaded
-// (src/cli/compile-cache.ts), so the next start reads its compiled code instead of compiling it again.
+// Node.js 22.8 and later: the built entry turns on Node's compile cache before the server is loaded, in a private
+// folder of the person's cache area (src/cli/compile-cache.ts), so the next start reads the server's compiled
+// code instead of compiling it again. XDG_CACHE_HOME points the cache area at a scratch folder (Linux).
 const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 /** A server on the sandbox whose stdin is closed at once (it loads the server, then exits), with Node's
  * debug output of the compile cache. */
-function startAndExit(cacheDir: string): Promise<{ code: number | null; output: string }> {
+function startAndExit(cacheArea: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [ENTRY, '--sandbox'], {
-      env: { ...getDefaultEnvironment(), NODE_COMPILE_CACHE: cacheDir, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+      env: { ...getDefaultEnvironment(), XDG_CACHE_HOME: cacheArea, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
@@ -166,21 +167,24 @@ function startAndExit(cacheDir: string): Promise<{ code: number | null; output: 
 }
 
 describe('compile cache', () => {
-  it.runIf(hasCompileCache)(
-    'a start fills the cache folder Node is given, which the next start reads',
+  it.runIf(hasCompileCache && process.platform === 'linux')(
+    'a start fills a private folder in the cache area, which the next start reads',
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'divio-mcp-compile-cache-'));
+      const area = mkdtempSync(join(tmpdir(), 'divio-mcp-cache-area-'));
       try {
-        const first = await startAndExit(dir);
+        const first = await startAndExit(area);
         expect(first.code, first.output).toBe(0);
+        const dir = join(area, 'divio-mcp', 'node-compile-cache');
+        expect(statSync(dir).mode & 0o777).toBe(0o700);
         const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
         expect(files.length).toBeGreaterThan(0);
-        const second = await startAndExit(dir);
+        const second = await startAndExit(area);
         expect(second.code, second.output).toBe(0);
-        // Node's own debug output: the second start took the server's compiled code from the cache.
+        // Node's own debug output: the second start took the server's compiled code from that folder.
+        expect(second.output).toContain(`reading cache from ${dir}`);
         expect(second.output).toMatch(/cache for (ESM )?\S*\/run-[A-Z0-9]+\.js was accepted/);
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        rmSync(area, { recursive: true, force: true });
       }
     },
   );
