@@ -133,16 +133,36 @@ describe('turning the cache on', () => {
 
   it('reports a folder Node could not use as failed', () => {
     const area = scratch();
-    const refuse = () => ({ status: -1 });
-    // A status other than FAILED counts as enabled; Node's FAILED constant exists only where Node has the cache.
+    const base = { env: { XDG_CACHE_HOME: area }, platform: 'linux' as const, home: home(), failedStatus: 2 };
+    // Node answers with a status: FAILED means it could not use the folder; any other, that it did.
+    expect(enableCompileCache({ ...base, enable: () => ({ status: 2, message: 'EACCES' }) })).toBe('failed');
+    expect(enableCompileCache({ ...base, enable: () => ({ status: 0 }) })).toBe(compileCacheDir(area));
     expect(
-      enableCompileCache({ enable: refuse, env: { XDG_CACHE_HOME: area }, platform: 'linux', home: home() }),
-    ).toBe(compileCacheDir(area));
-    const thrower = () => {
-      throw new Error('boom');
-    };
-    expect(
-      enableCompileCache({ enable: thrower, env: { XDG_CACHE_HOME: area }, platform: 'linux', home: home() }),
+      enableCompileCache({
+        ...base,
+        enable: () => {
+          throw new Error('boom');
+        },
+      }),
     ).toBe('failed');
+  });
+
+  it.runIf(posix)('drops a trailing slash from the cache area, so a link there is still seen', () => {
+    const top = scratch();
+    const real = join(top, 'real');
+    mkdirSync(real, { mode: 0o700 });
+    symlinkSync(real, join(top, 'link'));
+    expect(cacheArea({ XDG_CACHE_HOME: `${join(top, 'link')}/` }, 'linux', '/home/a')).toBe(
+      join(top, 'link'),
+    );
+    expect(
+      enableCompileCache({
+        enable,
+        env: { XDG_CACHE_HOME: `${join(top, 'link')}/` },
+        platform: 'linux',
+        home: home(),
+      }),
+    ).toBe('not private');
+    expect(calls).toEqual([]);
   });
 });

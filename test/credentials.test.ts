@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConnectionError,
@@ -7,6 +8,7 @@ import {
   findCredentials,
   parseNetrc,
   proxyFromEnv,
+  proxyProblem,
   zoneFromEnv,
 } from '../src/client/index.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
@@ -189,23 +191,34 @@ describe('proxies', () => {
     ).toBe(true);
   });
 
-  it('a proxy address that is not a URL stops the client at construction, naming the variable', () => {
-    expect(() => new DivioClient({ baseUrl: sandbox.url, proxy: { httpsProxy: 'proxy corp:3128' } })).toThrow(
-      /HTTPS_PROXY is not a URL \("proxy corp:3128"\): write it as http:\/\/host:port/,
-    );
+  it('a proxy address that is not an http(s) URL stops the client at construction, naming the variable', () => {
+    // A bare host:port parses as a URL whose scheme is the host: refused too (undici would fail every request).
+    for (const bad of ['proxy corp:3128', 'proxy.corp:3128', 'socks5://user:hunter2@p:1080']) {
+      expect(() => new DivioClient({ baseUrl: sandbox.url, proxy: { httpsProxy: bad } }), bad).toThrow(
+        /^HTTPS_PROXY \(or https_proxy\) is not an http:\/\/ or https:\/\/ URL: write it as http:\/\/host:port/,
+      );
+      // The value is not repeated: it may hold a password.
+      expect(proxyProblem({ httpsProxy: bad })).not.toContain('hunter2');
+    }
+    expect(proxyProblem({ httpProxy: 'p:3128' })).toMatch(/^HTTP_PROXY \(or http_proxy\)/);
+    expect(
+      proxyProblem({ httpProxy: 'http://p:3128', httpsProxy: 'https://user:pw@p:3129' }),
+    ).toBeUndefined();
     expect(
       () => new DivioClient({ baseUrl: sandbox.url, proxy: { httpProxy: 'http://p:3128' } }),
     ).not.toThrow();
   });
 
   it('a closed client sends nothing more, and says nothing was sent', async () => {
-    const client = new DivioClient({ baseUrl: sandbox.url, token: sandbox.token, retry: { maxRetries: 0 } });
+    // Retries left on: a closed client is not tried again (attempts stay at 1).
+    const client = new DivioClient({ baseUrl: sandbox.url, token: sandbox.token });
     await client.applications.list({});
     await client.close();
     sandbox.clearRequestLog();
     const err = await client.applications.list({}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as ConnectionError).mayHaveReachedServer).toBe(false);
+    expect((err as ConnectionError).attempts).toBe(1);
     expect(sandbox.requestLog).toEqual([]);
     // Closed before its first request, too (its HTTP client was never made).
     const unused = new DivioClient({ baseUrl: sandbox.url, token: sandbox.token, retry: { maxRetries: 0 } });
@@ -213,6 +226,20 @@ describe('proxies', () => {
     const again = await unused.applications.list({}).catch((e: unknown) => e);
     expect((again as ConnectionError).mayHaveReachedServer).toBe(false);
     expect(sandbox.requestLog).toEqual([]);
+    // With a dispatcher of the caller's (left open: it is not the client's to close), too.
+    const agent = new Agent();
+    const injected = new DivioClient({
+      baseUrl: sandbox.url,
+      token: sandbox.token,
+      dispatcher: agent,
+      retry: { maxRetries: 0 },
+    });
+    await injected.close();
+    const third = await injected.applications.list({}).catch((e: unknown) => e);
+    expect(third, String(third)).toBeInstanceOf(ConnectionError);
+    expect((third as ConnectionError).mayHaveReachedServer).toBe(false);
+    expect(sandbox.requestLog).toEqual([]);
+    await agent.close();
   });
 
   it('bypasses the proxy for hosts in NO_PROXY', async () => {

@@ -46,6 +46,19 @@ describe('divio-mcp doctor', () => {
     expect(formatDoctor(report)).not.toContain('not-the-token');
   });
 
+  it('reports a proxy variable that is not an http(s) URL instead of failing, without repeating it', async () => {
+    const report = await runDoctor({
+      env: {},
+      client: { ...creds(sandbox.token), proxy: { httpsProxy: 'user:s3cret@proxy.corp:3128' } },
+    });
+    expect(report.ready).toBe(false);
+    const check = report.checks.find((c) => c.name === 'Proxy');
+    expect(check?.ok).toBe(false);
+    expect(check?.fix).toMatch(/^HTTPS_PROXY \(or https_proxy\) is not an http:\/\/ or https:\/\/ URL/);
+    expect(formatDoctor(report)).not.toContain('s3cret');
+    expect(report.checks.some((c) => c.name === 'Logs')).toBe(true);
+  });
+
   it('is not ready without a token and names both ways to provide one', async () => {
     const report = await runDoctor({ env: {}, client: creds(undefined, 'none') });
     expect(report.ready).toBe(false);

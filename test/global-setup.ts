@@ -16,7 +16,11 @@ export default function setup(): void {
   }
   // The in-process tier (`npm run test:fast`, which leaves out test/e2e/) starts no built server: it needs the
   // views only.
-  if (process.argv.some((arg) => arg.includes('test/e2e/**'))) return;
+  const argv = process.argv;
+  const excludesE2e = argv.some(
+    (arg, i) => arg === '--exclude=test/e2e/**' || (arg === '--exclude' && argv[i + 1] === 'test/e2e/**'),
+  );
+  if (excludesE2e) return;
   if (skip && existsSync(entry)) return;
   if (existsSync(entry) && statSync(entry).mtimeMs > Date.now() - 5_000) return;
   execFileSync(process.execPath, [`${root}scripts/build.mjs`], {

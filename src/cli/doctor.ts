@@ -4,6 +4,7 @@ import {
   type DivioClientOptions,
   DivioError,
   type ProxySettings,
+  proxyProblem,
   zoneFromEnv,
 } from '../client/index.js';
 import type { ServerConfig } from '../mcp/config.js';
@@ -62,6 +63,9 @@ function proxyDetail(proxy: ProxySettings | undefined): string {
     if (!u) return undefined;
     try {
       const url = new URL(u);
+      // Anything else (a bare user:password@host:port parses with `user` as its scheme) is not shown.
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return '(not an http:// or https:// URL; not shown)';
       url.username = url.username ? '***' : '';
       url.password = url.password ? '***' : '';
       return url.toString();
@@ -131,6 +135,14 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     ...(nodeGood ? {} : { fix: 'Install Node.js 20.18.1 or newer (20, 22 and 24 are supported).' }),
   });
 
+  const problem = proxyProblem(input.client.proxy);
+  if (problem) {
+    // The client cannot be made with it: report this and what can be checked without the API.
+    checks.push({ name: 'Proxy', ok: false, detail: proxyDetail(input.client.proxy), fix: problem });
+    for (const line of logLocations(input.platform ?? process.platform))
+      checks.push({ name: 'Logs', ok: null, detail: line });
+    return { ready: false, checks };
+  }
   const client = new DivioClient({
     token: input.client.token,
     baseUrl: input.client.baseUrl,

@@ -49,8 +49,12 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const log: Logger = run?.currentLog() ?? plainLog;
-  // HttpConfigError (./http.js, loaded lazily) is told by its name.
-  if (error instanceof ConfigError || (error instanceof Error && error.name === 'HttpConfigError')) {
+  // HttpConfigError (./http.js, loaded lazily) and the API client's ConfigurationError (a proxy variable that is
+  // not a URL) are told by their names.
+  if (
+    error instanceof ConfigError ||
+    (error instanceof Error && (error.name === 'HttpConfigError' || error.name === 'ConfigurationError'))
+  ) {
     log.error(error.message);
     process.exit(2);
   }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { inline, quote } from '../text/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { DEFAULT_USER_AGENT, resolveBaseUrl, tokenPageUrl } from './config.js';
-import type { ProxySettings } from './credentials.js';
+import { type ProxySettings, proxyProblem } from './credentials.js';
 import {
   ApiError,
   AuthenticationError,
@@ -313,15 +313,8 @@ export class DivioClient implements Resources {
       // Behind a company proxy (Divio's CLI applies HTTP_PROXY/HTTPS_PROXY explicitly too); NO_PROXY honoured.
       // The proxy addresses are checked now, as undici's proxy agent would when made: a mistyped one stops the
       // server at start-up instead of failing every request later.
-      for (const [name, value] of [
-        ['HTTP_PROXY', proxy?.httpProxy],
-        ['HTTPS_PROXY', proxy?.httpsProxy],
-      ] as const) {
-        if (value !== undefined && !URL.canParse(value))
-          throw new ConfigurationError(
-            `${name} is not a URL (${quote(redact(value, this.#token), 200)}): write it as http://host:port, or unset it.`,
-          );
-      }
+      const problem = proxyProblem(proxy);
+      if (problem) throw new ConfigurationError(problem);
       this.#makeDispatcher = async () => {
         // undici is CommonJS: its exports are the module's default, in Node and in the bundle's own chunk alike.
         const { Agent, EnvHttpProxyAgent } = (await import('undici')).default;
@@ -527,8 +520,7 @@ export class DivioClient implements Resources {
    * (the write did not happen), and it is not kept, so the next request tries again.
    */
   async #getDispatcher(label: string): Promise<Dispatcher> {
-    if (this.#closed && this.#ownsDispatcher)
-      throw new ConnectionError(`${label}: this client was closed.`, false);
+    if (this.#closed) throw new ClientClosedError(`${label}: this client was closed.`, false);
     this.#dispatcher ??= this.#makeDispatcher();
     try {
       return await this.#dispatcher;
@@ -883,7 +875,11 @@ function parseOrExcerpt(text: string, token: string | undefined): unknown {
 
 // Timeouts are deliberately not retried: the attempt already used the caller's whole time budget, and three
 // back-to-back 30 s waits would outlast any MCP client's patience.
+/** A request on a client that was closed: nothing was sent, and sending again will not help. */
+class ClientClosedError extends ConnectionError {}
+
 function isRetryable(err: unknown): boolean {
+  if (err instanceof ClientClosedError) return false;
   if (err instanceof ConnectionError) return true;
   if (err instanceof ApiError) return err.status === 408 || err.status === 429 || err.status >= 500;
   return false;

@@ -169,6 +169,29 @@ export interface ProxySettings {
   noProxy?: string;
 }
 
+/**
+ * Why a proxy setting cannot be used, or undefined: the client's HTTP library takes http:// and https:// proxy
+ * URLs only (a bare host:port parses as a URL with the host as its scheme, and fails at every request). The value
+ * is not repeated: it may hold a password.
+ */
+export function proxyProblem(proxy: ProxySettings | undefined): string | undefined {
+  for (const [name, value] of [
+    ['HTTP_PROXY', proxy?.httpProxy],
+    ['HTTPS_PROXY', proxy?.httpsProxy],
+  ] as const) {
+    if (value === undefined) continue;
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:')
+      return `${name} (or ${name.toLowerCase()}) is not an http:// or https:// URL: write it as http://host:port, or unset it.`;
+  }
+  return undefined;
+}
+
 export function proxyFromEnv(env: NodeJS.ProcessEnv): ProxySettings | undefined {
   const pick = (name: string) => (env[name.toLowerCase()] ?? env[name])?.trim() || undefined;
   const httpProxy = pick('HTTP_PROXY');

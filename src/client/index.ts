@@ -28,6 +28,7 @@ export {
   type ProxySettings,
   parseNetrc,
   proxyFromEnv,
+  proxyProblem,
   zoneFromEnv,
 } from './credentials.js';
 export {

@@ -70,6 +70,27 @@ describe('start-up announcements', () => {
     const { text } = await waitFor([], 'stderr', /serving MCP on stdio/, { DIVIO_API_TOKEN: '' });
     expect(text).toContain('DIVIO_API_TOKEN is not set');
   });
+
+  it('a proxy variable that is not an http(s) URL stops it with exit 2, naming the variable, not the value', async () => {
+    const child = spawn(process.execPath, [ENTRY], {
+      env: {
+        ...getDefaultEnvironment(),
+        DIVIO_API_TOKEN: 't'.repeat(40),
+        https_proxy: 'user:s3cret@proxy.corp:3128',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain('HTTPS_PROXY (or https_proxy) is not an http:// or https:// URL');
+    expect(stderr).not.toContain('s3cret');
+    expect(stderr).not.toContain('serving MCP');
+  });
 });
 
 describe('parseCli', () => {
