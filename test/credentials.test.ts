@@ -168,6 +168,12 @@ describe('proxies', () => {
     expect(proxyFromEnv({ http_proxy: 'http://lower:1', HTTP_PROXY: 'http://upper:2' })).toEqual({
       httpProxy: 'http://lower:1',
     });
+    // Without a scheme: http://, as curl and Python's requests read it.
+    expect(proxyFromEnv({ HTTPS_PROXY: 'proxy.corp:3128', HTTP_PROXY: 'user:pw@p:8080' })).toEqual({
+      httpsProxy: 'http://proxy.corp:3128',
+      httpProxy: 'http://user:pw@p:8080',
+    });
+    expect(proxyProblem(proxyFromEnv({ HTTPS_PROXY: 'proxy.corp:3128' }))).toBeUndefined();
   });
 
   it('sends API requests through the proxy when one is configured', async () => {

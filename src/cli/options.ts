@@ -32,7 +32,8 @@ export const OPTIONS: readonly OptionRow[] = [
   {
     env: ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'],
     default: 'none',
-    meaning: 'reach the Divio API through a proxy (lower-case names are read too)',
+    meaning:
+      'reach the Divio API through a proxy, an http:// or https:// URL (`host:port` alone means http://; lower-case names are read too, first)',
   },
   { env: ['DIVIO_API_URL'], default: '`https://api.divio.com`', meaning: 'API base URL' },
   {

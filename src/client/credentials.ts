@@ -194,8 +194,12 @@ export function proxyProblem(proxy: ProxySettings | undefined): string | undefin
 
 export function proxyFromEnv(env: NodeJS.ProcessEnv): ProxySettings | undefined {
   const pick = (name: string) => (env[name.toLowerCase()] ?? env[name])?.trim() || undefined;
-  const httpProxy = pick('HTTP_PROXY');
-  const httpsProxy = pick('HTTPS_PROXY');
+  // A proxy written without a scheme (`proxy.corp:3128`) means http://, as curl and Python's requests (which
+  // Divio's CLI uses) read it.
+  const withScheme = (value: string | undefined) =>
+    value === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const httpProxy = withScheme(pick('HTTP_PROXY'));
+  const httpsProxy = withScheme(pick('HTTPS_PROXY'));
   const noProxy = pick('NO_PROXY');
   if (!httpProxy && !httpsProxy) return undefined;
   const out: ProxySettings = {};

@@ -76,7 +76,7 @@ describe('start-up announcements', () => {
       env: {
         ...getDefaultEnvironment(),
         DIVIO_API_TOKEN: 't'.repeat(40),
-        https_proxy: 'user:s3cret@proxy.corp:3128',
+        https_proxy: 'socks5://user:s3cret@proxy.corp:1080',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
