@@ -4,14 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DivioClient } from '../src/client/index.js';
 import { watchApiHealth } from '../src/mcp/health.js';
 import { createLogger } from '../src/mcp/log.js';
-import { type Era, startHarness, textOf } from './helpers/harness.js';
-
-type Line = Record<string, unknown>;
-const parse = (text: string): Line[] =>
-  text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Line);
+import { type Era, jsonLines, startHarness, textOf } from './helpers/harness.js';
 
 describe('API health: once per process, re-armed by a success', () => {
   it('401, 401, 200, 401 says it twice; an unreachable API is said once with the fix', async () => {
@@ -30,7 +23,7 @@ describe('API health: once per process, re-armed by a success', () => {
       reply(status);
       await client.request('GET', '/apps/v3/applications/').catch(() => undefined);
     }
-    const refused = parse(lines.join('')).filter((l) => l['event'] === 'token_refused');
+    const refused = jsonLines(lines.join('')).filter((l) => l['event'] === 'token_refused');
     expect(refused).toHaveLength(2);
     expect(String(refused[0]?.['msg'])).toContain('https://control.divio.com/account/access-tokens/');
 
@@ -40,7 +33,7 @@ describe('API health: once per process, re-armed by a success', () => {
         .replyWithError(new Error('ECONNREFUSED'));
       await client.request('GET', '/apps/v3/applications/').catch(() => undefined);
     }
-    const unreachable = parse(lines.join('')).filter((l) => l['event'] === 'api_unreachable');
+    const unreachable = jsonLines(lines.join('')).filter((l) => l['event'] === 'api_unreachable');
     expect(unreachable).toHaveLength(1);
     expect(String(unreachable[0]?.['msg'])).toMatch(/DIVIO_API_URL/);
     await agent.close();

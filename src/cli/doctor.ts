@@ -136,13 +136,18 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   });
 
   const problem = proxyProblem(input.client.proxy);
-  if (problem) {
-    // The client cannot be made with it: report this and what can be checked without the API.
+  // A proxy setting the client cannot be made with is reported instead of the API checks.
+  if (problem)
     checks.push({ name: 'Proxy', ok: false, detail: proxyDetail(input.client.proxy), fix: problem });
-    for (const line of logLocations(input.platform ?? process.platform))
-      checks.push({ name: 'Logs', ok: null, detail: line });
-    return { ready: false, checks };
-  }
+  else await checkApi(input, checks);
+
+  for (const line of logLocations(input.platform ?? process.platform))
+    checks.push({ name: 'Logs', ok: null, detail: line });
+  return { ready: checks.every((c) => c.ok !== false), checks };
+}
+
+/** The zone, the token and the proxy as configured, then the token and the policies against the API. */
+async function checkApi(input: DoctorInput, checks: DoctorCheck[]): Promise<void> {
   const client = new DivioClient({
     token: input.client.token,
     baseUrl: input.client.baseUrl,
@@ -202,10 +207,6 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     }
   }
   await client.close().catch(() => undefined);
-
-  for (const line of logLocations(input.platform ?? process.platform))
-    checks.push({ name: 'Logs', ok: null, detail: line });
-  return { ready: checks.every((c) => c.ok !== false), checks };
 }
 
 export function formatDoctor(report: DoctorReport): string {

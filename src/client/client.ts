@@ -873,11 +873,11 @@ function parseOrExcerpt(text: string, token: string | undefined): unknown {
   }
 }
 
-// Timeouts are deliberately not retried: the attempt already used the caller's whole time budget, and three
-// back-to-back 30 s waits would outlast any MCP client's patience.
 /** A request on a client that was closed: nothing was sent, and sending again will not help. */
 class ClientClosedError extends ConnectionError {}
 
+// Timeouts are deliberately not retried: the attempt already used the caller's whole time budget, and three
+// back-to-back 30 s waits would outlast any MCP client's patience.
 function isRetryable(err: unknown): boolean {
   if (err instanceof ClientClosedError) return false;
   if (err instanceof ConnectionError) return true;

@@ -34,22 +34,29 @@ function hexOfId(id: string): string {
   return (acc >> 2n).toString(16).padStart(32, '0');
 }
 
-const derivedIds = new Map<string, string>();
+/**
+ * `derive` worked out once per key: every sandbox seeds the same names, so the hashes behind them are asked for
+ * again and again (the map is bounded).
+ */
+function rememberedPerKey<T>(derive: (key: string) => T): (key: string) => T {
+  const known = new Map<string, T>();
+  return (key) => {
+    if (known.has(key)) return known.get(key) as T;
+    const value = derive(key);
+    if (known.size >= 20_000) known.clear();
+    known.set(key, value);
+    return value;
+  };
+}
 
 /** A v4-shaped 128-bit UUID derived from a name, in the live base32 spelling, so seeded objects are stable. */
-export function uuidFromName(name: string): string {
-  // Every sandbox seeds the same names: the hash is worked out once per name (the map is bounded).
-  const known = derivedIds.get(name);
-  if (known) return known;
+export const uuidFromName = rememberedPerKey((name: string): string => {
   const h = createHash('sha1').update(`divio-sandbox:${name}`).digest();
   const b = Buffer.from(h.subarray(0, 16));
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  const id = base32(b);
-  if (derivedIds.size >= 20_000) derivedIds.clear();
-  derivedIds.set(name, id);
-  return id;
-}
+  return base32(b);
+});
 
 /** The dashed lowercase hex spelling of a base32 ID (the same 128 bits), e.g. for tests of hex input. */
 export function dashedUuid(id: string): string {
@@ -70,17 +77,10 @@ export function normaliseUuid(value: string): string | null {
   return base32(Buffer.from(value.replace(/-/g, ''), 'hex'));
 }
 
-const seedHashes = new Map<string, number>();
-
-/** A 32-bit number derived from a string (the seeds of the PRNG below); every sandbox asks for the same ones. */
-export function hashSeed(s: string): number {
-  const known = seedHashes.get(s);
-  if (known !== undefined) return known;
-  const h = createHash('sha1').update(s).digest().readUInt32LE(0);
-  if (seedHashes.size >= 20_000) seedHashes.clear();
-  seedHashes.set(s, h);
-  return h;
-}
+/** A 32-bit number derived from a string (the seeds of the PRNG below). */
+export const hashSeed = rememberedPerKey((s: string): number =>
+  createHash('sha1').update(s).digest().readUInt32LE(0),
+);
 
 /** Deterministic PRNG (mulberry32). Returns a function giving floats in [0, 1). */
 export function prng(seed: number | string): () => number {

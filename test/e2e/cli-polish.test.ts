@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../src/cli/args.js';
 import { ConnectionError, TimeoutError } from '../../src/client/index.js';
 import { toErrorResult } from '../../src/mcp/errors.js';
+import { jsonLines } from '../helpers/harness.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
@@ -121,10 +122,8 @@ describe('HTTP start-up and Host problems carry their fix', () => {
       expect(message).toContain('DIVIO_MCP_ALLOWED_HOSTS');
       expect(message).toContain('"divio-mcp.internal.example"');
       // stderr is the server's log: JSON lines.
-      const refused = stderr
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => (JSON.parse(l) as { msg: string }).msg)
+      const refused = jsonLines(stderr)
+        .map((l) => String(l['msg']))
         .filter((msg) => msg.includes('refused a request for host "divio-mcp.internal.example"'));
       expect(refused).toHaveLength(1);
     } finally {

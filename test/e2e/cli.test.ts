@@ -8,6 +8,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../src/cli/args.js';
 import { ConfigError } from '../../src/mcp/config.js';
+import { jsonLines } from '../helpers/harness.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -58,10 +59,8 @@ describe('start-up announcements', () => {
   it('confirm mode none is announced on stderr', async () => {
     const { text } = await waitFor(['--sandbox', '--confirm-mode', 'none'], 'stderr', /serving MCP on stdio/);
     // stderr is the server's log: JSON lines.
-    const warnings = text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as { level: string; msg: string })
+    const warnings = jsonLines(text)
+      .map((l) => l as { level: string; msg: string })
       .filter((l) => l.level === 'warn');
     expect(warnings.map((l) => l.msg).join('\n')).toContain('confirm mode is "none"');
   });

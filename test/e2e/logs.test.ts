@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
-import { FAST } from '../helpers/harness.js';
+import { FAST, jsonLines } from '../helpers/harness.js';
 import { sharedValidator } from '../helpers/validator.js';
 
 // The log of the built server: --log-file, --log-level, a refused token (in-process log tests: test/logs.test.ts).
@@ -15,13 +15,6 @@ import { sharedValidator } from '../helpers/validator.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = `${ROOT}dist/index.js`;
 const SECRET_VALUE = 'hunter2-very-secret-value-0123456789';
-
-type Line = Record<string, unknown>;
-const parse = (text: string): Line[] =>
-  text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Line);
 
 /** The built server over stdio against `sandbox` with `token`, through a real SDK client. */
 async function spawnServer(sandbox: Sandbox, args: string[], token = sandbox.token) {
@@ -75,7 +68,7 @@ describe('the server log (spawned server)', () => {
       await client.close();
     }
     const text = readFileSync(file, 'utf8');
-    const calls = parse(text).filter((l) => l['type'] === 'tool_call');
+    const calls = jsonLines(text).filter((l) => l['type'] === 'tool_call');
     expect(calls.map((c) => [c['tool'], c['outcome']])).toEqual([
       ['list_applications', 'ok'],
       ['get_environment', 'error'],
@@ -89,13 +82,13 @@ describe('the server log (spawned server)', () => {
     }
     expect(calls[1]?.['error']).toBe('environment_not_found');
     // The audit line of the write is in the file too, with its fields.
-    expect(parse(text).filter((l) => l['type'] === 'audit')).toEqual([
+    expect(jsonLines(text).filter((l) => l['type'] === 'audit')).toEqual([
       expect.objectContaining({ tool: 'set_environment_variable', app: 'blog', environment: 'test' }),
     ]);
     expect(text).not.toContain(SECRET_VALUE);
     expect(text).not.toContain(sandbox.token);
     // stderr keeps warnings and errors only when a file is given: the confirm-mode warning, no info lines.
-    const err = parse(stderr());
+    const err = jsonLines(stderr());
     expect(err.some((l) => String(l['msg']).includes('confirm mode is "none"'))).toBe(true);
     expect(err.filter((l) => l['level'] === 'info')).toEqual([]);
     expect(stderr()).not.toContain(SECRET_VALUE);
@@ -116,7 +109,7 @@ describe('the server log (spawned server)', () => {
     } finally {
       await client.close();
     }
-    const lines = parse(readFileSync(file, 'utf8'));
+    const lines = jsonLines(readFileSync(file, 'utf8'));
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => l['level'] === 'warn' || l['level'] === 'error')).toBe(true);
     expect(lines.some((l) => l['type'] === 'tool_call')).toBe(false);
@@ -132,12 +125,12 @@ describe('the server log (spawned server)', () => {
     } finally {
       await client.close();
     }
-    const refused = parse(stderr()).filter((l) => l['event'] === 'token_refused');
+    const refused = jsonLines(stderr()).filter((l) => l['event'] === 'token_refused');
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ level: 'error' });
     expect(String(refused[0]?.['msg'])).toMatch(/access-tokens/);
     expect(stderr()).not.toContain('wrong-token-0123456789abcdef');
-    const calls = parse(stderr()).filter((l) => l['type'] === 'tool_call');
+    const calls = jsonLines(stderr()).filter((l) => l['type'] === 'tool_call');
     expect(calls.map((c) => c['error'])).toEqual(['authentication_failed', 'authentication_failed']);
   });
 });

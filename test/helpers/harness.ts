@@ -18,6 +18,15 @@ export function collectingLogger(lines: string[]): Logger {
 }
 export const ERAS: Era[] = ['legacy', 'modern'];
 
+/** The server's log as it writes it (stderr, --log-file): one JSON object per line. */
+export type LogLine = Record<string, unknown>;
+export function jsonLines(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
 type ElicitHandler = (params: {
   message: string;
   requestedSchema?: unknown;
