@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { sharedValidator } from '../helpers/validator.js';
 
@@ -14,25 +14,24 @@ const ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const DEPLOY_POST = /^\/apps\/v3\/deployments\/?$/;
 const DEPLOY_GET = /^\/apps\/v3\/deployments\/[^/]+\/?$/;
 
-let sandbox: Sandbox | undefined;
-const children: ChildProcess[] = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await sandbox?.close();
-  sandbox = undefined;
-});
-
 interface Spawned {
+  sandbox: Sandbox;
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
 }
 
-async function spawnServer(args: string[], drainSeconds: string): Promise<Spawned> {
-  sandbox = await startSandbox({ timings: { deployMs: 600_000 } });
+/*
+ * The three runs wait on real time (the drain deadline, a spawned process), so they run concurrently; each has
+ * its own sandbox and server, and kills and closes them when it ends (with its own hook, from its context).
+ */
+async function spawnServer(
+  onEnd: TestContext['onTestFinished'],
+  args: string[],
+  drainSeconds: string,
+): Promise<Spawned> {
+  const sandbox = await startSandbox({ timings: { deployMs: 600_000 } });
   const child = spawn(process.execPath, [ENTRY, ...args], {
     env: {
       ...getDefaultEnvironment(),
@@ -44,7 +43,10 @@ async function spawnServer(args: string[], drainSeconds: string): Promise<Spawne
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  children.push(child);
+  onEnd(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await sandbox.close();
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -54,7 +56,7 @@ async function spawnServer(args: string[], drainSeconds: string): Promise<Spawne
     stderr += d.toString('utf8');
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  return { sandbox, child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 async function waitUntil(cond: () => boolean, ms = 15_000): Promise<boolean> {
@@ -65,8 +67,8 @@ async function waitUntil(cond: () => boolean, ms = 15_000): Promise<boolean> {
   return cond();
 }
 
-function count(method: string, path: RegExp): number {
-  return (sandbox?.requestLog ?? []).filter((e) => e.method === method && path.test(e.path)).length;
+function count(sandbox: Sandbox, method: string, path: RegExp): number {
+  return sandbox.requestLog.filter((e) => e.method === method && path.test(e.path)).length;
 }
 
 /** Bounded: the process must exit by itself after the drain (a stuck one is killed and fails the test). */
@@ -84,7 +86,7 @@ interface DeployResult {
   next_step: string | null;
 }
 
-function expectHandedBack(result: DeployResult, stderr: string): void {
+function expectHandedBack(sandbox: Sandbox, result: DeployResult, stderr: string): void {
   expect(result.attached).toBe(false);
   expect(result.finished).toBe(false);
   expect(result.next_step).toMatch(/shutting down/);
@@ -96,13 +98,15 @@ function expectHandedBack(result: DeployResult, stderr: string): void {
     .filter((e) => e['type'] === 'audit' && e['tool'] === 'deploy_environment');
   expect(audit).toEqual([expect.objectContaining({ outcome: 'ok', uuid: result.deployment.uuid })]);
   // Exactly one deploy was started, and it was not stopped: it keeps running on Divio.
-  expect(count('POST', DEPLOY_POST)).toBe(1);
-  expect(sandbox?.requestLog.some((e) => e.method === 'DELETE')).toBe(false);
+  expect(count(sandbox, 'POST', DEPLOY_POST)).toBe(1);
+  expect(sandbox.requestLog.some((e) => e.method === 'DELETE')).toBe(false);
 }
 
-describe('graceful drain on SIGTERM', () => {
-  it('stdio: a deploy wait answers with its handle, later requests are refused, exit 0', async () => {
-    const s = await spawnServer([], '0.6');
+describe.concurrent('graceful drain on SIGTERM', () => {
+  it('stdio: a deploy wait answers with its handle, later requests are refused, exit 0', async ({
+    onTestFinished,
+  }) => {
+    const s = await spawnServer(onTestFinished, [], '0.6');
     const send = (m: unknown) => s.child.stdin?.write(`${JSON.stringify(m)}\n`);
     send({
       jsonrpc: '2.0',
@@ -120,7 +124,7 @@ describe('graceful drain on SIGTERM', () => {
         arguments: { app: 'blog', environment: 'test', wait_seconds: 50 },
       },
     });
-    expect(await waitUntil(() => count('GET', DEPLOY_GET) >= 2)).toBe(true);
+    expect(await waitUntil(() => count(s.sandbox, 'GET', DEPLOY_GET) >= 2)).toBe(true);
     s.child.kill('SIGTERM');
     expect(await waitUntil(() => /draining/.test(s.stderr()))).toBe(true);
     send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
@@ -140,14 +144,16 @@ describe('graceful drain on SIGTERM', () => {
       );
     const deploy = answers.find((a) => a.id === 2);
     expect(deploy?.result, s.stderr()).toBeDefined();
-    expectHandedBack(deploy?.result?.structuredContent.result as DeployResult, s.stderr());
+    expectHandedBack(s.sandbox, deploy?.result?.structuredContent.result as DeployResult, s.stderr());
     const late = answers.find((a) => a.id === 3);
     expect(late?.error?.message).toMatch(/shutting down/);
   });
 
   describe.each(['legacy', 'modern'] as const)('HTTP, %s-era client', (era) => {
-    it('a deploy wait answers with its handle; /readyz fails and new requests get 503 while draining; exit 0', async () => {
-      const s = await spawnServer(['--transport', 'http', '--port', '0'], '1');
+    it('a deploy wait answers with its handle; /readyz fails and new requests get 503 while draining; exit 0', async ({
+      onTestFinished,
+    }) => {
+      const s = await spawnServer(onTestFinished, ['--transport', 'http', '--port', '0'], '1');
       expect(await waitUntil(() => /MCP endpoint http:\/\/127\.0\.0\.1:\d+\/mcp/.test(s.stderr()))).toBe(
         true,
       );
@@ -168,7 +174,7 @@ describe('graceful drain on SIGTERM', () => {
           name: 'deploy_environment',
           arguments: { app: 'blog', environment: 'test', wait_seconds: 50 },
         });
-        expect(await waitUntil(() => count('GET', DEPLOY_GET) >= 2)).toBe(true);
+        expect(await waitUntil(() => count(s.sandbox, 'GET', DEPLOY_GET) >= 2)).toBe(true);
         s.child.kill('SIGTERM');
         expect(await waitUntil(() => /draining/.test(s.stderr()))).toBe(true);
 
@@ -187,7 +193,7 @@ describe('graceful drain on SIGTERM', () => {
         const r = await call;
         expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
         expect(await exitCode(s)).toBe(0);
-        expectHandedBack((r.structuredContent as { result: DeployResult }).result, s.stderr());
+        expectHandedBack(s.sandbox, (r.structuredContent as { result: DeployResult }).result, s.stderr());
         expect(s.stderr()).toMatch(/drained; exiting/);
       } finally {
         await client.close().catch(() => undefined);

@@ -62,7 +62,8 @@ async function connect(era: Era, extraArgs: string[] = []) {
   return { client, errors, stderr: () => stderr };
 }
 
-describe.each(ERAS)('stdio end to end (%s era)', (era) => {
+// Every test starts its own server and waits on it, so the tests run concurrently.
+describe.concurrent.each(ERAS)('stdio end to end (%s era)', (era) => {
   it('lists tools and calls list_applications and get_environment', async () => {
     const { client, errors, stderr } = await connect(era);
     try {
@@ -98,7 +99,7 @@ describe.each(ERAS)('stdio end to end (%s era)', (era) => {
   });
 });
 
-describe('stdio end to end: flags and raw output', () => {
+describe.concurrent('stdio end to end: flags and raw output', () => {
   it('writes nothing but JSON-RPC to stdout; the banner goes to stderr', async () => {
     const messages = [
       {

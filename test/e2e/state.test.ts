@@ -31,7 +31,8 @@ describe('Redis URL', () => {
   });
 });
 
-describe.skipIf(!HAVE_REDIS)('RedisState against a real redis-server', () => {
+// Each test uses its own keys (or its own server), so they run concurrently: the lease test waits on real time.
+describe.skipIf(!HAVE_REDIS)('RedisState against a real redis-server', { concurrent: true }, () => {
   let redis: RedisServer;
   const states: RedisState[] = [];
   const open = async (url = redis.url, timeoutMs?: number) => {
@@ -83,9 +84,9 @@ describe.skipIf(!HAVE_REDIS)('RedisState against a real redis-server', () => {
     const a = await open();
     const b = await open();
     const key = `set_environment_variable:${Math.random()}`;
-    const held = await a.acquireSlot(key, 600);
-    // Two and a half leases later the holder still has it (renewed every 200 ms), so nobody else gets it.
-    await new Promise((r) => setTimeout(r, 1500));
+    const held = await a.acquireSlot(key, 450);
+    // Two and a half leases later the holder still has it (renewed every 150 ms), so nobody else gets it.
+    await new Promise((r) => setTimeout(r, 1125));
     expect(await b.acquireSlot(key, 300)).toBeNull();
     // The holder dies without releasing: its renewals stop and the lease runs out.
     await a.close();
