@@ -5,6 +5,7 @@
 // CPU time by about a third (`npm run bench`, docs/benchmarks.md). Types are checked by
 // `npm run typecheck`, not here. Anything else in dist/ (the views' dist/ui/) is left alone.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -25,6 +26,27 @@ for (const entry of (() => {
     rmSync(`${dist}/${entry.name}`, { recursive: true, force: true });
 }
 
+/*
+ * zod re-exports each of its ~60 message locales as the `locales` namespace. The server reads none of them (zod's
+ * English messages, its default, are imported by zod directly), but the bundle materialises zod's namespace for
+ * the chunks that share it, which kept every locale: 45% of zod's chunk, parsed at every start. The namespace is
+ * bundled with English only: about 5% less CPU time to the first tools/list (interleaved runs of 10 starts).
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `import en from ${JSON.stringify(args.path)};\nexport { en };\n`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 await build({
   entryPoints: [`${root}src/index.ts`],
   outdir: dist,
@@ -40,4 +62,5 @@ await build({
   // Bundled modules no longer sit where they read package.json from; the version is written in instead.
   define: { DIVIO_MCP_VERSION: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  plugins: [zodEnglishOnly],
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -159,6 +160,33 @@ describe.concurrent('stdio end to end: flags and raw output', () => {
       result: { structuredContent: { applications: unknown[] } };
     };
     expect(call.result.structuredContent.applications.length).toBe(5);
+  });
+
+  it("argument errors keep zod's English messages, the only locale the bundle carries", async () => {
+    // scripts/build.mjs bundles zod's `locales` namespace with English only (its other ~60 locales were 45% of
+    // zod's chunk, parsed at every start).
+    const bundled = readdirSync(`${ROOT}dist`)
+      .filter((f) => f.endsWith('.js'))
+      .flatMap((f) => [
+        ...readFileSync(`${ROOT}dist/${f}`, 'utf8').matchAll(
+          /^\/\/ node_modules\/zod\/v4\/locales\/(\S+)$/gm,
+        ),
+      ])
+      .map((m) => m[1]);
+    expect(bundled).toEqual(['en.js']);
+    const { client } = await connect('legacy');
+    try {
+      const r = await client.callTool({
+        name: 'get_environment',
+        arguments: { app: 'shop', environment: 5 },
+      });
+      expect(r.isError).toBe(true);
+      expect(JSON.stringify(r.content)).toContain(
+        'environment: Invalid input: expected string, received number',
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   it('--read-only hides create_backup', async () => {
