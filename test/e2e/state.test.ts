@@ -134,7 +134,9 @@ describe.skipIf(!HAVE_REDIS)('RedisState against a real redis-server', { concurr
     expect(await b.cacheGet(key)).toBeUndefined();
   });
 
-  it('fails closed when Redis is unreachable, naming where it is without the password', async () => {
+  // The two tests below take a free port and expect nothing (then, in the second, a new redis-server) on it: they
+  // run one after the other, so one cannot start Redis on a port the other was given too.
+  it.sequential('fails closed when Redis is unreachable, naming where it is without the password', async () => {
     const port = await freePort();
     const down = await open(`redis://:s3cret-pass@127.0.0.1:${port}/0`, 300);
     let error: unknown;
@@ -154,7 +156,7 @@ describe.skipIf(!HAVE_REDIS)('RedisState against a real redis-server', { concurr
     expect(await down.problem()).toBe(`Redis at redis://127.0.0.1:${port}/0 is unreachable`);
   });
 
-  it('works again once Redis is back', async () => {
+  it.sequential('works again once Redis is back', async () => {
     const port = await freePort();
     const s = await open(`redis://127.0.0.1:${port}`, 300);
     expect(await s.problem()).not.toBeNull();
