@@ -5,7 +5,6 @@
 // CPU time by about a third (`npm run bench`, docs/benchmarks.md). Types are checked by
 // `npm run typecheck`, not here. Anything else in dist/ (the views' dist/ui/) is left alone.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -35,14 +34,9 @@ for (const entry of (() => {
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `import en from ${JSON.stringify(args.path)};\nexport { en };\n`,
-      resolveDir: dirname(args.path),
+    // zod's own locales/index.js, rewritten in place (so the bundle's comments keep relative paths).
+    b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";\n',
     }));
   },
 };

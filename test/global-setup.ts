@@ -5,25 +5,29 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The newest modification time of the given files and of every file under the given folders (0 if none). */
+/**
+ * The newest modification time of the given files, and of the given folders and everything in them (a folder's
+ * time changes when a file in it is added, removed or renamed); 0 if none exists.
+ */
 function newest(paths: string[]): number {
   let latest = 0;
   for (const path of paths) {
     const full = join(root, path);
     if (!existsSync(full)) continue;
     const stat = statSync(full);
-    if (stat.isDirectory()) {
+    latest = Math.max(latest, stat.mtimeMs);
+    if (stat.isDirectory())
       for (const entry of readdirSync(full, { recursive: true, withFileTypes: true }))
-        if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-    } else latest = Math.max(latest, stat.mtimeMs);
+        latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return latest;
 }
 
-/** True when `output` exists and is newer than every one of its inputs. */
-function fresh(output: string, inputs: string[]): boolean {
-  const full = join(root, output);
-  return existsSync(full) && statSync(full).mtimeMs > newest(inputs);
+/** True when every one of `outputs` exists and is newer than every one of `inputs`. */
+function fresh(outputs: string[], inputs: string[]): boolean {
+  const built = outputs.map((o) => join(root, o));
+  if (!built.every((o) => existsSync(o))) return false;
+  return Math.min(...built.map((o) => statSync(o).mtimeMs)) > newest(inputs);
 }
 
 function run(script: string): void {
@@ -37,10 +41,20 @@ function run(script: string): void {
 export default function setup(): void {
   if (!existsSync(join(root, 'src/index.ts'))) return;
   const skip = process.env['DIVIO_MCP_SKIP_BUILD'] === '1';
-  const dependencies = ['package.json', 'package-lock.json'];
+  // What the builds read besides the sources: the packages (npm install and npm ci both write
+  // node_modules/.package-lock.json) and the TypeScript settings esbuild follows.
+  const dependencies = [
+    'package.json',
+    'package-lock.json',
+    'node_modules/.package-lock.json',
+    'tsconfig.json',
+  ];
+  // Every page (VIEW_PAGES in scripts/build-views.mjs, built together): a views build that failed part of the
+  // way leaves some pages new and the others old.
+  const views = ['environment', 'deploy', 'fleet'].map((name) => `dist/ui/${name}.html`);
   if (
     !(skip && existsSync(join(root, 'dist/ui/deploy.html'))) &&
-    !fresh('dist/ui/deploy.html', ['ui', 'scripts/build-views.mjs', ...dependencies])
+    !fresh(views, ['ui', 'scripts/build-views.mjs', ...dependencies])
   )
     run('scripts/build-views.mjs');
   // The in-process tier (`npm run test:fast`, which leaves out test/e2e/) starts no built server: it needs the
@@ -51,5 +65,5 @@ export default function setup(): void {
   );
   if (excludesE2e) return;
   if (skip && existsSync(join(root, 'dist/index.js'))) return;
-  if (!fresh('dist/index.js', ['src', 'scripts/build.mjs', ...dependencies])) run('scripts/build.mjs');
+  if (!fresh(['dist/index.js'], ['src', 'scripts/build.mjs', ...dependencies])) run('scripts/build.mjs');
 }

@@ -84,9 +84,9 @@ describe.skipIf(!HAVE_REDIS)('RedisState against a real redis-server', { concurr
     const a = await open();
     const b = await open();
     const key = `set_environment_variable:${Math.random()}`;
-    const held = await a.acquireSlot(key, 450);
-    // Two and a half leases later the holder still has it (renewed every 150 ms), so nobody else gets it.
-    await new Promise((r) => setTimeout(r, 1125));
+    const held = await a.acquireSlot(key, 600);
+    // Two and a half leases later the holder still has it (renewed every 200 ms), so nobody else gets it.
+    await new Promise((r) => setTimeout(r, 1500));
     expect(await b.acquireSlot(key, 300)).toBeNull();
     // The holder dies without releasing: its renewals stop and the lease runs out.
     await a.close();
